@@ -1,0 +1,58 @@
+# Everything a developer needs, from a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export PORT ?= 3000
+
+.PHONY: help install run test unit lint invoke apikey build clean
+
+help:
+	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
+	@echo "make test     install, lint the template, run the whole test suite"
+	@echo "make invoke   FUNCTION=<LogicalId> EVENT=events/<file>.json  (Docker-free 'sam local invoke')"
+	@echo "make apikey   TENANT=<id>  create an API key in the table of AWS_ENDPOINT_URL_DYNAMODB/TABLE_NAME"
+	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m tools.serve
+
+lint: install $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --region us-east-1 --template-file template.yaml
+
+test: lint
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+invoke: install
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || (echo "usage: make invoke FUNCTION=AwardXpFunction EVENT=events/award_xp.json"; exit 2)
+	$(PY) -m tools.invoke $(FUNCTION) $(EVENT)
+
+apikey: install
+	$(PY) -m tools.apikey create --tenant "$(TENANT)"
+
+build: $(SAM_VENV)/.installed
+	$(SAM) build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .hypothesis

@@ -1,0 +1,18 @@
+"""GET /v1/levels: the level ladder (seed 001 ``GET /api/levels``)."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from gamification.http import ERRORS, build_app, entrypoint, respond, tenant_of
+from gamification.models import LevelsResponse
+from gamification.runtime import engine
+
+app = build_app()
+
+
+@app.get("/v1/levels", summary="Level ladder", responses=ERRORS)
+def get_levels() -> Response[LevelsResponse]:
+    tenant_of(app)
+    return respond(engine().levels())
+
+
+lambda_handler = entrypoint(app)

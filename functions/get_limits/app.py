@@ -1,0 +1,25 @@
+"""GET /v1/users/{user_id}/limits: a day's XP usage, cap and per-action limits (seed 001)."""
+
+from datetime import date
+
+from aws_lambda_powertools.event_handler import Response
+
+from gamification.errors import ValidationFailed
+from gamification.http import ERRORS, DateQuery, UserIdPath, build_app, entrypoint, respond, tenant_of
+from gamification.models import LimitsResponse
+from gamification.runtime import engine
+
+app = build_app()
+
+
+@app.get("/v1/users/<user_id>/limits", summary="Daily usage and limits", responses=ERRORS)
+def get_limits(user_id: UserIdPath, date_: DateQuery = None) -> Response[LimitsResponse]:
+    tenant = tenant_of(app)
+    try:
+        on = date.fromisoformat(date_) if date_ else None
+    except ValueError:
+        raise ValidationFailed(f"query.date: not a calendar date: {date_}", field="date") from None
+    return respond(engine().limits(tenant, user_id, on))
+
+
+lambda_handler = entrypoint(app)

@@ -1,0 +1,1 @@
+"""Serverless gamification engine: rules, ledgers, limits and awards on DynamoDB."""

@@ -1,0 +1,91 @@
+"""Typed domain errors. Each carries its HTTP status and API error ``code``; the HTTP layer
+maps them to the v1 envelope ``{"error": {"code", "message", ...details}}`` in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GamificationError(Exception):
+    """Base class: ``status`` (HTTP), ``code`` (stable, snake_case), ``details`` (extra fields)."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """The error envelope, as sent to clients."""
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+class ValidationFailed(GamificationError):
+    """400: a request field is malformed or out of range (nothing was written)."""
+
+    code = "validation_error"
+
+
+class UnknownAction(GamificationError):
+    """400: the action is not in the rules file (seed 001: "400 invalid action")."""
+
+    code = "unknown_action"
+
+
+class UnknownReward(GamificationError):
+    """400: the coin reward (reason) is not in the rules file."""
+
+    code = "unknown_reward"
+
+
+class Unauthenticated(GamificationError):
+    """401: no valid API key (seed 001: "401 not authenticated")."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class NotFound(GamificationError):
+    """404: no such route or resource."""
+
+    status = 404
+    code = "not_found"
+
+
+class IdempotencyKeyReused(GamificationError):
+    """422: an Idempotency-Key already used for a different request (route, user or body)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class LimitReached(GamificationError):
+    """429 base: a daily limit or cap stops the award. ``retry_after`` is seconds to reset."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class ActionLimitReached(LimitReached):
+    """429: the action's per-day limit is used up (seed 001 message format)."""
+
+    code = "action_limit_reached"
+
+
+class DailyXpCapReached(LimitReached):
+    """429: the daily XP cap for the user's level is used up (seed 001 message format)."""
+
+    code = "daily_xp_cap_reached"
+
+
+class Contention(GamificationError):
+    """503: too many concurrent writes to one user; safe to retry with the same key."""
+
+    status = 503
+    code = "contention"

@@ -1,0 +1,163 @@
+"""API v1 request and response models (pydantic). Field names are the public contract of
+product.md "API v1"; Powertools validates requests and builds the OpenAPI document from them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr, StringConstraints, field_validator
+
+#: product.md: 1 to 128 characters of ``A-Z a-z 0-9 _ . : @ -`` (never ``#``, the key delimiter).
+ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+#: Idempotency keys: 1 to 255 visible ASCII characters (UUIDs, ULIDs, "order-123:retry").
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+MAX_METADATA_BYTES = 2048
+
+RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AwardXpRequest(_Request):
+    """``POST /v1/users/{user_id}/xp`` body. ``occurred_at`` (RFC 3339 with offset) defaults
+    to now; ``metadata`` is stored on the ledger entry (JSON object, at most 2 KB)."""
+
+    action: RuleName
+    occurred_at: AwareDatetime | None = None
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None and len(json.dumps(v, separators=(",", ":"))) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
+        return v
+
+
+class AwardCoinsRequest(_Request):
+    """``POST /v1/users/{user_id}/coins`` body: a once-per-window reward by ``reason``;
+    ``scope`` for scoped rewards (e.g. a variant id), ``tier`` for tiered ones."""
+
+    reason: RuleName
+    scope: Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)] | None = None
+    tier: RuleName | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class DailyUsage(BaseModel):
+    """Today's usage after an award (XP; ``None`` limits mean unlimited)."""
+
+    date: str
+    resets_at: str
+    xp_gained: int
+    xp_cap: int | None
+    xp_remaining: int | None
+    action_count: int
+    action_limit: int | None
+    action_remaining: int | None
+
+
+class AwardXpResponse(BaseModel):
+    """Result of an XP award (seed 001 ``{exp_added, total_exp, level, leveled_up}``, extended)."""
+
+    event_id: str
+    user_id: str
+    action: str
+    occurred_at: str
+    xp_awarded: int
+    xp_requested: int
+    capped: bool
+    total_xp: int
+    level: int
+    level_name: str
+    leveled_up: bool
+    coins_awarded: int
+    coins_balance: int
+    daily: DailyUsage
+
+
+class AwardCoinsResponse(BaseModel):
+    """Result of a once-reward: ``awarded`` is true the first time in the window; ``amount``
+    is the coins this request added (0 on a repeat); ``balance`` is the balance after it."""
+
+    awarded: bool
+    amount: int
+    balance: int
+    reason: str
+    scope: str | None
+    tier: str | None
+    window: str
+    window_key: str
+    event_id: str | None
+
+
+class ActionUsage(BaseModel):
+    """One action on one day: ``count`` so far, ``limit``/``remaining`` (None: unlimited), ``xp`` each."""
+
+    count: int
+    limit: int | None
+    remaining: int | None
+    xp: int
+
+
+class LimitsResponse(BaseModel):
+    """``GET /v1/users/{user_id}/limits`` (seed 001 ``GET /api/exp/limits``, extended)."""
+
+    user_id: str
+    date: str
+    timezone: str
+    level: int
+    xp_gained: int
+    xp_cap: int | None
+    xp_remaining: int | None
+    resets_at: str
+    actions: dict[str, ActionUsage]
+
+
+class LevelInfo(BaseModel):
+    """One level: ``xp`` is the total XP needed; ``daily_xp_cap`` None when uncapped."""
+
+    level: int
+    name: str
+    xp: int
+    daily_xp_cap: int | None
+    unlocks: list[str]
+
+
+class LevelsResponse(BaseModel):
+    """``GET /v1/levels`` (seed 001 ``GET /api/levels``)."""
+
+    levels: list[LevelInfo]
+
+
+class ProfileResponse(BaseModel):
+    """``GET /v1/users/{user_id}``: totals and progress; an unknown user reads as new."""
+
+    user_id: str
+    total_xp: int
+    level: int
+    level_name: str
+    xp_into_level: int
+    xp_for_next_level: int | None
+    progress: float
+    coins_balance: int
+
+
+class ErrorDetail(BaseModel):
+    """``code`` is stable and machine-readable; more fields may follow per code."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error envelope of API v1."""
+
+    error: ErrorDetail

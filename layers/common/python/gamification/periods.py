@@ -1,0 +1,89 @@
+"""Periods and windows: local day, ISO week, month, computed from an instant and a time zone.
+
+Source: product.md "Periods (day, ISO week, month) are computed from the event time in the
+configured time zone"; seed 000 windows ``day`` (same calendar day), ``week`` (same ISO week),
+``forever``. Keys are stable strings used in DynamoDB sort keys:
+
+- day ``2026-11-21``, week ``2026-W47`` (ISO 8601 week-year), month ``2026-11``,
+  forever / all_time ``all``.
+
+All functions are pure; instants must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+FOREVER_KEY = "all"
+
+#: Leaderboard period name -> coin window name (they share keys).
+PERIOD_WINDOW = {"daily": "day", "weekly": "week", "monthly": "month", "all_time": "forever"}
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    """The calendar date of ``instant`` (aware) in ``zone``."""
+    if instant.tzinfo is None:
+        raise ValueError("instant must be timezone-aware")
+    return instant.astimezone(zone).date()
+
+
+def day_key(d: date) -> str:
+    """``YYYY-MM-DD`` for a local date."""
+    return d.isoformat()
+
+
+def window_start(window: str, d: date) -> date | None:
+    """First local date of the ``window`` (day/week/month) containing ``d``; None for forever."""
+    if window == "day":
+        return d
+    if window == "week":
+        return d - timedelta(days=d.isoweekday() - 1)
+    if window == "month":
+        return d.replace(day=1)
+    if window == "forever":
+        return None
+    raise ValueError(f"unknown window {window!r}")
+
+
+def window_key(window: str, d: date) -> str:
+    """Stable key of the ``window`` containing local date ``d``."""
+    if window == "day":
+        return d.isoformat()
+    if window == "week":
+        year, week, _ = d.isocalendar()
+        return f"{year}-W{week:02d}"
+    if window == "month":
+        return f"{d.year:04d}-{d.month:02d}"
+    if window == "forever":
+        return FOREVER_KEY
+    raise ValueError(f"unknown window {window!r}")
+
+
+def next_window_start(window: str, d: date) -> date | None:
+    """First local date after the ``window`` containing ``d``; None for forever."""
+    if window == "day":
+        return d + timedelta(days=1)
+    if window == "week":
+        return window_start("week", d) + timedelta(days=7)  # type: ignore[operator]
+    if window == "month":
+        return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if window == "forever":
+        return None
+    raise ValueError(f"unknown window {window!r}")
+
+
+def local_midnight(d: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which local date ``d`` starts in ``zone``.
+
+    On a DST gap at midnight (e.g. America/Santiago) the day starts at the first valid
+    local time, which ``fold=0`` plus a UTC round trip gives.
+    """
+    local = datetime.combine(d, time(0), tzinfo=zone)
+    return local.astimezone(timezone.utc).astimezone(zone).astimezone(timezone.utc)
+
+
+def window_end(window: str, d: date, zone: ZoneInfo) -> datetime | None:
+    """UTC instant when the ``window`` containing ``d`` ends (next one starts); None forever."""
+    nxt = next_window_start(window, d)
+    return None if nxt is None else local_midnight(nxt, zone)

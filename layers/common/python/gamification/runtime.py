@@ -1,0 +1,35 @@
+"""Process-wide wiring: one :class:`Engine` per Lambda container (or local process),
+built on first use from :mod:`gamification.settings` and the rules file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .rules import cached_rules
+from .service import Engine
+from .settings import get_settings
+from .store import Store, dynamodb_client
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    """The engine of this process. Tests reset it with :func:`reset`."""
+    settings = get_settings()
+    return Engine(
+        cached_rules(settings.rules_file or None),
+        Store(dynamodb_client(), settings.table_name),
+        max_attempts=settings.max_write_attempts,
+    )
+
+
+def store() -> Store:
+    """The store behind :func:`engine`."""
+    return engine().store
+
+
+def reset() -> None:
+    """Forget cached settings, rules, client and engine (after changing the environment)."""
+    engine.cache_clear()
+    get_settings.cache_clear()
+    cached_rules.cache_clear()
+    dynamodb_client.cache_clear()

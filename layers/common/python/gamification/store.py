@@ -1,0 +1,254 @@
+"""The data-access layer: the only module that talks to DynamoDB (boto3 low-level client).
+
+Every invariant is a condition here, evaluated by DynamoDB inside one ``TransactWriteItems``:
+
+- the user's ``PROFILE`` carries a ``version``; a write names the version it read
+  (optimistic concurrency), so totals, levels and balances in a response are exact;
+- the ``DAY#`` usage item asserts the action's daily limit and the daily XP cap directly
+  (``count < limit``, ``xp_gained <= cap - amount``), so even a caller that skipped the
+  read could not overshoot;
+- ledger entries, once-markers and idempotency records are created with
+  ``attribute_not_exists(pk)``, so nothing is recorded twice.
+
+A cancelled transaction raises :class:`WriteConflict`; the service re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from . import keys
+from .keys import Key
+
+_ser = TypeSerializer()
+_deser = TypeDeserializer()
+
+#: Attribute prefix of per-action daily counts on a ``DAY#`` item (``n_create_character``).
+COUNT_PREFIX = "n_"
+#: TTL attribute (epoch seconds) named in template.yaml.
+TTL_ATTRIBUTE = "expires_at"
+
+
+class WriteConflict(Exception):
+    """A transaction was cancelled: a condition failed or another write raced it.
+
+    ``reasons`` holds one DynamoDB cancellation code per item (``None``,
+    ``ConditionalCheckFailed``, ``TransactionConflict``, ``ThrottlingError``...).
+    """
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+def marshal(item: dict[str, Any]) -> dict[str, Any]:
+    """Python values -> DynamoDB attribute values (None values are dropped)."""
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values -> Python values; integral numbers become ``int``."""
+    out = {k: _deser.deserialize(v) for k, v in item.items()}
+    return {k: _plain(v) for k, v in out.items()}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, set)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def epoch(instant: datetime) -> int:
+    """Epoch seconds for a TTL attribute."""
+    return int(instant.timestamp())
+
+
+@dataclass
+class Transaction:
+    """Builds one ``TransactWriteItems`` request (at most 100 items, each 2 WCU per KB)."""
+
+    table: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def put_new(self, key: Key, attrs: dict[str, Any]) -> Transaction:
+        """Create an item that must not exist yet (ledger entry, marker, idempotency record)."""
+        self.items.append(
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": marshal({**key, **attrs}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        return self
+
+    def bump_profile(
+        self,
+        key: Key,
+        seen_version: int,
+        *,
+        user_id: str,
+        now: datetime,
+        xp: int = 0,
+        coins: int = 0,
+    ) -> Transaction:
+        """Add ``xp`` and ``coins`` to a profile, only if it is still at ``seen_version``
+        (0: the profile must not exist yet)."""
+        cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
+        values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
+        if seen_version:
+            values[":seen"] = seen_version
+        self.items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": marshal(key),
+                    "UpdateExpression": (
+                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) "
+                        "ADD #v :one, #xp :xp, #coins :coins"
+                    ),
+                    "ConditionExpression": cond,
+                    "ExpressionAttributeNames": {
+                        "#u": "user_id",
+                        "#upd": "updated_at",
+                        "#cre": "created_at",
+                        "#v": "version",
+                        "#xp": "total_xp",
+                        "#coins": "coins_balance",
+                    },
+                    "ExpressionAttributeValues": marshal(values),
+                }
+            }
+        )
+        return self
+
+    def add_day_usage(
+        self,
+        key: Key,
+        *,
+        day: str,
+        action: str,
+        cap_amount: int,
+        cap: int | None,
+        limit: int | None,
+        expires_at: datetime,
+    ) -> Transaction:
+        """Count one award of ``action`` and ``cap_amount`` XP on a day's usage item.
+
+        DynamoDB refuses it when the action's count has reached ``limit`` or when
+        ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
+        """
+        names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
+        values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
+        conds = []
+        if limit is not None:
+            conds.append("(attribute_not_exists(#n) OR #n < :limit)")
+            values[":limit"] = limit
+        if cap is not None:
+            conds.append("(attribute_not_exists(#g) OR #g <= :room)")
+            values[":room"] = cap - cap_amount
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": marshal(key),
+            "UpdateExpression": "SET #d = :day, #ttl = :exp ADD #g :amt, #n :one",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": marshal(values),
+        }
+        if conds:
+            update["ConditionExpression"] = " AND ".join(conds)
+        self.items.append({"Update": update})
+        return self
+
+
+class Store:
+    """Reads and transactional writes against the gamification table."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def transaction(self) -> Transaction:
+        """A new, empty transaction against this table."""
+        return Transaction(self.table)
+
+    def commit(self, tx: Transaction) -> None:
+        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it."""
+        try:
+            self.client.transact_write_items(TransactItems=tx.items)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            raise WriteConflict(reasons or ["TransactionCanceled"]) from None
+
+    def put_new(self, key: Key, attrs: dict[str, Any]) -> bool:
+        """Create one item if absent (single conditional PutItem); False if it existed."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=marshal({**key, **attrs}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+
+    def get_many(self, wanted: list[Key]) -> list[dict[str, Any] | None]:
+        """Strongly consistent read of up to 100 items in one ``BatchGetItem`` (retrying
+        unprocessed keys); results in the order asked, None for a missing item."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = [marshal(k) for k in wanted]
+        while pending:
+            resp = self.client.batch_get_item(
+                RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for raw in resp.get("Responses", {}).get(self.table, []):
+                item = unmarshal(raw)
+                found[(item["pk"], item["sk"])] = item
+            pending = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        return [found.get((k["pk"], k["sk"])) for k in wanted]
+
+    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+        """One item, or None."""
+        resp = self.client.get_item(TableName=self.table, Key=marshal(key), ConsistentRead=consistent)
+        return unmarshal(resp["Item"]) if "Item" in resp else None
+
+    def put(self, key: Key, attrs: dict[str, Any]) -> None:
+        """Create or replace one item (administrative writes such as API keys)."""
+        self.client.put_item(TableName=self.table, Item=marshal({**key, **attrs}))
+
+
+def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
+    """Per-action counts stored on a ``DAY#`` item."""
+    if not item:
+        return {}
+    return {k[len(COUNT_PREFIX):]: int(v) for k, v in item.items() if k.startswith(COUNT_PREFIX)}
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """One low-level DynamoDB client per process, reused across warm invocations.
+
+    Standard retry mode retries throttling and 5xx with backoff; the endpoint comes from
+    ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
+    """
+    return boto3.client(
+        "dynamodb",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=2,
+            read_timeout=5,
+            tcp_keepalive=True,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Local tooling: the Docker-free stand-ins for `sam local` (server, invoker, backend)."""

@@ -1,0 +1,66 @@
+"""Load the functions of template.yaml in this process, the way the Lambda runtime would:
+the common layer on ``sys.path`` (as ``/opt/python``), each ``CodeUri`` module under a name
+of its own, a context object with the usual fields."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import template
+
+LAYER_PATH = template.ROOT / "layers" / "common" / "python"
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def use_layer() -> None:
+    """Make the common layer importable (it is ``/opt/python`` in Lambda)."""
+    if str(LAYER_PATH) not in sys.path:
+        sys.path.insert(0, str(LAYER_PATH))
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda runtime's context object that handlers use."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = ""
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+def load_handler(fn: template.Function) -> Handler:
+    """Import ``fn``'s module from its code directory and return its handler callable."""
+    use_layer()
+    module_name, attr = fn.handler.rsplit(".", 1)
+    name = f"lambda_{fn.logical_id}_{module_name}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, fn.code_dir / f"{module_name}.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {fn.code_dir}/{module_name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return getattr(sys.modules[name], attr)
+
+
+def invoke(fn: template.Function, handler: Handler, event: dict[str, Any]) -> Any:
+    """Call ``handler`` with ``event`` and a fresh context, as one Lambda invocation."""
+    return handler(event, LambdaContext(fn.logical_id, fn.memory_mb, fn.timeout_s))

@@ -1,0 +1,41 @@
+"""Bring up what the functions need locally: a DynamoDB endpoint (the embedded serialised
+moto server unless ``AWS_ENDPOINT_URL_DYNAMODB`` names another), the table from
+template.yaml, and the local API key. Shared by ``make run`` and ``make invoke``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import backend, lambdas
+
+DEFAULT_TABLE = "gamification-local"
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_TENANT = "local"
+
+
+def prepare(dynamodb_port: int = 0) -> dict[str, Any]:
+    """Start or reach the backend, create the table and register the API key.
+
+    Returns ``{"endpoint", "table", "api_key", "tenant", "server"}`` (server None when an
+    external endpoint is used). Sets ``AWS_ENDPOINT_URL_DYNAMODB`` and ``TABLE_NAME``.
+    """
+    lambdas.use_layer()
+    import boto3
+
+    from gamification import auth
+    from gamification.store import Store
+
+    server = None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if not endpoint:
+        backend.use_local_credentials()
+        server, endpoint = backend.start_dynamodb(port=dynamodb_port)
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    client = boto3.client("dynamodb")
+    backend.create_table(client, table)
+    api_key = os.environ.get("GAMIFICATION_API_KEY", DEFAULT_API_KEY)
+    tenant = os.environ.get("GAMIFICATION_TENANT", DEFAULT_TENANT)
+    auth.register_api_key(Store(client, table), tenant, api_key, name="local")
+    return {"endpoint": endpoint, "table": table, "api_key": api_key, "tenant": tenant, "server": server}
