@@ -1,0 +1,166 @@
+"""Shared fixtures.
+
+Backend: the embedded moto server with the serialising lock (engineering.md), or the
+DynamoDB endpoint in ``TEST_DYNAMODB_ENDPOINT`` (a URL such as DynamoDB Local, or ``aws`` for
+the account of the current credentials). The table is created from template.yaml with a
+unique name and, on an external endpoint, deleted afterwards.
+
+Isolation: every test gets a fresh tenant (and API key), so tests share one table safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tools import apigw, backend, lambdas
+
+lambdas.use_layer()
+
+from gamification import auth, runtime  # noqa: E402
+from gamification.store import Store, unmarshal  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+
+@dataclass
+class Backend:
+    endpoint: str | None
+    table: str
+    client: Any
+
+    def items(self, tenant: str) -> list[dict[str, Any]]:
+        """Every item whose partition belongs to ``tenant`` (a scan: test tables are small)."""
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "begins_with(pk, :p)",
+            "ExpressionAttributeValues": {":p": {"S": f"T#{tenant}#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.client.scan(**kwargs)
+            out += [unmarshal(i) for i in resp["Items"]]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def ledger(self, tenant: str, kind: str = "XP") -> list[dict[str, Any]]:
+        """Ledger entries (``XP`` or ``COIN``) of a tenant, oldest first."""
+        return sorted((i for i in self.items(tenant) if i["sk"].startswith(f"{kind}#")), key=lambda i: i["sk"])
+
+
+@pytest.fixture(scope="session")
+def dynamo() -> Iterator[Backend]:
+    target = os.environ.get("TEST_DYNAMODB_ENDPOINT", "").strip()
+    server = None
+    if not target:
+        backend.use_local_credentials()
+        server, endpoint = backend.start_dynamodb()
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    elif target != "aws":
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = target
+    table = f"gamification-test-{uuid.uuid4().hex[:8]}"
+    os.environ["TABLE_NAME"] = table
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    client = boto3.client("dynamodb")
+    backend.create_table(client, table)
+    runtime.reset()
+    yield Backend(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"), table, client)
+    if server:
+        server.stop()
+    else:
+        client.delete_table(TableName=table)
+
+
+@pytest.fixture(scope="session")
+def local_api(dynamo: Backend) -> Iterator[apigw.LocalHttpApi]:
+    yield apigw.LocalHttpApi(dynamo.table)
+
+
+@pytest.fixture(scope="session")
+def base_url(local_api: apigw.LocalHttpApi) -> Iterator[str]:
+    server = apigw.make_server(local_api, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@dataclass
+class Tenant:
+    id: str
+    api_key: str
+
+
+@pytest.fixture
+def tenant(dynamo: Backend) -> Tenant:
+    t = Tenant(f"t-{uuid.uuid4().hex[:12]}", auth.new_api_key())
+    auth.register_api_key(Store(dynamo.client, dynamo.table), t.id, t.api_key)
+    return t
+
+
+class Api:
+    """A small HTTP client for one tenant against the local API server."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def post(self, path: str, body: Any = None, key: str | None = None, raw: str | None = None) -> requests.Response:
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        data = raw if raw is not None else json.dumps(body)
+        return self.session.post(self.base + path, data=data, headers=headers, timeout=30)
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return self.session.get(self.base + path, params=params or None, timeout=30)
+
+    def xp(self, user: str, action: str, key: str | None = None, **extra: Any) -> requests.Response:
+        return self.post(f"/v1/users/{user}/xp", {"action": action, **extra}, key=key)
+
+    def coins(self, user: str, reason: str, key: str | None = None, **extra: Any) -> requests.Response:
+        return self.post(f"/v1/users/{user}/coins", {"reason": reason, **extra}, key=key)
+
+
+@pytest.fixture
+def api(base_url: str, tenant: Tenant) -> Api:
+    return Api(base_url, tenant.api_key)
+
+
+@pytest.fixture
+def clock(dynamo: Backend) -> Iterator[Any]:
+    """Set the engine's "now": ``clock.set(datetime)``; restored after the test."""
+    engine = runtime.engine()
+    original = engine.now
+
+    class _Clock:
+        def set(self, instant: datetime) -> None:
+            engine.now = lambda: instant
+
+    yield _Clock()
+    engine.now = original
+
+
+def load_event(name: str, tenant: str | None = None) -> dict[str, Any]:
+    """An event file from events/, with its authorizer context pointed at ``tenant``."""
+    event = json.loads((EVENTS / name).read_text())
+    if tenant is not None and "requestContext" in event and "authorizer" in event["requestContext"]:
+        event["requestContext"]["authorizer"]["lambda"]["tenant_id"] = tenant
+    return event
