@@ -219,8 +219,11 @@ class Rules(_Strict):
         return None
 
 
-def _field_path(loc: tuple[object, ...]) -> str:
-    return ".".join(str(p) for p in loc if not str(p).startswith("function-")) or "(file)"
+def _problem(error: dict) -> str:
+    """``field.path: message``; model-level checks already start their message with the field."""
+    path = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{path}: {message}" if path else message
 
 
 def parse_rules(data: object, source: str = "rules") -> Rules:
@@ -231,7 +234,7 @@ def parse_rules(data: object, source: str = "rules") -> Rules:
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        lines = [_problem(e) for e in exc.errors()]
         raise RulesError(f"{source} is not a valid rules file:\n  " + "\n  ".join(lines)) from None
 
 
