@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from .errors import ActionLimitReached, DailyXpCapReached, UnknownAction, UnknownReward, ValidationFailed
 from .levels import level_for_xp
-from .rules import CoinReward, Rules
+from .rules import Action, CoinReward, Rules
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,14 @@ class XpDecision:
         return self.usage_before.xp_gained + self.cap_amount
 
 
+def action_rule(rules: Rules, action: str) -> Action:
+    """The rule of ``action``. Raises :class:`UnknownAction` (400) if the rules lack it."""
+    rule = rules.actions.get(action)
+    if rule is None:
+        raise UnknownAction(f"Unknown action: {action}", action=action)
+    return rule
+
+
 def decide_xp(rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_after: int) -> XpDecision:
     """Decide an XP award for ``action`` by a user holding ``total_xp`` with ``usage`` today.
 
@@ -70,9 +78,7 @@ def decide_xp(rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_a
     -> :class:`DailyXpCapReached`; else award ``min(xp, cap - gained)``, ``capped`` when cut.
     ``retry_after`` (seconds to the day's reset) is carried by the 429 errors.
     """
-    rule = rules.actions.get(action)
-    if rule is None:
-        raise UnknownAction(f"Unknown action: {action}", action=action)
+    rule = action_rule(rules, action)
     level = level_for_xp(rules, total_xp).level
     count = usage.action_counts.get(action, 0)
     if rule.daily_limit is not None and count >= rule.daily_limit:

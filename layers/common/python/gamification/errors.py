@@ -89,3 +89,4 @@ class Contention(GamificationError):
 
     status = 503
     code = "contention"
+    retry_after = 1

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from .errors import GamificationError, LimitReached, NotFound, Unauthenticated
+from .errors import Contention, GamificationError, LimitReached, NotFound, Unauthenticated
 from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse
 from .observability import logger, metrics, tracer
 from .service import Outcome
@@ -53,7 +53,7 @@ def build_app() -> APIGatewayHttpResolver:
     @app.exception_handler(GamificationError)
     def _domain(exc: GamificationError) -> Response:
         headers = {}
-        if isinstance(exc, LimitReached):
+        if isinstance(exc, (LimitReached, Contention)):
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"

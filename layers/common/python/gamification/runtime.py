@@ -12,24 +12,22 @@ from .store import Store, dynamodb_client
 
 
 @lru_cache(maxsize=1)
+def store() -> Store:
+    """The table of this process (the authorizer needs only this, not the rules)."""
+    return Store(dynamodb_client(), get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
 def engine() -> Engine:
     """The engine of this process. Tests reset it with :func:`reset`."""
     settings = get_settings()
-    return Engine(
-        cached_rules(settings.rules_file or None),
-        Store(dynamodb_client(), settings.table_name),
-        max_attempts=settings.max_write_attempts,
-    )
-
-
-def store() -> Store:
-    """The store behind :func:`engine`."""
-    return engine().store
+    return Engine(cached_rules(settings.rules_file or None), store(), max_attempts=settings.max_write_attempts)
 
 
 def reset() -> None:
-    """Forget cached settings, rules, client and engine (after changing the environment)."""
+    """Forget cached settings, rules, client, store and engine (after changing the environment)."""
     engine.cache_clear()
+    store.cache_clear()
     get_settings.cache_clear()
     cached_rules.cache_clear()
     dynamodb_client.cache_clear()

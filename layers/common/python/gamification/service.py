@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import clock, keys
-from .awards import DayUsage, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
+from .awards import DayUsage, action_rule, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
 from .errors import Contention, IdempotencyKeyReused
 from .levels import level_for_xp, progress_for_xp
 from .models import (
@@ -118,9 +118,8 @@ class Engine:
         """
         rules = self.rules
         now = self.now()
+        action_rule(rules, req.action)  # 400 before any I/O
         occurred = self._event_time(req.occurred_at, now)
-        if req.action not in rules.actions:
-            decide_xp(rules, req.action, 0, DayUsage(), 0)  # raises UnknownAction
         day = local_date(occurred, rules.zone)
         day_end = window_end("day", day, rules.zone)
         assert day_end is not None
@@ -131,8 +130,7 @@ class Engine:
         k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
 
         for _ in self._attempts():
-            wanted = [k_profile, k_day] + ([k_idem] if k_idem else [])
-            profile, usage_item, idem = (self.store.get_many(wanted) + [None])[:3]
+            profile, usage_item, idem = self.store.get_many([k_profile, k_day, k_idem])
             if idem:
                 return self._replay(idem, fp)
             total_before = int(profile["total_xp"]) if profile else 0
@@ -259,8 +257,7 @@ class Engine:
             ).model_dump(mode="json")
 
         for _ in self._attempts():
-            wanted = [k_profile, k_once] + ([k_idem] if k_idem else [])
-            profile, marker, idem = (self.store.get_many(wanted) + [None])[:3]
+            profile, marker, idem = self.store.get_many([k_profile, k_once, k_idem])
             if idem:
                 return self._replay(idem, fp)
             balance = int(profile.get("coins_balance", 0)) if profile else 0

@@ -204,11 +204,11 @@ class Store:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
 
-    def get_many(self, wanted: list[Key]) -> list[dict[str, Any] | None]:
+    def get_many(self, wanted: list[Key | None]) -> list[dict[str, Any] | None]:
         """Strongly consistent read of up to 100 items in one ``BatchGetItem`` (retrying
-        unprocessed keys); results in the order asked, None for a missing item."""
+        unprocessed keys); results in the order asked, None for a missing item or a None key."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending = [marshal(k) for k in wanted]
+        pending = [marshal(k) for k in wanted if k]
         while pending:
             resp = self.client.batch_get_item(
                 RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
@@ -217,7 +217,7 @@ class Store:
                 item = unmarshal(raw)
                 found[(item["pk"], item["sk"])] = item
             pending = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-        return [found.get((k["pk"], k["sk"])) for k in wanted]
+        return [found.get((k["pk"], k["sk"])) if k else None for k in wanted]
 
     def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
         """One item, or None."""
