@@ -71,6 +71,7 @@ def dynamo() -> Iterator[Backend]:
         server, endpoint = backend.start_dynamodb()
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     elif target != "aws":
+        backend.use_local_credentials()  # emulators accept any; real ones set are kept
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = target
     table = f"gamification-test-{uuid.uuid4().hex[:8]}"
     os.environ["TABLE_NAME"] = table
