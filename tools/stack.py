@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import backend, lambdas
 
@@ -28,6 +29,8 @@ def prepare(dynamodb_port: int = 0) -> dict[str, Any]:
 
     server = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if endpoint and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1"):
+        backend.use_local_credentials()  # a local emulator (e.g. the `make run` stack)
     if not endpoint:
         backend.use_local_credentials()
         server, endpoint = backend.start_dynamodb(port=dynamodb_port)
