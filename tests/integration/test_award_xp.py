@@ -167,3 +167,28 @@ def test_tenants_are_isolated(api, clock, base_url, dynamo):
     auth.register_api_key(Store(dynamo.client, dynamo.table), "other-game", other_key)
     other = Api(base_url, other_key)
     assert other.get("/v1/users/mo").json()["total_xp"] == 0
+
+
+def test_a_commit_applied_but_reported_as_refused_is_not_repeated(api, clock, dynamo, tenant, monkeypatch):
+    """botocore re-sends a transaction whose response was lost; DynamoDB refuses the copy.
+    The engine must notice its first copy landed, and not award again (no key needed)."""
+    from gamification.store import WriteConflict
+
+    clock.set(NOON)
+    store = runtime.engine().store
+    real_commit = store.commit
+
+    def applied_then_refused(tx):
+        real_commit(tx)
+        monkeypatch.setattr(store, "commit", real_commit)
+        raise WriteConflict(["ConditionalCheckFailed"])
+
+    monkeypatch.setattr(store, "commit", applied_then_refused)
+    r = api.xp("lia", "create_character")
+    assert r.status_code == 200 and r.json()["total_xp"] == 30
+    monkeypatch.setattr(store, "commit", applied_then_refused)
+    c = api.coins("lia", "daily_login")
+    assert c.status_code == 200 and c.json()["awarded"] is True and c.json()["balance"] == 13
+    assert len(dynamo.ledger(tenant.id)) == 1
+    profile = api.get("/v1/users/lia").json()
+    assert (profile["total_xp"], profile["coins_balance"]) == (30, 13)

@@ -129,8 +129,16 @@ class Engine:
         k_day = keys.day_key(tenant, user_id, day_key(day))
         k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
 
+        # A cancelled commit may still have been applied: botocore re-sends a transaction
+        # whose response was lost, and the re-sent copy is refused. Reading the previous
+        # attempt's own ledger entry tells, and returns its response instead of awarding twice.
+        previous: tuple[keys.Key, dict[str, Any]] | None = None
         for _ in self._attempts():
-            profile, usage_item, idem = self.store.get_many([k_profile, k_day, k_idem])
+            profile, usage_item, idem, applied = self.store.get_many(
+                [k_profile, k_day, k_idem, previous[0] if previous else None]
+            )
+            if applied and previous:
+                return Outcome(previous[1])
             if idem:
                 return self._replay(idem, fp)
             total_before = int(profile["total_xp"]) if profile else 0
@@ -181,8 +189,9 @@ class Engine:
                 limit=decision.limit,
                 expires_at=day_end + rules.max_event_age + USAGE_RETENTION,
             )
+            k_entry = keys.xp_entry_key(tenant, user_id, occurred, event_id)
             tx.put_new(
-                keys.xp_entry_key(tenant, user_id, occurred, event_id),
+                k_entry,
                 {
                     "type": "xp",
                     "user_id": user_id,
@@ -218,6 +227,7 @@ class Engine:
             try:
                 self.store.commit(tx)
             except WriteConflict:
+                previous = (k_entry, body)
                 continue
             return Outcome(body)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -256,8 +266,11 @@ class Engine:
                 event_id=event_id,
             ).model_dump(mode="json")
 
+        previous: dict[str, Any] | None = None  # the last attempt, if its commit was refused
         for _ in self._attempts():
             profile, marker, idem = self.store.get_many([k_profile, k_once, k_idem])
+            if marker and previous and marker.get("event_id") == previous["event_id"]:
+                return Outcome(previous)  # that attempt was applied after all (see award_xp)
             if idem:
                 return self._replay(idem, fp)
             balance = int(profile.get("coins_balance", 0)) if profile else 0
@@ -308,6 +321,7 @@ class Engine:
             try:
                 self.store.commit(tx)
             except WriteConflict:
+                previous = body
                 continue
             return Outcome(body)
         raise AssertionError("unreachable")  # pragma: no cover
