@@ -15,6 +15,8 @@ A cancelled transaction raises :class:`WriteConflict`; the service re-reads and 
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -209,7 +211,11 @@ class Store:
         unprocessed keys); results in the order asked, None for a missing item or a None key."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         pending = [marshal(k) for k in wanted if k]
-        while pending:
+        for attempt in itertools.count():
+            if not pending:
+                break
+            if attempt:
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # unprocessed keys mean throttling
             resp = self.client.batch_get_item(
                 RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
             )
