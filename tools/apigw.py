@@ -196,8 +196,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if self.headers.get("transfer-encoding") or length < 0:
+            # like the managed service: a body needs a valid Content-Length here
+            status, headers, body = _gateway(400, "Bad Request")
+            self.close_connection = True
+        elif length > MAX_BODY:
             status, headers, body = _gateway(413, "Request Entity Too Large")
             self.close_connection = True
         else:

@@ -29,8 +29,12 @@ def prepare(dynamodb_port: int = 0) -> dict[str, Any]:
 
     server = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    if endpoint and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1"):
+    local = not endpoint or urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+    if endpoint and local:
         backend.use_local_credentials()  # a local emulator (e.g. the `make run` stack)
+    if not local and "GAMIFICATION_API_KEY" not in os.environ:
+        # The default key is public knowledge: never plant it in a real table.
+        raise SystemExit("a non-local DynamoDB endpoint needs GAMIFICATION_API_KEY set explicitly")
     if not endpoint:
         backend.use_local_credentials()
         server, endpoint = backend.start_dynamodb(port=dynamodb_port)

@@ -18,7 +18,7 @@ def get_limits(user_id: UserIdPath, date_: DateQuery = None) -> Response[LimitsR
     try:
         on = date.fromisoformat(date_) if date_ else None
     except ValueError:
-        raise ValidationFailed(f"query.date: not a calendar date: {date_}", field="date") from None
+        raise ValidationFailed(f"date is not a calendar date: {date_}", field="date") from None
     return respond(engine().limits(tenant, user_id, on))
 
 

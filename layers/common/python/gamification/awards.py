@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from .errors import ActionLimitReached, DailyXpCapReached, UnknownAction, UnknownReward, ValidationFailed
 from .levels import level_for_xp
-from .rules import Action, CoinReward, Rules
+from .rules import Action, CoinReward, Rules, format_duration
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,6 @@ def resolve_reward(rules: Rules, reason: str, scope: str | None, tier: str | Non
         names = ", ".join(sorted(reward.tiers))
         raise ValidationFailed(f"Reward {reason} needs a 'tier', one of: {names}", field="tier")
     return reward, reward.tiers[tier]
-
-
-def format_duration(span: timedelta) -> str:
-    """``timedelta(hours=48)`` -> ``"2d"``: the largest unit of the rules file that fits evenly."""
-    seconds = int(span.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def check_event_time(occurred_at: datetime, now: datetime, rules: Rules) -> None:

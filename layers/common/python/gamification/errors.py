@@ -24,9 +24,22 @@ class GamificationError(Exception):
 
 
 class ValidationFailed(GamificationError):
-    """400: a request field is malformed or out of range (nothing was written)."""
+    """400: a request field is malformed or out of range (nothing was written).
+
+    Same shape as schema validation errors: ``field`` plus ``errors: [{field, message, type}]``.
+    """
 
     code = "validation_error"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field=field, errors=[{"field": field, "message": message, "type": "value_error"}])
+
+
+class PayloadTooLarge(GamificationError):
+    """413: the request body is larger than any valid request."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 class UnknownAction(GamificationError):
@@ -63,11 +76,12 @@ class IdempotencyKeyReused(GamificationError):
 
 
 class LimitReached(GamificationError):
-    """429 base: a daily limit or cap stops the award. ``retry_after`` is seconds to reset."""
+    """429 base: a daily limit or cap stops the award. ``retry_after``: seconds until the
+    day resets, None for a past day (it never will: no ``Retry-After`` header then)."""
 
     status = 429
 
-    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+    def __init__(self, message: str, retry_after: int | None, **details: Any) -> None:
         super().__init__(message, **details)
         self.retry_after = retry_after
 

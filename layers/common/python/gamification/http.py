@@ -4,16 +4,27 @@ the Lambda entry point with logging, tracing and metrics."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from .errors import Contention, GamificationError, LimitReached, NotFound, Unauthenticated
+from .errors import (
+    Contention,
+    GamificationError,
+    LimitReached,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    ValidationFailed,
+)
 from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse
 from .observability import logger, metrics, tracer
 from .service import Outcome
@@ -53,7 +64,7 @@ def build_app() -> APIGatewayHttpResolver:
     @app.exception_handler(GamificationError)
     def _domain(exc: GamificationError) -> Response:
         headers = {}
-        if isinstance(exc, (LimitReached, Contention)):
+        if isinstance(exc, (LimitReached, Contention)) and exc.retry_after:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"
@@ -95,17 +106,68 @@ def respond(outcome: Outcome) -> Response:
     return Response(200, content_types.APPLICATION_JSON, outcome.body, headers=headers)
 
 
+_ID = re.compile(ID_PATTERN)
+
+#: Largest request body accepted (bytes). Award bodies are tiny; metadata is at most 2 KB.
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _proxy_error(error: GamificationError) -> dict[str, Any]:
+    """An API Gateway proxy response for an error raised before routing."""
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return {"statusCode": error.status, "headers": headers, "body": json.dumps(error.body())}
+
+
+def _decoded_path(raw_path: str) -> str:
+    """Percent-decode path segments that decode to a valid id (``al%40ice`` -> ``al@ice``),
+    so ids validate the same however a client encodes them; any other segment stays as
+    sent and fails validation (400) rather than changing the route."""
+    return "/".join(
+        decoded if "%" in part and _ID.match(decoded := unquote(part)) else part for part in raw_path.split("/")
+    )
+
+
+def guard(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Checks every API request passes before routing; returns an error response or None.
+
+    - no tenant from the authorizer -> 401 (before validation, so unauthenticated callers
+      learn nothing about the schema);
+    - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
+    - a body that is not UTF-8 JSON (or nests too deep to parse) -> 400 ``validation_error``.
+
+    Normalises the event in place: the body is read as JSON whatever content type the
+    client declared (curl -d sends a form type), and path segments are percent-decoded.
+    """
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if not context.get("tenant_id"):
+        return _proxy_error(Unauthenticated("Missing or invalid API key (Authorization: Bearer <key>)"))
+    if event.get("rawPath"):
+        event["rawPath"] = _decoded_path(event["rawPath"])
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+        if len(raw) > MAX_BODY_BYTES:
+            return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
+        json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError, UnicodeError):
+        return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
+    event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+    event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
+    return None
+
+
 def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler for ``app`` with structured logs, tracing and flushed metrics."""
+    """The Lambda handler for ``app``: :func:`guard`, then the resolver, with structured
+    logs, tracing and flushed metrics."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if event.get("body"):
-            # API v1 takes JSON only; read the body as JSON whatever the client declared
-            # (curl -d sends a form content type, which the resolver would parse as a form).
-            event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
-        return app.resolve(event, context)
+        return guard(event) or app.resolve(event, context)
 
     return lambda_handler

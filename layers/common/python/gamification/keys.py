@@ -31,33 +31,40 @@ def user_pk(tenant: str, user_id: str) -> str:
 
 
 def profile_key(tenant: str, user_id: str) -> Key:
+    """The user's running totals: ``total_xp``, ``coins_balance``, ``version``."""
     return {"pk": user_pk(tenant, user_id), "sk": PROFILE}
 
 
-def day_key(tenant: str, user_id: str, day: str) -> Key:
+def usage_key(tenant: str, user_id: str, day: str) -> Key:
+    """One local day's usage (``day`` is ``YYYY-MM-DD``): XP toward the cap, action counts."""
     return {"pk": user_pk(tenant, user_id), "sk": f"DAY#{day}"}
 
 
 def stamp(instant: datetime) -> str:
-    """Sortable UTC timestamp with microseconds: ``2026-11-21T09:30:00.000000Z``."""
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Sortable RFC 3339 UTC timestamp with microseconds: ``2026-11-21T09:30:00.000000Z``."""
+    return instant.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def xp_entry_key(tenant: str, user_id: str, occurred_at: datetime, event_id: str) -> Key:
+    """An XP ledger entry, ordered by event time."""
     return {"pk": user_pk(tenant, user_id), "sk": f"XP#{stamp(occurred_at)}#{event_id}"}
 
 
 def coin_entry_key(tenant: str, user_id: str, occurred_at: datetime, event_id: str) -> Key:
+    """A coin ledger entry, ordered by event time."""
     return {"pk": user_pk(tenant, user_id), "sk": f"COIN#{stamp(occurred_at)}#{event_id}"}
 
 
 def once_key(tenant: str, user_id: str, reason: str, scope: str | None, window_key: str) -> Key:
+    """The marker of a once-reward paid in a window (tiers share it: once per window)."""
     return {"pk": user_pk(tenant, user_id), "sk": f"ONCE#{reason}#{scope or UNSCOPED}#{window_key}"}
 
 
 def idempotency_key(tenant: str, key: str) -> Key:
+    """The record of a request's Idempotency-Key (scoped to the tenant)."""
     return {"pk": f"T#{tenant}#IDEM#{key}", "sk": "IDEM"}
 
 
 def api_key_key(key_hash: str) -> Key:
+    """An API key, by the hex SHA-256 of the key."""
     return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}

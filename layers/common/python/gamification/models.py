@@ -35,7 +35,8 @@ class AwardXpRequest(_Request):
     @field_validator("metadata")
     @classmethod
     def _small(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None and len(json.dumps(v, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        # allow_nan=False: NaN / Infinity are not JSON and would be stored as invalid JSON
+        if v is not None and len(json.dumps(v, separators=(",", ":"), allow_nan=False)) > MAX_METADATA_BYTES:
             raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
         return v
 

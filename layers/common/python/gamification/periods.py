@@ -83,6 +83,11 @@ def local_midnight(d: date, zone: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc).astimezone(zone).astimezone(timezone.utc)
 
 
+def day_end(d: date, zone: ZoneInfo) -> datetime:
+    """UTC instant when local date ``d`` ends in ``zone`` (when its limits reset)."""
+    return local_midnight(d + timedelta(days=1), zone)
+
+
 def window_end(window: str, d: date, zone: ZoneInfo) -> datetime | None:
     """UTC instant when the ``window`` containing ``d`` ends (next one starts); None forever."""
     nxt = next_window_start(window, d)

@@ -44,6 +44,15 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def format_duration(span: timedelta) -> str:
+    """``timedelta(hours=48)`` -> ``"2d"``: the largest unit of the rules file that fits evenly."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 class RulesError(ValueError):
     """A rules file that cannot be used; the message names the field and the problem."""
 

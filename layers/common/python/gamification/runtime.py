@@ -21,7 +21,12 @@ def store() -> Store:
 def engine() -> Engine:
     """The engine of this process. Tests reset it with :func:`reset`."""
     settings = get_settings()
-    return Engine(cached_rules(settings.rules_file or None), store(), max_attempts=settings.max_write_attempts)
+    return Engine(
+        cached_rules(settings.rules_file or None),
+        store(),
+        max_attempts=settings.max_write_attempts,
+        retry_budget_s=settings.retry_budget_seconds,
+    )
 
 
 def reset() -> None:

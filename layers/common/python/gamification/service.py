@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import clock, keys
 from .awards import DayUsage, action_rule, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
-from .errors import Contention, IdempotencyKeyReused
+from .errors import Contention, GamificationError, IdempotencyKeyReused, ValidationFailed
 from .levels import level_for_xp, progress_for_xp
 from .models import (
     ActionUsage,
@@ -40,9 +41,9 @@ from .models import (
     LimitsResponse,
     ProfileResponse,
 )
-from .periods import day_key, local_date, window_end, window_key
+from .periods import day_end, day_key, local_date, window_end, window_key
 from .rules import XP_BONUS_REASON, Rules
-from .store import Store, WriteConflict, day_counts, epoch
+from .store import TTL_ATTRIBUTE, Store, WriteConflict, day_counts, epoch, version_of
 
 #: How long DAY# usage items outlive their day (beyond max_event_age): limits stay readable.
 USAGE_RETENTION = timedelta(days=7)
@@ -57,27 +58,35 @@ class Outcome:
 
 
 def _fingerprint(route: str, user_id: str, request: Any) -> str:
-    canonical = json.dumps(
-        {"route": route, "user_id": user_id, "body": request.model_dump(mode="json", exclude_none=True)},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    """Hash of what makes two requests "the same" for an Idempotency-Key: route, user and
+    body, with ``occurred_at`` in UTC (the same instant with another offset is the same)."""
+    body = request.model_dump(mode="json", exclude_none=True)
+    if getattr(request, "occurred_at", None) is not None:
+        body["occurred_at"] = keys.stamp(request.occurred_at)
+    canonical = json.dumps({"route": route, "user_id": user_id, "body": body}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Engine:
     """The gamification engine for one rules file over one table.
 
-    ``now`` is injectable (tests, replays). ``max_attempts`` bounds optimistic retries.
+    ``now`` is injectable (tests, replays). Optimistic retries stop after ``max_attempts``
+    or ``retry_budget_s`` seconds, whichever comes first (503 ``contention``).
     """
 
     def __init__(
-        self, rules: Rules, store: Store, now: Callable[[], datetime] | None = None, max_attempts: int = 40
+        self,
+        rules: Rules,
+        store: Store,
+        now: Callable[[], datetime] | None = None,
+        max_attempts: int = 40,
+        retry_budget_s: float = 5.0,
     ) -> None:
         self.rules = rules
         self.store = store
         self.now = now or (lambda: clock.now())
         self.max_attempts = max_attempts
+        self.retry_budget_s = retry_budget_s
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -87,23 +96,34 @@ class Engine:
         check_event_time(occurred_at, now, self.rules)
         return occurred_at
 
-    def _attempts(self):
-        """Yield attempt numbers, sleeping with jittered exponential backoff between them."""
+    def _attempts(self) -> Iterator[int]:
+        """Attempt numbers, with jittered exponential backoff between them; raises
+        :class:`Contention` when the attempts or the time budget run out."""
+        deadline = time.monotonic() + self.retry_budget_s
         for attempt in range(self.max_attempts):
             if attempt:
                 time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+                if time.monotonic() > deadline:
+                    break
             yield attempt
         raise Contention("Too many concurrent updates for this user; retry with the same Idempotency-Key")
 
     @staticmethod
     def _replay(record: dict[str, Any], fingerprint: str) -> Outcome:
         if record["fingerprint"] != fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a different request",
-            )
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
         return Outcome(json.loads(record["response"]), replayed=True)
 
-    def _idempotency_record(self, fingerprint: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def _replay_or_raise(self, error: GamificationError, k_idem: keys.Key | None, fingerprint: str) -> Outcome:
+        """A request refused before any read may be the retry of one that succeeded (its
+        ``occurred_at`` has aged, or the rules changed since): replay it if so."""
+        record = self.store.get(k_idem) if k_idem else None
+        if record is None:
+            raise error
+        return self._replay(record, fingerprint)
+
+    @staticmethod
+    def _idempotency_record(fingerprint: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         return {"fingerprint": fingerprint, "response": json.dumps(body), "created_at": keys.stamp(now)}
 
     # ---- XP ------------------------------------------------------------------------
@@ -118,39 +138,40 @@ class Engine:
         """
         rules = self.rules
         now = self.now()
-        action_rule(rules, req.action)  # 400 before any I/O
-        occurred = self._event_time(req.occurred_at, now)
-        day = local_date(occurred, rules.zone)
-        day_end = window_end("day", day, rules.zone)
-        assert day_end is not None
-        retry_after = max(int((day_end - now).total_seconds()), 1)
         fp = _fingerprint("award_xp", user_id, req)
-        k_profile = keys.profile_key(tenant, user_id)
-        k_day = keys.day_key(tenant, user_id, day_key(day))
         k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
+        try:
+            action_rule(rules, req.action)
+            occurred = self._event_time(req.occurred_at, now)
+        except GamificationError as exc:
+            return self._replay_or_raise(exc, k_idem, fp)
+        day = local_date(occurred, rules.zone)
+        resets_at = day_end(day, rules.zone)
+        # A past day never resets for this event: no Retry-After then.
+        retry_after = math.ceil((resets_at - now).total_seconds()) if resets_at > now else None
+        k_profile = keys.profile_key(tenant, user_id)
+        k_usage = keys.usage_key(tenant, user_id, day_key(day))
 
-        # A cancelled commit may still have been applied: botocore re-sends a transaction
-        # whose response was lost, and the re-sent copy is refused. Reading the previous
-        # attempt's own ledger entry tells, and returns its response instead of awarding twice.
+        # A refused commit may still have been applied: botocore re-sends a transaction whose
+        # response was lost, and DynamoDB refuses the copy. Reading the previous attempt's own
+        # ledger entry tells, and returns its response instead of awarding twice.
         previous: tuple[keys.Key, dict[str, Any]] | None = None
         for _ in self._attempts():
             profile, usage_item, idem, applied = self.store.get_many(
-                [k_profile, k_day, k_idem, previous[0] if previous else None]
+                [k_profile, k_usage, k_idem, previous[0] if previous else None]
             )
             if applied and previous:
                 return Outcome(previous[1])
             if idem:
                 return self._replay(idem, fp)
             total_before = int(profile["total_xp"]) if profile else 0
-            version = int(profile["version"]) if profile else 0
             balance_before = int(profile.get("coins_balance", 0)) if profile else 0
             usage = DayUsage(int(usage_item.get("xp_gained", 0)) if usage_item else 0, day_counts(usage_item))
             decision = decide_xp(rules, req.action, total_before, usage, retry_after)
 
             total_after = total_before + decision.amount
             bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after)
-            level_before = level_for_xp(rules, total_before)
-            level_after = level_for_xp(rules, total_after)
+            level_before, level_after = level_for_xp(rules, total_before), level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
             body = AwardXpResponse(
                 event_id=event_id,
@@ -168,7 +189,7 @@ class Engine:
                 coins_balance=balance_before + bonus,
                 daily=DailyUsage(
                     date=day_key(day),
-                    resets_at=keys.stamp(day_end),
+                    resets_at=keys.stamp(resets_at),
                     xp_gained=decision.xp_gained_after,
                     xp_cap=decision.cap,
                     xp_remaining=None if decision.cap is None else max(decision.cap - decision.xp_gained_after, 0),
@@ -178,50 +199,41 @@ class Engine:
                 ),
             ).model_dump(mode="json")
 
-            tx = self.store.transaction()
-            tx.bump_profile(k_profile, version, user_id=user_id, now=now, xp=decision.amount, coins=bonus)
+            common = {"user_id": user_id, "occurred_at": keys.stamp(occurred), "recorded_at": keys.stamp(now),
+                      "idempotency_key": idempotency_key}  # fmt: skip
+            k_entry = keys.xp_entry_key(tenant, user_id, occurred, event_id)
+            tx = self.store.transaction(token=event_id)
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=decision.amount, coins=bonus)
             tx.add_day_usage(
-                k_day,
+                k_usage,
                 day=day_key(day),
                 action=req.action,
                 cap_amount=decision.cap_amount,
                 cap=decision.enforced_cap,
                 limit=decision.limit,
-                expires_at=day_end + rules.max_event_age + USAGE_RETENTION,
+                expires_at=resets_at + rules.max_event_age + USAGE_RETENTION,
             )
-            k_entry = keys.xp_entry_key(tenant, user_id, occurred, event_id)
             tx.put_new(
                 k_entry,
                 {
+                    **common,
                     "type": "xp",
-                    "user_id": user_id,
                     "action": req.action,
                     "xp": decision.amount,
                     "xp_requested": decision.requested,
                     "capped": decision.capped,
-                    "occurred_at": keys.stamp(occurred),
-                    "recorded_at": keys.stamp(now),
                     "day": day_key(day),
                     "total_xp": total_after,
                     "level": level_after.level,
-                    "idempotency_key": idempotency_key,
                     "metadata": json.dumps(req.metadata) if req.metadata else None,
                 },
             )
             if bonus:
                 tx.put_new(
                     keys.coin_entry_key(tenant, user_id, occurred, event_id),
-                    {
-                        "type": "coins",
-                        "user_id": user_id,
-                        "amount": bonus,
-                        "reason": XP_BONUS_REASON,
-                        "source_event_id": event_id,
-                        "occurred_at": keys.stamp(occurred),
-                        "recorded_at": keys.stamp(now),
-                        "balance": balance_before + bonus,
-                    },
-                )
+                    {**common, "type": "coins", "amount": bonus, "reason": XP_BONUS_REASON,
+                     "source_event_id": event_id, "balance": balance_before + bonus},
+                )  # fmt: skip
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
             try:
@@ -230,28 +242,32 @@ class Engine:
                 previous = (k_entry, body)
                 continue
             return Outcome(body)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("unreachable: _attempts raises when exhausted")
 
     # ---- coins ---------------------------------------------------------------------
 
     def award_coins(self, tenant: str, user_id: str, req: AwardCoinsRequest, idempotency_key: str | None) -> Outcome:
         """Award a coin reward once per window (seed 000 ``awardCoinsOnce``).
 
-        A repeat inside the window is ``awarded: false`` (not an error). Raises
+        A repeat inside the window is ``awarded: false`` (not an error); tiers of one reward
+        share its window (``daily_goal`` pays once a day, whichever tier comes first). Raises
         UnknownReward / ValidationFailed (400), IdempotencyKeyReused (422), Contention (503).
         Writes: once-marker, coin ledger entry, profile balance, idempotency record.
         """
         rules = self.rules
-        reward, amount = resolve_reward(rules, req.reason, req.scope, req.tier)
         now = self.now()
-        occurred = self._event_time(req.occurred_at, now)
+        fp = _fingerprint("award_coins", user_id, req)
+        k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
+        try:
+            reward, amount = resolve_reward(rules, req.reason, req.scope, req.tier)
+            occurred = self._event_time(req.occurred_at, now)
+        except GamificationError as exc:
+            return self._replay_or_raise(exc, k_idem, fp)
         day = local_date(occurred, rules.zone)
         wkey = window_key(reward.window, day)
         wend = window_end(reward.window, day, rules.zone)
-        fp = _fingerprint("award_coins", user_id, req)
         k_profile = keys.profile_key(tenant, user_id)
         k_once = keys.once_key(tenant, user_id, req.reason, req.scope, wkey)
-        k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
 
         def respond(awarded: bool, balance: int, event_id: str | None) -> dict[str, Any]:
             return AwardCoinsResponse(
@@ -283,7 +299,7 @@ class Engine:
                 return Outcome(body)
             event_id = uuid.uuid4().hex
             body = respond(True, balance + amount, event_id)
-            tx = self.store.transaction()
+            tx = self.store.transaction(token=event_id)
             tx.put_new(
                 k_once,
                 {
@@ -293,7 +309,7 @@ class Engine:
                     "event_id": event_id,
                     "created_at": keys.stamp(now),
                     # A marker is needed only while events of its window can still arrive.
-                    "expires_at": epoch(wend + rules.max_event_age + timedelta(days=1)) if wend else None,
+                    "expires_at": epoch(wend + rules.max_event_age + USAGE_RETENTION) if wend else None,
                 },
             )
             tx.put_new(
@@ -313,9 +329,7 @@ class Engine:
                     "idempotency_key": idempotency_key,
                 },
             )
-            tx.bump_profile(
-                k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, coins=amount
-            )
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
             try:
@@ -324,18 +338,31 @@ class Engine:
                 previous = body
                 continue
             return Outcome(body)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("unreachable: _attempts raises when exhausted")
 
     # ---- reads ---------------------------------------------------------------------
 
     def limits(self, tenant: str, user_id: str, on: date | None = None) -> Outcome:
         """Usage, caps and per-action limits for one local day (default: today in the rules'
-        zone). The cap shown is the one for the user's current level. One BatchGetItem."""
+        zone). The cap shown is the one for the user's current level. One BatchGetItem.
+
+        ``on`` must lie within the retention of usage items (``max_event_age`` + 7 days back)
+        and at most one day ahead; else ValidationFailed (400).
+        """
         rules = self.rules
-        day = on or local_date(self.now(), rules.zone)
+        now = self.now()
+        today = local_date(now, rules.zone)
+        day = on or today
+        oldest = today - (rules.max_event_age + USAGE_RETENTION)
+        if not oldest <= day <= today + timedelta(days=1):
+            raise ValidationFailed(
+                f"date must be between {oldest.isoformat()} and {(today + timedelta(days=1)).isoformat()}", field="date"
+            )
         profile, usage_item = self.store.get_many(
-            [keys.profile_key(tenant, user_id), keys.day_key(tenant, user_id, day_key(day))]
+            [keys.profile_key(tenant, user_id), keys.usage_key(tenant, user_id, day_key(day))]
         )
+        if usage_item and usage_item.get(TTL_ATTRIBUTE, float("inf")) < epoch(now):
+            usage_item = None  # expired; TTL deletes late
         level = level_for_xp(rules, int(profile["total_xp"]) if profile else 0).level
         cap = rules.daily_xp_cap(level)
         gained = int(usage_item.get("xp_gained", 0)) if usage_item else 0
@@ -349,8 +376,6 @@ class Engine:
             )
             for name, rule in rules.actions.items()
         }
-        end = window_end("day", day, rules.zone)
-        assert end is not None
         return Outcome(
             LimitsResponse(
                 user_id=user_id,
@@ -360,7 +385,7 @@ class Engine:
                 xp_gained=gained,
                 xp_cap=cap,
                 xp_remaining=None if cap is None else max(cap - gained, 0),
-                resets_at=keys.stamp(end),
+                resets_at=keys.stamp(day_end(day, rules.zone)),
                 actions=actions,
             ).model_dump(mode="json")
         )

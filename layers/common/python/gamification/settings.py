@@ -14,13 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class Settings(BaseSettings):
     """``TABLE_NAME`` (required), ``GAMIFICATION_RULES_FILE`` (default: bundled rules),
-    ``GAMIFICATION_MAX_WRITE_ATTEMPTS`` (optimistic-concurrency retries per request)."""
+    ``GAMIFICATION_MAX_WRITE_ATTEMPTS`` and ``GAMIFICATION_RETRY_BUDGET_SECONDS``
+    (optimistic-concurrency retries per request: at most this many, within this time)."""
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     rules_file: str | None = Field(default=None, alias="GAMIFICATION_RULES_FILE")
     max_write_attempts: int = Field(default=40, alias="GAMIFICATION_MAX_WRITE_ATTEMPTS", ge=1, le=1000)
+    retry_budget_seconds: float = Field(default=5.0, alias="GAMIFICATION_RETRY_BUDGET_SECONDS", gt=0, le=60)
 
 
 @lru_cache(maxsize=1)

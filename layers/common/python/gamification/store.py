@@ -39,12 +39,17 @@ COUNT_PREFIX = "n_"
 TTL_ATTRIBUTE = "expires_at"
 
 
-class WriteConflict(Exception):
-    """A transaction was cancelled: a condition failed or another write raced it.
+#: Cancellation reasons that mean "state moved or DynamoDB was busy": decide again.
+#: Any other reason (``ValidationError``, ``ItemCollectionSizeLimitExceeded``...) is a bug
+#: or a hard limit, and is raised as it is instead of being retried.
+RETRYABLE_REASONS = frozenset(
+    {"None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
 
-    ``reasons`` holds one DynamoDB cancellation code per item (``None``,
-    ``ConditionalCheckFailed``, ``TransactionConflict``, ``ThrottlingError``...).
-    """
+
+class WriteConflict(Exception):
+    """A transaction was cancelled for a retryable reason: a condition failed or another
+    write raced it. ``reasons`` holds one DynamoDB cancellation code per item."""
 
     def __init__(self, reasons: list[str]) -> None:
         super().__init__(", ".join(reasons))
@@ -77,11 +82,21 @@ def epoch(instant: datetime) -> int:
     return int(instant.timestamp())
 
 
+def version_of(profile: dict[str, Any] | None) -> int:
+    """The optimistic-concurrency version of a profile item (0: no profile yet)."""
+    return int(profile["version"]) if profile else 0
+
+
 @dataclass
 class Transaction:
-    """Builds one ``TransactWriteItems`` request (at most 100 items, each 2 WCU per KB)."""
+    """Builds one ``TransactWriteItems`` request (at most 100 items, each 2 WCU per KB).
+
+    ``token`` becomes the ``ClientRequestToken``: DynamoDB then treats an SDK re-send of the
+    same transaction within 10 minutes as already done instead of refusing it.
+    """
 
     table: str
+    token: str | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def put_new(self, key: Key, attrs: dict[str, Any]) -> Transaction:
@@ -182,20 +197,25 @@ class Store:
         self.client = client
         self.table = table
 
-    def transaction(self) -> Transaction:
-        """A new, empty transaction against this table."""
-        return Transaction(self.table)
+    def transaction(self, token: str | None = None) -> Transaction:
+        """A new, empty transaction against this table (``token``: see :class:`Transaction`)."""
+        return Transaction(self.table, token)
 
     def commit(self, tx: Transaction) -> None:
-        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it."""
+        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it for
+        a retryable reason; re-raises the cancellation for any other reason."""
+        extra = {"ClientRequestToken": tx.token} if tx.token else {}
         try:
-            self.client.transact_write_items(TransactItems=tx.items)
+            self.client.transact_write_items(TransactItems=tx.items, **extra)
         except self.client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            raise WriteConflict(reasons or ["TransactionCanceled"]) from None
+            if not set(reasons) <= RETRYABLE_REASONS:
+                raise
+            raise WriteConflict(reasons) from None
 
     def put_new(self, key: Key, attrs: dict[str, Any]) -> bool:
-        """Create one item if absent (single conditional PutItem); False if it existed."""
+        """Create one item if absent (single conditional PutItem); False if it existed or a
+        transaction on it was in flight (read again to know)."""
         try:
             self.client.put_item(
                 TableName=self.table,
@@ -203,7 +223,10 @@ class Store:
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
-        except self.client.exceptions.ConditionalCheckFailedException:
+        except (
+            self.client.exceptions.ConditionalCheckFailedException,
+            self.client.exceptions.TransactionConflictException,
+        ):
             return False
 
     def get_many(self, wanted: list[Key | None]) -> list[dict[str, Any] | None]:
@@ -246,15 +269,17 @@ def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
 def dynamodb_client() -> Any:
     """One low-level DynamoDB client per process, reused across warm invocations.
 
-    Standard retry mode retries throttling and 5xx with backoff; the endpoint comes from
-    ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
+    Standard retry mode retries throttling, 5xx and lost connections with backoff (safe for
+    transactions: see :class:`Transaction` ``token``). Short timeouts keep a request, its
+    retries and the engine's optimistic retries inside the 10 s function timeout. The
+    endpoint comes from ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
     """
     return boto3.client(
         "dynamodb",
         config=Config(
-            retries={"mode": "standard", "max_attempts": 5},
-            connect_timeout=2,
-            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=1,
+            read_timeout=2,
             tcp_keepalive=True,
         ),
     )
