@@ -42,6 +42,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def responses(model: type[Any], description: str = "Success") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route: its 200 body ``model`` and the documented errors.
+
+    Powertools documents the return annotation only when a route passes no ``responses``, so
+    a route that lists its errors must list its 200 too, or the document has no success body.
+    """
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}, **ERRORS}
+
+
 def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=headers)
 
