@@ -25,7 +25,21 @@ def test_every_operation_documents_its_200_body_and_the_error_envelope(document)
             ok = op["responses"].get("200")
             assert ok, f"{method.upper()} {path} has no documented 200 response"
             assert ok["content"]["application/json"]["schema"]["$ref"].startswith("#/components/schemas/")
-            for code in ("400", "401"):
+            for code in ("400", "429"):
                 assert op["responses"][code]["content"]["application/json"]["schema"] == {
                     "$ref": "#/components/schemas/ErrorResponse"
                 }
+            # 401 comes from the function (envelope) or, without Authorization, from the gateway
+            unauthorized = op["responses"]["401"]["content"]["application/json"]["schema"]["anyOf"]
+            assert {"$ref": "#/components/schemas/ErrorResponse"} in unauthorized
+            assert {"$ref": "#/components/schemas/GatewayError"} in unauthorized
+
+
+def test_the_gateway_answer_without_authorization_matches_the_documented_401(document, base_url):
+    import jsonschema
+    import requests
+
+    body = requests.get(base_url + "/v1/levels", timeout=30).json()
+    schema = {**document["paths"]["/v1/levels"]["get"]["responses"]["401"]["content"]["application/json"]["schema"],
+              "components": document["components"]}
+    jsonschema.validate(body, schema)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 
 from .errors import GamificationError, LimitReached, NotFound, Unauthenticated
-from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse
+from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse, GatewayError
 from .observability import logger, metrics, tracer
 from .service import Outcome
 
@@ -34,11 +34,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
     for code, text in {
         400: "Bad input (validation_error, unknown_action, unknown_reward)",
-        401: "Missing or invalid API key",
         422: "Idempotency-Key reused for a different request",
         429: "Daily limit or cap reached",
         503: "Contention; retry with the same Idempotency-Key",
     }.items()
+}
+# Without an Authorization header the gateway itself answers 401 in its own shape; with an
+# unknown key the function answers 401 in the API's envelope.
+ERRORS[401] = {
+    "description": "Invalid API key (error envelope), or no Authorization header (the gateway's own message)",
+    "content": {"application/json": {"model": Union[ErrorResponse, GatewayError]}},  # noqa: UP007
 }
 
 
