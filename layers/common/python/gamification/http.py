@@ -4,6 +4,8 @@ the Lambda entry point with logging, tracing and metrics."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Union
@@ -58,6 +60,18 @@ def responses(model: type[Any], description: str = "Success") -> dict[int | str,
 
 def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=headers)
+
+
+def _malformed_body() -> dict[str, Any]:
+    """The 400 for a body that is not UTF-8 text (a payload 2.0 result, before routing)."""
+    problem = {"field": "body", "message": "Malformed JSON body (not UTF-8 text)", "type": "json_invalid"}
+    body = {"error": {"code": "validation_error", "message": "body: Malformed JSON body (not UTF-8 text)", "errors": [problem]}}
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
 
 
 def build_app() -> APIGatewayHttpResolver:
@@ -116,6 +130,14 @@ def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], d
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event.get("body") and event.get("isBase64Encoded"):
+            # The gateway base64-encodes a body that is not UTF-8 text; such a body cannot be
+            # JSON, and Powertools would fail decoding it (a 500), so refuse it here.
+            try:
+                event["body"] = base64.b64decode(event["body"], validate=True).decode("utf-8")
+                event["isBase64Encoded"] = False
+            except (binascii.Error, UnicodeDecodeError):
+                return _malformed_body()
         if event.get("body"):
             # API v1 takes JSON only; read the body as JSON whatever the client declared
             # (curl -d sends a form content type, which the resolver would parse as a form).
