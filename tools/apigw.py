@@ -25,6 +25,8 @@ from . import lambdas, template
 
 MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 API_ID = "local"
+#: Where the local server serves the merged OpenAPI document (no authorizer).
+OPENAPI_PATH = "/openapi.json"
 ACCOUNT = "000000000000"
 
 
@@ -132,9 +134,18 @@ class LocalHttpApi:
             template.apply_environment(fn.environment)
         self.handlers = {lid: lambdas.load_handler(fn) for lid, fn in self.functions.items()}
         self.authorizer = template.authorizer_function()
+        self._openapi_body: bytes | None = None
 
     def _call(self, logical_id: str, event: dict[str, Any]) -> Any:
         return lambdas.invoke(self.functions[logical_id], self.handlers[logical_id], event)
+
+    def _openapi(self) -> tuple[int, dict[str, str], bytes]:
+        """The merged OpenAPI document of the API (local convenience; not a deployed route)."""
+        from . import openapi
+
+        if self._openapi_body is None:
+            self._openapi_body = json.dumps(openapi.merged_document()).encode()
+        return 200, {"content-type": "application/json"}, self._openapi_body
 
     def route(self, method: str, path: str) -> tuple[str, template.Route, dict[str, str]] | None:
         for lid, fn in self.functions.items():
@@ -147,7 +158,10 @@ class LocalHttpApi:
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str = "127.0.0.1"
     ) -> tuple[int, dict[str, str], bytes]:
-        found = self.route(method, urlsplit(target).path)
+        path = urlsplit(target).path
+        if method == "GET" and path == OPENAPI_PATH:
+            return self._openapi()
+        found = self.route(method, path)
         if found is None:
             return _gateway(404, "Not Found")
         logical_id, route, params = found

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from gamification.http import ERRORS, IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, tenant_of
+from gamification.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.models import AwardCoinsRequest, AwardCoinsResponse
 from gamification.observability import metrics
 from gamification.runtime import engine
@@ -11,7 +11,7 @@ from gamification.runtime import engine
 app = build_app()
 
 
-@app.post("/v1/users/<user_id>/coins", summary="Award coins once per window", responses=ERRORS)
+@app.post("/v1/users/<user_id>/coins", summary="Award coins once per window", responses=responses(AwardCoinsResponse))
 def award_coins(
     user_id: UserIdPath, body: AwardCoinsRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[AwardCoinsResponse]:

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from gamification.http import ERRORS, IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, tenant_of
+from gamification.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.models import AwardXpRequest, AwardXpResponse
 from gamification.observability import metrics
 from gamification.runtime import engine
@@ -11,7 +11,7 @@ from gamification.runtime import engine
 app = build_app()
 
 
-@app.post("/v1/users/<user_id>/xp", summary="Award XP for an action", responses=ERRORS)
+@app.post("/v1/users/<user_id>/xp", summary="Award XP for an action", responses=responses(AwardXpResponse))
 def award_xp(
     user_id: UserIdPath, body: AwardXpRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[AwardXpResponse]:

@@ -2,14 +2,14 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from gamification.http import ERRORS, build_app, entrypoint, respond
+from gamification.http import build_app, entrypoint, respond, responses
 from gamification.models import LevelsResponse
 from gamification.runtime import engine
 
 app = build_app()
 
 
-@app.get("/v1/levels", summary="Level ladder", responses=ERRORS)
+@app.get("/v1/levels", summary="Level ladder", responses=responses(LevelsResponse))
 def get_levels() -> Response[LevelsResponse]:
     return respond(engine().levels())
 

@@ -5,14 +5,14 @@ from datetime import date
 from aws_lambda_powertools.event_handler import Response
 
 from gamification.errors import ValidationFailed
-from gamification.http import ERRORS, DateQuery, UserIdPath, build_app, entrypoint, respond, tenant_of
+from gamification.http import DateQuery, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.models import LimitsResponse
 from gamification.runtime import engine
 
 app = build_app()
 
 
-@app.get("/v1/users/<user_id>/limits", summary="Daily usage and limits", responses=ERRORS)
+@app.get("/v1/users/<user_id>/limits", summary="Daily usage and limits", responses=responses(LimitsResponse))
 def get_limits(user_id: UserIdPath, date_: DateQuery = None) -> Response[LimitsResponse]:
     tenant = tenant_of(app)
     try:

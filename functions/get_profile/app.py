@@ -2,14 +2,14 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from gamification.http import ERRORS, UserIdPath, build_app, entrypoint, respond, tenant_of
+from gamification.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.models import ProfileResponse
 from gamification.runtime import engine
 
 app = build_app()
 
 
-@app.get("/v1/users/<user_id>", summary="User profile", responses=ERRORS)
+@app.get("/v1/users/<user_id>", summary="User profile", responses=responses(ProfileResponse))
 def get_profile(user_id: UserIdPath) -> Response[ProfileResponse]:
     return respond(engine().profile(tenant_of(app), user_id))
 

@@ -8,7 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -25,7 +25,7 @@ from .errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse
+from .models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse, GatewayError
 from .observability import logger, metrics, tracer
 from .service import Outcome
 
@@ -45,12 +45,27 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
     for code, text in {
         400: "Bad input (validation_error, unknown_action, unknown_reward)",
-        401: "Missing or invalid API key",
+        413: "Request body over 16 KB (payload_too_large)",
         422: "Idempotency-Key reused for a different request",
         429: "Daily limit or cap reached",
         503: "Contention; retry with the same Idempotency-Key",
     }.items()
 }
+# Without an Authorization header the gateway itself answers 401 in its own shape; with an
+# unknown key the function answers 401 in the API's envelope.
+ERRORS[401] = {
+    "description": "Invalid API key (error envelope), or no Authorization header (the gateway's own message)",
+    "content": {"application/json": {"model": Union[ErrorResponse, GatewayError]}},  # noqa: UP007
+}
+
+
+def responses(model: type[Any], description: str = "Success") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route: its 200 body ``model`` and the documented errors.
+
+    Powertools documents the return annotation only when a route passes no ``responses``, so
+    a route that lists its errors must list its 200 too, or the document has no success body.
+    """
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}, **ERRORS}
 
 
 def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -162,3 +162,11 @@ class ErrorResponse(BaseModel):
     """The one error envelope of API v1."""
 
     error: ErrorDetail
+
+
+class GatewayError(BaseModel):
+    """API Gateway's own answer, before any function runs: 401 ``{"message": "Unauthorized"}``
+    when the ``Authorization`` header is missing, 404 ``{"message": "Not Found"}`` for an
+    unknown route (HTTP APIs cannot reshape these)."""
+
+    message: str

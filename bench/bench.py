@@ -1,0 +1,441 @@
+"""``make bench``: cost and speed of every API operation; prints a table and writes
+``bench/results.json``.
+
+- DynamoDB traffic per operation: round trips, items read/written (GSI writes included),
+  RCU/WCU from the real item sizes (tools/ddbmeter.py), against the backend of
+  ``TEST_DYNAMODB_ENDPOINT`` (embedded serialised moto by default; a URL; or ``aws``).
+- Warm time per request through the full handler (API Gateway v2 event in, response out)
+  with DynamoDB answered from the recorded responses (no I/O).
+- Cold start: import time of each handler module in a fresh interpreter against a bare
+  ``boto3`` + Powertools + pydantic import, medians of several runs.
+- Cost per million requests from public us-east-1 prices (bench/prices.py).
+- Informational: requests/s through the ``make run`` stack over loopback.
+
+Options (environment): ``BENCH_WARM_ITERATIONS`` (300), ``BENCH_COLD_RUNS`` (5),
+``BENCH_E2E_REQUESTS`` (600), ``BENCH_E2E_SECONDS`` (30), ``BENCH_OUT`` (bench/results.json).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.operations import OPERATIONS, Operation, Request  # noqa: E402
+from bench.prices import PRICES  # noqa: E402
+from tools import apigw, ddbmeter, lambdas, target, template  # noqa: E402
+
+WARM_ITERATIONS = int(os.environ.get("BENCH_WARM_ITERATIONS", "300"))
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
+E2E_REQUESTS = int(os.environ.get("BENCH_E2E_REQUESTS", "600"))
+E2E_SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "30"))
+OUT = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results.json"))
+REPS = 3  # each operation is metered on this many fresh users
+
+#: Authorizer results are cached 300 s per API key (template.yaml ReauthorizeEvery). We assume
+#: a caller sends this many requests per key per cache window (about 3.3 requests/s).
+AUTH_REQUESTS_PER_CACHE_WINDOW = 1000
+
+
+# ---- driving handlers ---------------------------------------------------------------------
+
+
+class Driver:
+    """Calls the template's functions in-process with real-shaped API Gateway v2 events."""
+
+    def __init__(self, api: apigw.LocalHttpApi, tenant: str, api_key: str) -> None:
+        self.api, self.tenant, self.api_key = api, tenant, api_key
+
+    def event(self, req: Request) -> tuple[str, dict[str, Any]]:
+        method, path, body, key = req
+        found = self.api.route(method, path.split("?", 1)[0])
+        if found is None:
+            raise LookupError(f"no route for {method} {path}")
+        logical_id, route, params = found
+        headers = {"authorization": f"Bearer {self.api_key}", "content-type": "application/json"}
+        if key:
+            headers["idempotency-key"] = key
+        event = apigw.http_event(
+            method, path, headers, json.dumps(body) if body is not None else None, route, params,
+            authorizer_context={"tenant_id": self.tenant},
+        )
+        return logical_id, event
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        with contextlib.redirect_stdout(io.StringIO()):  # Powertools metrics print EMF lines
+            return lambdas.invoke(self.api.functions[logical_id], self.api.handlers[logical_id], event)
+
+    def call(self, req: Request) -> dict[str, Any]:
+        logical_id, event = self.event(req)
+        return self.invoke(logical_id, event)
+
+
+def _timings(fn, iterations: int) -> list[float]:
+    for _ in range(min(20, iterations)):  # warm-up: caches, lazily built validators
+        fn()
+    out = []
+    for _ in range(iterations):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def _summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(statistics.quantiles(ms, n=100)[98], 3),
+        "samples": len(ms),
+    }
+
+
+def warm_time(driver: Driver, client: Any, req: Request, script: list) -> dict[str, float]:
+    """Per-request time through the full handler with DynamoDB replayed from ``script``."""
+    logical_id, event = driver.event(req)
+
+    def once() -> None:
+        result = driver.invoke(logical_id, copy.deepcopy(event))
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"warm run answered {result['statusCode']}: {result.get('body')}")
+
+    if not script:
+        return _summary(_timings(once, WARM_ITERATIONS))
+    with ddbmeter.Replayer(client, script):
+        return _summary(_timings(once, WARM_ITERATIONS))
+
+
+# ---- costs --------------------------------------------------------------------------------
+
+
+def memory_mb() -> int:
+    return int(template.load().get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+
+
+def dynamodb_usd_per_million(rcu: float, wcu: float) -> float:
+    p = PRICES["dynamodb_on_demand"]
+    return wcu * p["usd_per_million_write_request_units"] + rcu * p["usd_per_million_read_request_units"]
+
+
+def lambda_usd_per_million(ms: float, mem_mb: int) -> float:
+    p = PRICES["lambda_arm64"]
+    billed_s = math.ceil(ms) / 1000
+    return 1e6 * billed_s * (mem_mb / 1024) * p["usd_per_gb_second"] + p["usd_per_million_requests"]
+
+
+# ---- cold start ---------------------------------------------------------------------------
+
+_IMPORT_MODULE = """
+import importlib.util, sys, time
+sys.path.insert(0, {layer!r})
+t = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+print((time.perf_counter() - t) * 1000)
+"""
+_IMPORT_BARE = """
+import time
+t = time.perf_counter()
+import boto3, aws_lambda_powertools, pydantic
+print((time.perf_counter() - t) * 1000)
+"""
+
+
+def _import_ms(code: str, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
+    """Import time of each handler module, each in a fresh interpreter, against a bare import
+    of boto3 + Powertools + pydantic; runs interleaved so machine load hits all alike."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    for fn in functions.values():
+        env.update({k: v for k, v in fn.environment.items() if k not in env})
+    codes = {"bare": _IMPORT_BARE}
+    for lid, fn in sorted(functions.items()):
+        module = fn.handler.rsplit(".", 1)[0]
+        codes[lid] = _IMPORT_MODULE.format(layer=str(lambdas.LAYER_PATH), path=str(fn.code_dir / f"{module}.py"))
+    for code in codes.values():  # one unmeasured run each: byte-compile, warm the page cache
+        _import_ms(code, env)
+    runs: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(COLD_RUNS):
+        for name, code in codes.items():
+            runs[name].append(_import_ms(code, env))
+    bare = statistics.median(runs.pop("bare"))
+    handlers = {
+        name: {"ms": round(statistics.median(v), 1), "ratio": round(statistics.median(v) / bare, 2)}
+        for name, v in runs.items()
+    }
+    return {
+        "bare_ms": round(bare, 1),
+        "runs": COLD_RUNS,
+        "handlers": handlers,
+        "max_ratio": max(h["ratio"] for h in handlers.values()),
+        "what": "module import in a fresh interpreter (median); bare = import boto3, aws_lambda_powertools, pydantic",
+    }
+
+
+# ---- end to end ---------------------------------------------------------------------------
+
+
+def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
+    """Requests/s through ``python -m tools.serve`` (the make run stack) over loopback."""
+    import requests
+
+    if tgt.kind.startswith("aws"):
+        return {"skipped": "the make run stack embeds its own DynamoDB; not measured against aws"}
+    env = {**os.environ, "PORT": "0", "DYNAMODB_PORT": "0", "TABLE_NAME": f"bench-e2e-{uuid.uuid4().hex[:6]}"}
+    if tgt.embedded:
+        env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # let the stack start its own, as make run does
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.serve"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        base = key = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (base and key):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if m := re.search(r"API v1 on (http://\S+)", line):
+                base = m[1]
+            if m := re.search(r"API key\s+(\S+)", line):
+                key = m[1]
+        if not (base and key):
+            return {"skipped": "the local server did not start"}
+        session_local = threading.local()
+
+        def one(i: int) -> int:
+            s = getattr(session_local, "s", None)
+            if s is None:
+                s = session_local.s = requests.Session()
+                s.headers["Authorization"] = f"Bearer {key}"
+            user = f"e2e-{i % 200}"
+            kind = i % 4
+            if kind in (0, 1):
+                r = s.post(f"{base}/v1/users/{user}/xp", json={"action": "forked"},
+                           headers={"Idempotency-Key": f"e2e-{i}"}, timeout=30)
+            elif kind == 2:
+                r = s.get(f"{base}/v1/users/{user}/limits", timeout=30)
+            else:
+                r = s.get(f"{base}/v1/users/{user}", timeout=30)
+            return r.status_code
+
+        started = time.perf_counter()
+        stop = started + E2E_SECONDS
+        codes: list[int] = []
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = []
+            for i in range(E2E_REQUESTS):
+                futures.append(pool.submit(lambda i=i: one(i) if time.perf_counter() < stop else None))
+            for f in futures:
+                code = f.result()
+                if code is not None:
+                    codes.append(code)
+        elapsed = time.perf_counter() - started
+        return {
+            "requests": len(codes),
+            "seconds": round(elapsed, 2),
+            "requests_per_s": round(len(codes) / elapsed, 1),
+            "server_errors": sum(c >= 500 for c in codes),
+            "clients": 8,
+            "mix": "50% POST xp (forked), 25% GET limits, 25% GET profile, 200 users",
+        }
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+
+def measure_operation(driver: Driver, rec: ddbmeter.Recorder, client: Any, op: Operation) -> dict[str, Any]:
+    reps = []
+    script: list = []
+    for rep in range(REPS):
+        user = f"{op.name.replace('_', '-')}-{rep}-{uuid.uuid4().hex[:6]}"
+        for req in op.setup(user):
+            result = driver.call(req)
+            if result["statusCode"] != 200:
+                raise RuntimeError(f"{op.name} setup {req[:2]} answered {result['statusCode']}: {result.get('body')}")
+        with rec:  # meter the measured request only (the meter's own reads are not timed)
+            rec.reset()
+            result = driver.call(op.request(user))
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"{op.name} answered {result['statusCode']}: {result.get('body')}")
+        reps.append(rec.totals())
+        script = rec.script()
+        last_user = user
+    if len({t.requests for t in reps}) != 1:
+        raise RuntimeError(f"{op.name}: round trips differ between repetitions: {[t.requests for t in reps]}")
+    t = reps[-1]
+    row = t.as_dict()
+    row["rcu"] = round(statistics.mean(r.rcu for r in reps), 3)
+    row["wcu"] = round(statistics.mean(r.wcu for r in reps), 3)
+    row["usd_per_million"] = round(dynamodb_usd_per_million(row["rcu"], row["wcu"]), 4)
+    row["warm"] = warm_time(driver, client, op.request(last_user), script)
+    if op.note:
+        row["note"] = op.note
+    return row
+
+
+def main() -> int:
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    started = time.perf_counter()
+    declared = set(template.functions("x"))
+    with target.dynamodb("gamification-bench") as tgt:
+        lambdas.use_layer()
+        from gamification import auth, runtime
+        from gamification.store import Store, dynamodb_client
+
+        runtime.reset()
+        api = apigw.LocalHttpApi(tgt.table)
+        tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
+        auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
+        driver = Driver(api, tenant, api_key)
+        client = dynamodb_client()
+        shape = ddbmeter.TableShape.from_definition(template.table_definition())
+        rec = ddbmeter.Recorder(client, tgt.client, tgt.table, shape)
+        mem = memory_mb()
+        operations: dict[str, Any] = {}
+        pending: dict[str, str] = {}
+        for op in OPERATIONS:
+            if op.function not in declared:
+                pending[op.name] = f"{op.function} is not in template.yaml yet (leaderboards are built on another branch)"
+                continue
+            print(f"measuring {op.name} ...", flush=True)
+            operations[op.name] = measure_operation(driver, rec, client, op)
+
+        # the authorizer, amortised over its 300 s cache
+        auth_id = api.authorizer
+        _, ev = driver.event(("GET", "/v1/levels", None, None))
+        auth_event = apigw.authorizer_event(ev, [f"Bearer {api_key}"])
+        with rec, contextlib.redirect_stdout(io.StringIO()):
+            rec.reset()
+            decision = lambdas.invoke(api.functions[auth_id], api.handlers[auth_id], copy.deepcopy(auth_event))
+        assert decision["context"]["tenant_id"] == tenant, decision
+        auth_totals = rec.totals()
+        auth_script = rec.script()
+        with ddbmeter.Replayer(client, auth_script):
+            auth_warm = _summary(_timings(
+                lambda: lambdas.invoke(api.functions[auth_id], api.handlers[auth_id], copy.deepcopy(auth_event)),
+                WARM_ITERATIONS,
+            ))
+        auth_invocation_usd = (
+            dynamodb_usd_per_million(auth_totals.rcu, auth_totals.wcu) + lambda_usd_per_million(auth_warm["median_ms"], mem)
+        ) / 1e6
+        auth_per_million = 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW * auth_invocation_usd
+        authorizer = {
+            **auth_totals.as_dict(),
+            "warm": auth_warm,
+            "usd_per_invocation": auth_invocation_usd,
+            "invocations_per_million_requests": 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW,
+            "usd_per_million_requests": round(auth_per_million, 4),
+            "usd_per_million_requests_without_cache": round(auth_invocation_usd * 1e6, 4),
+        }
+        api_gw = PRICES["api_gateway_http_api"]["usd_per_million_requests"]
+        for row in operations.values():
+            lam = lambda_usd_per_million(row["warm"]["median_ms"], mem)
+            row["lambda_usd_per_million"] = round(lam, 4)
+            row["usd_per_million_all_in"] = round(row["usd_per_million"] + lam + api_gw + auth_per_million, 4)
+
+        print("measuring cold starts ...", flush=True)
+        cold = cold_start(api.functions)
+        print("measuring end-to-end requests/s through the local stack ...", flush=True)
+        e2e = e2e_requests_per_s(tgt)
+
+    warm_all = [row["warm"]["median_ms"] for row in operations.values()]
+    results = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "backend": tgt.kind,
+        "machine": {"python": sys.version.split()[0], "platform": sys.platform, "cpus": os.cpu_count()},
+        "prices": PRICES,
+        "assumptions": {
+            "lambda_memory_mb": mem,
+            "lambda_duration": "the measured warm in-process median per operation (DynamoDB stubbed, so "
+            "network latency to DynamoDB is not billed here; add about requests x 5-10 ms in AWS), rounded up to 1 ms",
+            "authorizer": f"one invocation per API key per 300 s cache window, {AUTH_REQUESTS_PER_CACHE_WINDOW} "
+            "requests per key per window; its GetItem is eventually consistent",
+            "idempotency_keys": "every award carries an Idempotency-Key, as the API recommends",
+            "rcu_wcu": "computed from the items' real sizes (tools/ddbmeter.py); GSI writes counted from the "
+            "template's GlobalSecondaryIndexes",
+            "tracing": "POWERTOOLS_TRACE_DISABLED (no X-Ray daemon locally); metrics and logs enabled",
+        },
+        "operations": operations,
+        "pending": {name: reason for name, reason in pending.items()},
+        "authorizer": authorizer,
+        "cold_start": cold,
+        "warm": {
+            "median_ms": round(statistics.median(warm_all), 3),
+            "p99_ms": round(max(row["warm"]["p99_ms"] for row in operations.values()), 3),
+            "what": "median of the per-operation medians; p99 = worst per-operation p99",
+            "iterations_per_operation": WARM_ITERATIONS,
+        },
+        "e2e_requests_per_s": e2e.get("requests_per_s"),
+        "e2e": e2e,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwrote {OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT}")
+    return 0
+
+
+def print_table(r: dict[str, Any]) -> None:
+    print(f"\nbackend: {r['backend']}   prices: {r['prices']['region']} ({r['prices']['as_of'][:10]})")
+    head = f"{'operation':<20}{'reqs':>5}{'read':>6}{'writ':>6}{'RCU':>7}{'WCU':>7}{'$/M ddb':>9}{'$/M all':>9}{'warm ms':>9}{'p99 ms':>8}"
+    print(head)
+    print("-" * len(head))
+    for name, row in r["operations"].items():
+        print(
+            f"{name:<20}{row['requests']:>5}{row['items_read']:>6}{row['items_written']:>6}{row['rcu']:>7.1f}"
+            f"{row['wcu']:>7.1f}{row['usd_per_million']:>9.3f}{row['usd_per_million_all_in']:>9.3f}"
+            f"{row['warm']['median_ms']:>9.2f}{row['warm']['p99_ms']:>8.2f}"
+        )
+    for name, reason in r["pending"].items():
+        print(f"{name:<20} pending: {reason}")
+    a = r["authorizer"]
+    print(f"{'(authorizer)':<20}{a['requests']:>5}{a['items_read']:>6}{a['items_written']:>6}{a['rcu']:>7.1f}"
+          f"{a['wcu']:>7.1f}   per invocation ${a['usd_per_invocation']:.2e}, warm {a['warm']['median_ms']:.2f} ms")
+    c = r["cold_start"]
+    print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
+    for name, h in c["handlers"].items():
+        print(f"  {name:<22}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+    print(f"  max ratio x{c['max_ratio']:.2f}")
+    print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")
+    e = r["e2e"]
+    if "requests_per_s" in e:
+        print(f"end to end through the local stack: {e['requests_per_s']} requests/s "
+              f"({e['requests']} requests, {e['server_errors']} server errors)")
+    else:
+        print(f"end to end: {e.get('skipped')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

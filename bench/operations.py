@@ -1,0 +1,103 @@
+"""The operations the benchmark measures, one small entry each.
+
+An entry names the function of template.yaml that serves it, the request, and a ``setup``
+that brings the user into the state the operation is measured in (setup traffic is not
+metered). An entry whose function is not in template.yaml yet is reported as pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: (method, path, body or None, idempotency key or None)
+Request = tuple[str, str, dict[str, Any] | None, str | None]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    function: str  # logical id in template.yaml
+    request: Callable[[str], Request]  # user id -> the measured request
+    setup: Callable[[str], list[Request]] = lambda user: []
+    note: str = ""
+
+
+def xp(user: str, action: str, key: str | None = None) -> Request:
+    return ("POST", f"/v1/users/{user}/xp", {"action": action}, key)
+
+
+def coins(user: str, reason: str, key: str | None = None, **extra: Any) -> Request:
+    return ("POST", f"/v1/users/{user}/coins", {"reason": reason, **extra}, key)
+
+
+def get(path: str) -> Request:
+    return ("GET", path, None, None)
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "award_xp",
+        "AwardXpFunction",
+        lambda u: xp(u, "create_character", f"{u}-k1"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        note="existing user, 30 XP: profile, day usage, XP entry, xp_bonus coin entry, idempotency record",
+    ),
+    Operation(
+        "award_xp_partial",
+        "AwardXpFunction",
+        lambda u: xp(u, "create_character", f"{u}-k15"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k{i}") for i in range(14)],
+        note="140/150 XP used: 30 requested, 10 awarded (capped)",
+    ),
+    Operation(
+        "award_xp_replay",
+        "AwardXpFunction",
+        lambda u: xp(u, "create_character", f"{u}-k1"),
+        setup=lambda u: [xp(u, "create_character", f"{u}-k1")],
+        note="retry with the same Idempotency-Key: one read, the first response replayed",
+    ),
+    Operation(
+        "coins_once",
+        "AwardCoinsFunction",
+        lambda u: coins(u, "daily_login", f"{u}-c1"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        note="first daily_login of the day: marker, ledger entry, balance, idempotency record",
+    ),
+    Operation(
+        "coins_repeat",
+        "AwardCoinsFunction",
+        lambda u: coins(u, "daily_login", f"{u}-c2"),
+        setup=lambda u: [coins(u, "daily_login", f"{u}-c1")],
+        note="second daily_login of the day (new key): awarded false, only the key is recorded",
+    ),
+    Operation(
+        "limits",
+        "GetLimitsFunction",
+        lambda u: get(f"/v1/users/{u}/limits"),
+        setup=lambda u: [xp(u, "create_character", f"{u}-k0")],
+    ),
+    Operation(
+        "profile",
+        "GetProfileFunction",
+        lambda u: get(f"/v1/users/{u}"),
+        setup=lambda u: [xp(u, "create_character", f"{u}-k0")],
+    ),
+    Operation("levels", "GetLevelsFunction", lambda u: get("/v1/levels"), note="from the rules; no table access"),
+    # Leaderboards (issue on another branch): measured as soon as the function exists.
+    Operation(
+        "leaderboard_top10",
+        "GetLeaderboardFunction",
+        lambda u: get("/v1/leaderboards/xp?period=daily&limit=10"),
+        setup=lambda u: [xp(f"{u}-{i}", "forked", f"{u}-{i}-k") for i in range(12)],
+        note="12 users on today's board, top 10 read",
+    ),
+    Operation(
+        "leaderboard_rank",
+        "GetLeaderboardFunction",
+        lambda u: get(f"/v1/leaderboards/xp?period=daily&limit=10&user_id={u}-5"),
+        setup=lambda u: [xp(f"{u}-{i}", "forked", f"{u}-{i}-k") for i in range(12)],
+        note="top 10 plus one user's rank",
+    ),
+]

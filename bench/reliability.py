@@ -1,0 +1,622 @@
+"""``make reliability``: evidence that limits, caps, once-rules and idempotency hold under
+concurrency and faults, that the API answers any input within its schema, and that period
+and level arithmetic hold for any input. Prints a summary and writes
+``bench/reliability.json``.
+
+- storms: over a thousand concurrent HTTP requests through the local API (the template's
+  functions, authorizer included) against the serialised backend; expected outcomes come
+  from the rules file alone, and the ledger, day usage and profile items in the table are
+  checked against them;
+- faults: throttling, a connection reset after a write committed, and an invocation that
+  dies after its write, injected at the botocore layer (tools/faults.py); clients retry 5xx
+  with the same Idempotency-Key;
+- fuzz: schemathesis cases generated from the merged OpenAPI document (tools/openapi.py),
+  checked for server errors and responses that break the documented schema;
+- properties: hypothesis properties of periods, windows and levels (bench/properties.py).
+
+Backend: ``TEST_DYNAMODB_ENDPOINT`` as in the test suite (tools/target.py). Sizes (env):
+``RELIABILITY_SCALE`` (1.0 multiplies storm and fault sizes), ``RELIABILITY_FUZZ_CASES``
+(1200), ``RELIABILITY_PROPERTY_EXAMPLES`` (1000 per property), ``RELIABILITY_OUT``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# Before the functions' modules are imported (Powertools reads these once).
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines in the report
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+
+from tools import apigw, faults, lambdas, target, template  # noqa: E402
+
+SCALE = float(os.environ.get("RELIABILITY_SCALE", "1"))
+FUZZ_CASES = int(os.environ.get("RELIABILITY_FUZZ_CASES", "1200"))
+PROPERTY_EXAMPLES = int(os.environ.get("RELIABILITY_PROPERTY_EXAMPLES", "1000"))
+OUT = Path(os.environ.get("RELIABILITY_OUT", ROOT / "bench" / "reliability.json"))
+WORKERS = 64
+CLIENT_ATTEMPTS = 12  # a client retries a 5xx or a dropped connection with the same key
+
+
+def scaled(n: int) -> int:
+    return max(1, round(n * SCALE))
+
+
+# ---- the stack under test -----------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    tgt: target.Target
+    api: apigw.LocalHttpApi
+    base: str
+    tenant: str
+    api_key: str
+    client: Any  # the functions' DynamoDB client (faults go here)
+
+    def new_tenant(self) -> tuple[str, str]:
+        from gamification import auth
+        from gamification.store import Store
+
+        tenant, key = f"r-{uuid.uuid4().hex[:10]}", auth.new_api_key()
+        auth.register_api_key(Store(self.tgt.client, self.tgt.table), tenant, key)
+        return tenant, key
+
+    def items(self, tenant: str) -> list[dict[str, Any]]:
+        """Every item of ``tenant`` (strongly consistent scan)."""
+        from gamification.store import unmarshal
+
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.tgt.table,
+            "FilterExpression": "begins_with(pk, :p)",
+            "ExpressionAttributeValues": {":p": {"S": f"T#{tenant}#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.tgt.client.scan(**kwargs)
+            out += [unmarshal(i) for i in resp["Items"]]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+@contextlib.contextmanager
+def stack() -> Iterator[Stack]:
+    with target.dynamodb("gamification-reliability") as tgt:
+        from gamification import runtime
+        from gamification.store import dynamodb_client
+
+        runtime.reset()
+        api = apigw.LocalHttpApi(tgt.table)
+        server = apigw.make_server(api, port=0, quiet=True)
+        server.request_queue_size = 256
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        noon = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+        runtime.engine().now = lambda: noon  # one fixed day: a run may not straddle midnight
+        try:
+            s = Stack(tgt, api, f"http://127.0.0.1:{server.server_address[1]}", "", "", dynamodb_client())
+            s.tenant, s.api_key = s.new_tenant()
+            yield s
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+# ---- clients ------------------------------------------------------------------------------
+
+
+@dataclass
+class Req:
+    group: str
+    user: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    key: str | None = None
+    tag: str = ""  # what the expectation of this request is about (action, reason#scope)
+
+
+@dataclass
+class Res:
+    req: Req
+    status: int
+    body: dict[str, Any]
+    attempts: int
+    replayed: bool = False
+
+
+_local = threading.local()
+
+
+def _session(api_key: str) -> requests.Session:
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
+    if api_key not in sessions:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {api_key}"
+        sessions[api_key] = s
+    return sessions[api_key]
+
+
+def send(base: str, api_key: str, req: Req) -> Res:
+    """One logical request; 5xx answers and dropped connections are retried with the same
+    Idempotency-Key (what the API tells clients to do)."""
+    headers = {"Content-Type": "application/json"}
+    if req.key:
+        headers["Idempotency-Key"] = req.key
+    status, body, replayed = 0, {}, False
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            r = _session(api_key).request(
+                req.method, base + req.path, data=json.dumps(req.body) if req.body is not None else None,
+                headers=headers, timeout=60,
+            )
+        except requests.ConnectionError:
+            time.sleep(random.uniform(0, 0.05 * attempt))
+            continue
+        status, replayed = r.status_code, r.headers.get("Idempotent-Replayed") == "true"
+        try:
+            body = r.json()
+        except ValueError:
+            body = {"raw": r.text}
+        if status < 500:
+            return Res(req, status, body, attempt, replayed)
+        time.sleep(random.uniform(0, 0.02 * attempt))
+    return Res(req, status, body, CLIENT_ATTEMPTS, replayed)
+
+
+def fire(s: Stack, api_key: str, reqs: list[Req]) -> list[Res]:
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(lambda r: send(s.base, api_key, r), reqs))
+
+
+# ---- expectations from the rules file alone ------------------------------------------------
+
+
+def raw_rules() -> dict[str, Any]:
+    path = os.environ.get("GAMIFICATION_RULES_FILE") or (
+        ROOT / "layers" / "common" / "python" / "gamification" / "default_rules.yaml"
+    )
+    return yaml.safe_load(Path(path).read_text())
+
+
+def cap_for(rules: dict[str, Any], total_xp: int) -> int | None:
+    level = max(lv["level"] for lv in rules["levels"] if lv["xp"] <= total_xp)
+    for c in rules.get("daily_xp_caps", []):
+        if c["levels"][0] <= level <= c["levels"][1]:
+            return c["cap"]
+    return None
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    attempts: int = 0
+    lost: int = 0
+    doubled: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def violation(self, text: str) -> None:
+        self.violations.append(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "client_attempts": self.attempts,
+            "lost": self.lost,
+            "doubled": self.doubled,
+            "invariant_violations": len(self.violations),
+            "examples": self.violations[:10],
+        }
+
+
+def count(t: Tally, expected: int, actual: int, what: str) -> None:
+    if actual < expected:
+        t.lost += expected - actual
+        t.violation(f"lost: {what}: {actual} of {expected}")
+    elif actual > expected:
+        t.doubled += actual - expected
+        t.violation(f"doubled: {what}: {actual} instead of {expected}")
+
+
+def check_user_books(t: Tally, rules: dict[str, Any], user: str, items: list[dict[str, Any]]) -> None:
+    """Ledger, day usage and profile of one user agree with each other and with the rules."""
+    xp = [i for i in items if i["sk"].startswith("XP#")]
+    coin = [i for i in items if i["sk"].startswith("COIN#")]
+    profile = next((i for i in items if i["sk"] == "PROFILE"), {})
+    days = [i for i in items if i["sk"].startswith("DAY#")]
+    total = sum(i["xp"] for i in xp)
+    if profile.get("total_xp", 0) != total:
+        t.violation(f"{user}: profile total_xp {profile.get('total_xp')} != ledger sum {total}")
+    balance = sum(i["amount"] for i in coin)
+    if profile.get("coins_balance", 0) != balance:
+        t.violation(f"{user}: profile coins_balance {profile.get('coins_balance')} != coin ledger sum {balance}")
+    ratio = rules.get("coins", {}).get("xp_ratio", 0)
+    bonus = sum(i["amount"] for i in coin if i["reason"] == "xp_bonus")
+    if ratio and bonus != total // ratio:
+        t.violation(f"{user}: xp_bonus coins {bonus} != floor({total}/{ratio})")
+    for day in days:
+        on_day = [i for i in xp if i["day"] == day["day"]]
+        gained = sum(i["xp"] for i in on_day if not rules["actions"][i["action"]].get("cap_exempt"))
+        if day.get("xp_gained", 0) != gained:
+            t.violation(f"{user} {day['day']}: day xp_gained {day.get('xp_gained')} != ledger {gained}")
+        per_action = Counter(i["action"] for i in on_day)
+        for action, n in per_action.items():
+            if day.get(f"n_{action}", 0) != n:
+                t.violation(f"{user}: day count of {action} {day.get(f'n_{action}')} != ledger {n}")
+            limit = rules["actions"][action].get("daily_limit")
+            if limit is not None and n > limit:
+                t.violation(f"{user}: {action} awarded {n} times, limit {limit}")
+        cap = cap_for(rules, max((i["total_xp"] - i["xp"] for i in on_day), default=0))
+        if cap is not None and gained > cap:
+            t.violation(f"{user}: {gained} XP gained on {day['day']}, cap {cap}")
+
+
+def check_responses(t: Tally, results: list[Res], items_by_user: dict[str, list[dict[str, Any]]]) -> None:
+    """Every 200 that says it awarded something points at a ledger entry, and no two
+    different requests were answered with the same award."""
+    ids = {i.get("sk", "").rsplit("#", 1)[-1] for items in items_by_user.values() for i in items}
+    for r in results:
+        if r.status >= 500:
+            t.violation(f"{r.req.group} {r.req.path}: still {r.status} after {r.attempts} attempts")
+        event_id = r.body.get("event_id") if r.status == 200 else None
+        awarded = r.body.get("xp_awarded", 0) > 0 if "xp_awarded" in r.body else r.body.get("awarded")
+        if event_id and awarded and event_id not in ids:
+            t.violation(f"{r.req.group} {r.req.path}: answered award {event_id} is not in the ledger")
+    by_event: dict[str, set[str | None]] = defaultdict(set)
+    for r in results:
+        if r.status == 200 and r.body.get("event_id"):
+            by_event[r.body["event_id"]].add(r.req.key)
+    for event_id, keys in by_event.items():
+        if len(keys) > 1:
+            t.violation(f"award {event_id} was the answer to {len(keys)} different requests")
+
+
+# ---- storms -------------------------------------------------------------------------------
+
+
+def storm_plan(rules: dict[str, Any], leaderboard: bool) -> tuple[list[Req], dict[str, Any]]:
+    """The requests of one storm and what each user must end up with."""
+    reqs: list[Req] = []
+    expect: dict[str, Any] = {}
+    run = uuid.uuid4().hex[:6]
+
+    def key() -> str:
+        return f"{run}-{uuid.uuid4().hex[:12]}"
+
+    # per-action daily limit: create_character (limit 2) raced 10 times per user
+    limited = next(a for a, r in rules["actions"].items() if r.get("daily_limit") and r["daily_limit"] < 5)
+    limit, xp_each = rules["actions"][limited]["daily_limit"], rules["actions"][limited]["xp"]
+    for u in range(scaled(25)):
+        user = f"limit-{u}"
+        reqs += [Req("limits", user, "POST", f"/v1/users/{user}/xp", {"action": limited}, key(), limited) for _ in range(10)]
+        expect[user] = {"group": "limits", "xp_entries": {limited: limit}, "total_xp": limit * xp_each}
+
+    # the daily XP cap: two unlimited actions asking for far more than the cap
+    unlimited = sorted((a for a, r in rules["actions"].items() if not r.get("daily_limit")), key=lambda a: rules["actions"][a]["xp"])
+    small, big = unlimited[0], unlimited[-1]
+    asked = 10 * rules["actions"][small]["xp"] + 5 * rules["actions"][big]["xp"]
+    cap = cap_for(rules, 0)
+    assert cap is not None and asked > cap and cap_for(rules, cap) == cap, "rules unsuited to the cap storm"
+    for u in range(scaled(20)):
+        user = f"cap-{u}"
+        reqs += [Req("caps", user, "POST", f"/v1/users/{user}/xp", {"action": small}, key(), small) for _ in range(10)]
+        reqs += [Req("caps", user, "POST", f"/v1/users/{user}/xp", {"action": big}, key(), big) for _ in range(5)]
+        expect[user] = {"group": "caps", "total_xp": min(asked, cap)}
+
+    # once-rules: a daily reward, a tiered daily reward (once whatever the tier), a scoped one
+    rewards = rules["coins"]["rewards"]
+    plain = next(r for r, v in rewards.items() if "amount" in v and not v.get("scoped"))
+    tiered = next(r for r, v in rewards.items() if "tiers" in v)
+    scoped = next(r for r, v in rewards.items() if v.get("scoped"))
+    tiers = sorted(rewards[tiered]["tiers"])
+    for u in range(scaled(25)):
+        user = f"once-{u}"
+        path = f"/v1/users/{user}/coins"
+        reqs += [Req("once", user, "POST", path, {"reason": plain}, key(), plain) for _ in range(8)]
+        reqs += [Req("once", user, "POST", path, {"reason": tiered, "tier": tiers[i % len(tiers)]}, key(), tiered) for i in range(8)]
+        for scope in ("v1", "v2"):
+            reqs += [Req("once", user, "POST", path, {"reason": scoped, "scope": scope}, key(), f"{scoped}#{scope}") for _ in range(4)]
+        expect[user] = {"group": "once", "coin_entries": {plain: 1, tiered: 1, f"{scoped}#v1": 1, f"{scoped}#v2": 1}}
+
+    # idempotency: the same request with the same key, ten times at once
+    for u in range(scaled(20)):
+        user = f"idem-{u}"
+        k = key()
+        reqs += [Req("idempotency", user, "POST", f"/v1/users/{user}/xp", {"action": small}, k, small) for _ in range(10)]
+        expect[user] = {"group": "idempotency", "xp_entries": {small: 1}, "total_xp": rules["actions"][small]["xp"]}
+
+    if leaderboard:
+        board = next(iter(rules.get("leaderboards", {"xp": {}})))
+        reqs += [Req("leaderboard", "-", "GET", f"/v1/leaderboards/{board}?period=daily&limit=10") for _ in range(10)]
+    random.Random(7).shuffle(reqs)
+    return reqs, expect
+
+
+def run_storms(s: Stack) -> dict[str, Any]:
+    rules = raw_rules()
+    has_board = "GetLeaderboardFunction" in s.api.functions
+    tenant, api_key = s.new_tenant()
+    reqs, expect = storm_plan(rules, has_board)
+    started = time.perf_counter()
+    results = fire(s, api_key, reqs)
+    elapsed = time.perf_counter() - started
+    t = Tally(requests=len(results), attempts=sum(r.attempts for r in results))
+    items = s.items(tenant)
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in items:
+        if "#U#" in i["pk"]:
+            by_user[i["pk"].split("#U#", 1)[1]].append(i)
+    for user, e in expect.items():
+        mine = by_user.get(user, [])
+        check_user_books(t, rules, user, mine)
+        xp = [i for i in mine if i["sk"].startswith("XP#")]
+        coin = [i for i in mine if i["sk"].startswith("COIN#") and i["reason"] != "xp_bonus"]
+        for action, n in e.get("xp_entries", {}).items():
+            count(t, n, sum(i["action"] == action for i in xp), f"{user} {action} awards")
+        for tag, n in e.get("coin_entries", {}).items():
+            reason, _, scope = tag.partition("#")
+            got = sum(i["reason"] == reason and (i.get("scope") or "") == scope for i in coin)
+            count(t, n, got, f"{user} {tag} coin awards")
+        if "total_xp" in e:
+            total = sum(i["xp"] for i in xp)
+            if total < e["total_xp"]:
+                t.lost += 1
+                t.violation(f"lost: {user} ended with {total} XP, expected {e['total_xp']}")
+            elif total > e["total_xp"]:
+                t.doubled += 1
+                t.violation(f"doubled: {user} ended with {total} XP, expected {e['total_xp']}")
+    check_responses(t, results, by_user)
+    codes: dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        codes[r.req.group][r.status] += 1
+        if r.status == 429:
+            code = r.body.get("error", {}).get("code")
+            wanted = {"limits": "action_limit_reached", "caps": "daily_xp_cap_reached"}.get(r.req.group)
+            if code != wanted:
+                t.violation(f"{r.req.group}: 429 with code {code}, expected {wanted}")
+        elif r.status not in (200,):
+            t.violation(f"{r.req.group} {r.req.path}: unexpected {r.status} {r.body}")
+    # idempotency: every answer to one key is the same award
+    for user, e in expect.items():
+        if e["group"] == "idempotency":
+            ids = {r.body.get("event_id") for r in results if r.req.user == user and r.status == 200}
+            if len(ids) != 1:
+                t.violation(f"{user}: one key answered with {len(ids)} different awards")
+    out = t.as_dict()
+    out.update({
+        "seconds": round(elapsed, 1),
+        "concurrency": WORKERS,
+        "status_codes": {g: dict(sorted(c.items())) for g, c in sorted(codes.items())},
+        "replayed_answers": sum(r.replayed for r in results),
+        "leaderboard": "included" if has_board else "pending: no GetLeaderboardFunction in template.yaml",
+    })
+    return out
+
+
+# ---- faults -------------------------------------------------------------------------------
+
+
+def fault_plan(rules: dict[str, Any]) -> tuple[list[Req], dict[str, int]]:
+    """Awards that must each happen exactly once: three small XP awards per user (far from any
+    limit or cap), a daily reward and a scoped reward; each with its own key."""
+    run = uuid.uuid4().hex[:6]
+    small = min((a for a, r in rules["actions"].items() if not r.get("daily_limit")), key=lambda a: rules["actions"][a]["xp"])
+    rewards = rules["coins"]["rewards"]
+    plain = next(r for r, v in rewards.items() if "amount" in v and not v.get("scoped"))
+    scoped = next(r for r, v in rewards.items() if v.get("scoped"))
+    reqs: list[Req] = []
+    for u in range(scaled(40)):
+        user = f"fault-{u}"
+        reqs += [Req("fault", user, "POST", f"/v1/users/{user}/xp", {"action": small}, f"{run}-{u}-xp{i}") for i in range(3)]
+        reqs.append(Req("fault", user, "POST", f"/v1/users/{user}/coins", {"reason": plain}, f"{run}-{u}-c"))
+        reqs.append(Req("fault", user, "POST", f"/v1/users/{user}/coins", {"reason": scoped, "scope": "lvl1"}, f"{run}-{u}-s"))
+    random.Random(11).shuffle(reqs)
+    return reqs, {"xp_each": rules["actions"][small]["xp"]}
+
+
+def run_fault(s: Stack, name: str, make: Callable[[Any], Any]) -> dict[str, Any]:
+    rules = raw_rules()
+    tenant, api_key = s.new_tenant()
+    reqs, _ = fault_plan(rules)
+    started = time.perf_counter()
+    with make(s.client) as fault, contextlib.redirect_stderr(io.StringIO()):  # tracebacks of 500s
+        results = fire(s, api_key, reqs)
+    elapsed = time.perf_counter() - started
+    t = Tally(requests=len(results), attempts=sum(r.attempts for r in results))
+    items = s.items(tenant)
+    entries_by_key = Counter(i.get("idempotency_key") for i in items if i["sk"].startswith(("XP#", "COIN#")) and i.get("reason") != "xp_bonus")
+    for r in results:
+        count(t, 1, entries_by_key.get(r.req.key, 0), f"key {r.req.key}")
+        if r.status != 200:
+            t.violation(f"{r.req.path}: ended {r.status} after {r.attempts} attempts")
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in items:
+        if "#U#" in i["pk"]:
+            by_user[i["pk"].split("#U#", 1)[1]].append(i)
+    for user, mine in by_user.items():
+        check_user_books(t, rules, user, mine)
+    # a retried request must get the original answer: its event id is the ledger entry's
+    ledger_ids = {i.get("idempotency_key"): i["sk"].rsplit("#", 1)[-1] for i in items if i["sk"].startswith(("XP#", "COIN#")) and i.get("idempotency_key")}
+    for r in results:
+        if r.status == 200 and r.body.get("event_id") and ledger_ids.get(r.req.key) != r.body["event_id"]:
+            t.violation(f"{r.req.key}: answered {r.body['event_id']}, ledger has {ledger_ids.get(r.req.key)}")
+    out = t.as_dict()
+    out.update({
+        "faults_injected": fault.injected,
+        "retried_requests": sum(r.attempts > 1 for r in results),
+        "replayed_answers": sum(r.replayed for r in results),
+        "seconds": round(elapsed, 1),
+    })
+    return out
+
+
+FAULTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "throttling": (
+        "50% of DynamoDB requests refused with ProvisionedThroughputExceeded/ThrottlingException",
+        lambda c: faults.Throttle(c, 0.5, ()),
+    ),
+    "connection_reset_after_commit": (
+        "30% of writes applied, then the connection dropped before the answer (botocore retries the write)",
+        lambda c: faults.ResetAfterCommit(c, 0.3),
+    ),
+    "timeout_after_commit": (
+        "30% of invocations die right after a write committed (timeout/crash: the client sees 500 and retries)",
+        lambda c: faults.CrashAfterCommit(c, 0.3),
+    ),
+}
+
+
+def run_faults(s: Stack) -> dict[str, Any]:
+    out = {}
+    for name, (what, make) in FAULTS.items():
+        print(f"  fault: {name} ...", flush=True)
+        out[name] = {"what": what, **run_fault(s, name, make)}
+    return out
+
+
+# ---- fuzz ---------------------------------------------------------------------------------
+
+
+def run_fuzz(s: Stack, cases: int) -> dict[str, Any]:
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis.checks import not_a_server_error, response_schema_conformance
+    from schemathesis.generation import GenerationMode
+
+    from tools import openapi
+
+    doc = openapi.merged_document(s.tgt.table)
+    schema = schemathesis.openapi.from_dict(doc)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    per_run = max(1, cases // (len(operations) * len(modes)))
+    session = requests.Session()
+    auth = {"Authorization": f"Bearer {s.api_key}"}
+    tally: dict[str, Any] = {"cases": 0, "server_errors": 0, "schema_violations": 0, "other_failures": 0}
+    statuses: Counter = Counter()
+    examples: list[str] = []
+    per_operation: dict[str, int] = Counter()
+
+    for op in operations:
+        for mode in modes:
+            @settings(max_examples=per_run, deadline=None, database=None, phases=[Phase.generate],
+                      suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy(generation_mode=mode))
+            def one(case: Any) -> None:
+                response = case.call(base_url=s.base, session=session, headers=auth)
+                tally["cases"] += 1
+                per_operation[op.label] += 1
+                statuses[response.status_code] += 1
+                try:
+                    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+                except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - counted, the run goes on
+                    failures = getattr(exc, "exceptions", [exc])
+                    for f in failures:
+                        kind = type(f).__name__
+                        if "ServerError" in kind:
+                            tally["server_errors"] += 1
+                        elif "JsonSchema" in kind or "Schema" in kind or "Malformed" in kind:
+                            tally["schema_violations"] += 1
+                        else:
+                            tally["other_failures"] += 1
+                        if len(examples) < 10:
+                            sent = response.request
+                            body = sent.body.decode(errors="replace") if isinstance(sent.body, bytes) else sent.body
+                            headers = {k: v for k, v in sent.headers.items() if k.lower() != "authorization"}
+                            examples.append(
+                                f"{op.label} [{mode.value}] -> {response.status_code} {kind}: {sent.method} {sent.url} "
+                                f"headers={headers} body={str(body)[:300]}"
+                            )
+
+            with contextlib.redirect_stderr(io.StringIO()):
+                one()
+    return {
+        **tally,
+        "operations": dict(per_operation),
+        "status_codes": dict(sorted(statuses.items())),
+        "modes": [m.value for m in modes],
+        "checks": ["not_a_server_error", "response_schema_conformance"],
+        "examples": examples,
+    }
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    from bench import properties
+
+    started = time.perf_counter()
+    report: dict[str, Any] = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    with stack() as s:
+        report["backend"] = s.tgt.kind
+        print(f"backend: {s.tgt.kind}", flush=True)
+        print("storms ...", flush=True)
+        report["storms"] = run_storms(s)
+        print("faults ...", flush=True)
+        report["faults"] = run_faults(s)
+        print("fuzz ...", flush=True)
+        report["fuzz"] = run_fuzz(s, FUZZ_CASES)
+    print("properties ...", flush=True)
+    report["properties"] = properties.run_all(PROPERTY_EXAMPLES)
+    report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report["ok"] = passed(report)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    print_summary(report)
+    print(f"\nwrote {OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT}")
+    return 0 if report["ok"] else 1
+
+
+def passed(r: dict[str, Any]) -> bool:
+    st = r["storms"]
+    ok = st["lost"] == st["doubled"] == st["invariant_violations"] == 0
+    ok &= all(f["lost"] == f["doubled"] == f["invariant_violations"] == 0 for f in r["faults"].values())
+    ok &= r["fuzz"]["server_errors"] == r["fuzz"]["schema_violations"] == 0
+    ok &= r["properties"]["failures"] == 0
+    return bool(ok)
+
+
+def print_summary(r: dict[str, Any]) -> None:
+    st = r["storms"]
+    print(f"\nbackend: {r['backend']}")
+    print(f"{'check':<34}{'requests':>9}{'lost':>6}{'doubled':>8}{'violations':>11}")
+    print(f"{'storms (' + str(st['concurrency']) + ' concurrent)':<34}{st['requests']:>9}{st['lost']:>6}{st['doubled']:>8}{st['invariant_violations']:>11}")
+    for name, f in r["faults"].items():
+        print(f"{'fault: ' + name:<34}{f['requests']:>9}{f['lost']:>6}{f['doubled']:>8}{f['invariant_violations']:>11}"
+              f"   ({f['faults_injected']} injected, {f['retried_requests']} retried)")
+    fz = r["fuzz"]
+    print(f"fuzz: {fz['cases']} cases, {fz['server_errors']} server errors, {fz['schema_violations']} schema violations")
+    p = r["properties"]
+    print(f"properties: {p['examples']} examples over {len(p['properties'])} properties, {p['failures']} failures")
+    for text in st["examples"] + [e for f in r["faults"].values() for e in f["examples"]] + fz["examples"]:
+        print(f"  ! {text}")
+    print("PASS" if r["ok"] else "FAIL", f"in {r['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Inject DynamoDB faults into a boto3 client at the botocore layer (event hooks), to show
+that retries with the same Idempotency-Key neither lose nor double an award.
+
+- :class:`Throttle`: answers a share of requests with ``ThrottlingException`` or
+  ``ProvisionedThroughputExceededException`` (HTTP 400) before they reach DynamoDB;
+  botocore retries them, and when its attempts run out the request fails (HTTP 500).
+- :class:`ResetAfterCommit`: sends a write to DynamoDB, lets it commit, then drops the
+  connection before the answer arrives (``ConnectionClosedError``); botocore retries a
+  write that already happened.
+- :class:`CrashAfterCommit`: the invocation dies right after a write committed (a Lambda
+  timeout or crash before the response): the client sees a 5xx and retries.
+
+Each is a context manager; ``injected`` counts the faults it caused. Choices are random with a
+fixed seed so a run can be repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError
+from botocore.httpsession import URLLib3Session
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any):
+        yield self.data
+
+
+class InvocationCrashed(RuntimeError):
+    """Stands for a Lambda invocation that timed out or crashed mid-request."""
+
+
+class _Fault:
+    event = ""
+    uid = ""
+
+    def __init__(self, client: Any, probability: float, operations: tuple[str, ...], seed: int = 5) -> None:
+        self.client = client
+        self.probability = probability
+        self.operations = operations
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.injected = 0
+
+    def _hit(self, operation: str) -> bool:
+        if self.operations and operation not in self.operations:
+            return False
+        with self.lock:
+            if self.rng.random() < self.probability:
+                self.injected += 1
+                return True
+        return False
+
+    def __enter__(self) -> _Fault:
+        self.client.meta.events.register_first(self.event, self._handler, unique_id=self.uid)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.meta.events.unregister(self.event, unique_id=self.uid)
+
+    def _handler(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+def _operation(request: Any) -> str:
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else target
+    return target.rsplit(".", 1)[-1]
+
+
+class Throttle(_Fault):
+    """Refuse a share of requests as DynamoDB does when a partition or the account is over
+    its throughput (alternating the two error codes)."""
+
+    event, uid = "before-send.dynamodb", "fault-throttle"
+    CODES = (
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "com.amazon.coral.availability#ThrottlingException",
+    )
+
+    def _handler(self, request: Any, **_: Any) -> AWSResponse | None:
+        if not self._hit(_operation(request)):
+            return None
+        code = self.CODES[self.injected % 2]
+        body = json.dumps({"__type": code, "message": "Rate of requests exceeds the allowed throughput."}).encode()
+        headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": f"fault-{self.injected}"}
+        return AWSResponse(request.url, 400, headers, _Body(body))
+
+
+class ResetAfterCommit(_Fault):
+    """Deliver a write, then lose the connection before its response is read."""
+
+    event, uid = "before-send.dynamodb", "fault-reset"
+
+    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+        super().__init__(client, probability, operations, seed)
+        self._session = URLLib3Session()
+
+    def _handler(self, request: Any, **_: Any) -> None:
+        if not self._hit(_operation(request)):
+            return None
+        response = self._session.send(request)  # the write reaches DynamoDB and is applied
+        response.content  # noqa: B018 - read it fully, then pretend it never arrived
+        raise ConnectionClosedError(endpoint_url=request.url)
+
+
+class CrashAfterCommit(_Fault):
+    """Kill the invocation right after a write succeeded (timeout or crash before answering)."""
+
+    event, uid = "after-call.dynamodb", "fault-crash"
+
+    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+        super().__init__(client, probability, operations, seed)
+
+    def _handler(self, http_response: Any, model: Any, **_: Any) -> None:
+        if http_response.status_code < 300 and self._hit(model.name):
+            raise InvocationCrashed(f"invocation timed out after {model.name} committed")
