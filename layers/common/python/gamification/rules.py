@@ -125,10 +125,26 @@ class Coins(_Strict):
 
 
 class Leaderboard(_Strict):
-    """A leaderboard: what it ranks (``xp`` gained or ``coins`` earned) over which periods."""
+    """A leaderboard: what it ranks (``xp`` gained or ``coins`` earned) over which periods.
+
+    ``shards``: write shards per board period (a user's score lives in shard
+    ``hash(user_id) % shards``; see docs/leaderboards.md for the throughput arithmetic).
+    ``snapshot_size``: how many top entries the roll-over freezes per ended period.
+    ``prizes``: coins for ranks 1, 2, ... of every ended (non all-time) period, paid once
+    per period and rank by the roll-over.
+    """
 
     metric: Literal["xp", "coins"] = "xp"
     periods: tuple[Period, ...] = ("daily", "weekly", "monthly", "all_time")
+    shards: int = Field(default=16, ge=1, le=256)
+    snapshot_size: int = Field(default=100, ge=1, le=1000)
+    prizes: tuple[Annotated[int, Field(ge=1, le=MAX_AMOUNT)], ...] = ()
+
+    @model_validator(mode="after")
+    def _prizes_fit(self) -> Leaderboard:
+        if len(self.prizes) > self.snapshot_size:
+            raise ValueError("prizes: more prize ranks than snapshot_size")
+        return self
 
     @field_validator("periods")
     @classmethod

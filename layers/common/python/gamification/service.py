@@ -2,8 +2,8 @@
 
 Each award is two DynamoDB round trips in the common case:
 
-1. one strongly consistent ``BatchGetItem`` of the profile, the usage/marker item and the
-   idempotency record;
+1. one strongly consistent ``BatchGetItem`` of the profile, the usage/marker item, the
+   idempotency record and the user's score on each board period the event touches;
 2. one ``TransactWriteItems`` whose conditions (see :mod:`gamification.store`) make DynamoDB
    refuse it if anything it was decided from has changed, or if it would break a limit.
 
@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import clock, keys
+from .boards import BoardUpdate, LeaderboardReader
 from .awards import DayUsage, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
 from .errors import Contention, IdempotencyKeyReused
 from .levels import level_for_xp, progress_for_xp
@@ -114,7 +115,8 @@ class Engine:
         Raises UnknownAction (400), ValidationFailed (400, occurred_at out of range),
         ActionLimitReached / DailyXpCapReached (429), IdempotencyKeyReused (422),
         Contention (503). Writes: XP ledger entry, DAY# usage, profile, an ``xp_bonus`` coin
-        ledger entry when coins are earned, and the idempotency record when a key is given.
+        ledger entry when coins are earned, the idempotency record when a key is given, and
+        the user's score on every board period the award moves (:class:`BoardUpdate`).
         """
         rules = self.rules
         now = self.now()
@@ -130,9 +132,12 @@ class Engine:
         k_day = keys.day_key(tenant, user_id, day_key(day))
         k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
 
+        boards = BoardUpdate(rules, tenant, user_id, day)
+
         for _ in self._attempts():
             wanted = [k_profile, k_day] + ([k_idem] if k_idem else [])
-            profile, usage_item, idem = (self.store.get_many(wanted) + [None])[:3]
+            got = self.store.get_many(wanted + boards.keys)
+            profile, usage_item, idem = (got[: len(wanted)] + [None])[:3]
             if idem:
                 return self._replay(idem, fp)
             total_before = int(profile["total_xp"]) if profile else 0
@@ -201,6 +206,7 @@ class Engine:
                     "metadata": json.dumps(req.metadata) if req.metadata else None,
                 },
             )
+            boards.apply(tx, got[len(wanted):], xp=decision.amount, coins=bonus, now=now)
             if bonus:
                 tx.put_new(
                     keys.coin_entry_key(tenant, user_id, occurred, event_id),
@@ -231,7 +237,8 @@ class Engine:
 
         A repeat inside the window is ``awarded: false`` (not an error). Raises
         UnknownReward / ValidationFailed (400), IdempotencyKeyReused (422), Contention (503).
-        Writes: once-marker, coin ledger entry, profile balance, idempotency record.
+        Writes: once-marker, coin ledger entry, profile balance, idempotency record, and
+        the user's score on every ``coins`` board period (:class:`BoardUpdate`).
         """
         rules = self.rules
         reward, amount = resolve_reward(rules, req.reason, req.scope, req.tier)
@@ -258,9 +265,12 @@ class Engine:
                 event_id=event_id,
             ).model_dump(mode="json")
 
+        boards = BoardUpdate(rules, tenant, user_id, day)
+
         for _ in self._attempts():
             wanted = [k_profile, k_once] + ([k_idem] if k_idem else [])
-            profile, marker, idem = (self.store.get_many(wanted) + [None])[:3]
+            got = self.store.get_many(wanted + boards.keys)
+            profile, marker, idem = (got[: len(wanted)] + [None])[:3]
             if idem:
                 return self._replay(idem, fp)
             balance = int(profile.get("coins_balance", 0)) if profile else 0
@@ -306,6 +316,7 @@ class Engine:
             tx.bump_profile(
                 k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, coins=amount
             )
+            boards.apply(tx, got[len(wanted):], xp=0, coins=amount, now=now)
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
             try:
@@ -388,3 +399,9 @@ class Engine:
                 coins_balance=int(item.get("coins_balance", 0)),
             ).model_dump(mode="json")
         )
+
+    def leaderboard(self, tenant: str, board: str, period: str, on: date | None = None, **options: Any) -> Outcome:
+        """``GET /v1/leaderboards/{board}``: see :meth:`gamification.boards.LeaderboardReader.read`
+        for ``options`` (limit, user_id, around, final) and errors."""
+        reader = LeaderboardReader(self.rules, self.store)
+        return Outcome(reader.read(tenant, board, period, on, now=self.now(), **options))
