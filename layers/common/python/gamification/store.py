@@ -312,5 +312,6 @@ def dynamodb_client() -> Any:
             connect_timeout=2,
             read_timeout=5,
             tcp_keepalive=True,
+            max_pool_connections=64,  # leaderboard reads gather shards in parallel
         ),
     )
