@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,11 @@ from gamification.boards import LeaderboardReader  # noqa: E402
 from gamification.errors import UnknownLeaderboard, UnknownPeriod  # noqa: E402
 from gamification.keys import stamp  # noqa: E402
 from gamification.leaderboards import (  # noqa: E402
+    COUNT_LEVELS,
+    above_ranges,
+    bucket,
+    count_deltas,
+    count_sk,
     Row,
     ScoreChange,
     ended_periods,
@@ -100,9 +107,43 @@ def test_ranked_numbers_consecutive_entries():
     ]
 
 
-def test_a_score_change_moves_one_player_between_counts():
-    assert ScoreChange(None, 10).count_deltas == [(10, 1)]
-    assert ScoreChange(10, 15).count_deltas == [(10, -1), (15, 1)]
+def test_a_score_change_moves_one_player_between_buckets_only_where_they_differ():
+    assert [(lv, d) for lv, _, d in ScoreChange(None, 10).count_deltas] == [(lv, 1) for lv in range(COUNT_LEVELS)]
+    change = ScoreChange(10, 11).count_deltas  # same level-1 bucket (offset is a multiple of 16)
+    assert change == [(0, bucket(10, 0), -1), (0, bucket(11, 0), 1)]
+    assert len(ScoreChange(0, 10**9).count_deltas) == 2 * COUNT_LEVELS
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.integers(-300, 200_000), min_size=1, max_size=80),
+    st.lists(st.integers(-300, 5_000), max_size=40),
+    st.integers(1, 4),
+)
+def test_the_count_hierarchy_counts_exactly_the_players_above(start, moves, shards):
+    """Players start at ``start`` scores, then some move by ``moves``; the counts maintained
+    with count_deltas, summed over above_ranges, equal the players strictly above anyone."""
+    scores = dict(enumerate(start))
+    counts: dict[tuple[int, str], int] = Counter()
+
+    def apply(user, old, new):
+        for level, b, d in count_deltas(old, new):
+            counts[(user % shards, count_sk(level, b))] += d
+
+    for user, sc in scores.items():
+        apply(user, None, sc)
+    for i, delta in enumerate(moves):
+        user = i % len(scores)
+        apply(user, scores[user], scores[user] + delta)
+        scores[user] += delta
+    best = max(scores.values())
+    for sc in set(scores.values()) | {best + 1, min(scores.values()) - 1}:
+        expected = sum(1 for v in scores.values() if v > sc)
+        for hint in (None, best):
+            total = sum(
+                n for (shard, sk), n in counts.items() for lo, hi in above_ranges(sc, hint) if lo <= sk <= hi
+            )
+            assert total == expected
 
 
 @settings(max_examples=300)
@@ -174,3 +215,7 @@ def test_board_rules_are_validated():
         _rules(snapshot_size=1, prizes=[10, 5])
     with pytest.raises(RulesError, match="shards"):
         _rules(shards=0)
+    data = {"version": 1, "levels": [{"level": 1, "name": "A", "xp": 0}], "actions": {"a": {"xp": 1}},
+            "leaderboards": {n: {} for n in ("a", "b", "c")}}  # 12 board periods
+    with pytest.raises(RulesError, match="board periods"):
+        parse_rules(data)

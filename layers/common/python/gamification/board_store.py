@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from . import keys
-from .leaderboards import Row, score_asc, score_desc
+from .leaderboards import Row, score_desc
 from .store import Store, marshal, unmarshal
 
 GSI = "lb_rank"
@@ -93,12 +93,12 @@ class BoardStore:
         )
         return [_row(i) for i in items[:limit]]
 
-    def players_above(self, count_pk: str, score: int) -> int:
-        """Players of one shard with a score higher than ``score``: the sum of the shard's
-        per-score counts above it (reads one small item per distinct higher score)."""
+    def count_range(self, count_pk: str, lo: str, hi: str) -> int:
+        """Sum of the count items of one shard with ``lo <= sk <= hi`` (strongly consistent;
+        one small item per non-empty bucket in the range)."""
         items = self._query(
-            KeyConditionExpression="pk = :p AND sk > :s",
-            ExpressionAttributeValues=marshal({":p": count_pk, ":s": score_asc(score)}),
+            KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=marshal({":p": count_pk, ":lo": lo, ":hi": hi}),
             ProjectionExpression="#n",
             ExpressionAttributeNames={"#n": "n"},
             ConsistentRead=True,

@@ -3,16 +3,17 @@ writes for the award transaction) and ``GET /v1/leaderboards/{board}``.
 
 Award path (no extra round trip): :class:`BoardUpdate` names the user's score item on every
 board period the event touches; the engine reads them in its ``BatchGetItem`` and
-:meth:`BoardUpdate.apply` adds, per board period with a non-zero delta, 3 items to its
-``TransactWriteItems``: the score item (conditioned on the score read) and the two per-score
-counts (old score -1, new score +1). The profile ``version`` condition already serialises
+:meth:`BoardUpdate.apply` adds, per board period with a non-zero delta, the score item (conditioned on the score read) and
+the count-hierarchy updates (:func:`gamification.leaderboards.count_deltas`: usually 2-4
+items, at most 2 * COUNT_LEVELS) to its ``TransactWriteItems``. The profile ``version`` condition already serialises
 a user's awards, so the scores written are exact.
 
 Reads (:class:`LeaderboardReader`), for S shards of a board period:
 
 - top N: S GSI queries of at most N items each, merged (items read <= S*N);
-- a user's rank: 1 GetItem + S count queries (one item per distinct higher score in the
-  shard) + S tie queries (the players with the user's exact score who reached it earlier);
+- a user's rank: 1 GetItem + S x (levels needed, <= COUNT_LEVELS) count-range queries
+  (<= 15 sibling items per level, plus top-level buckets above) + S tie queries (the players
+  with the user's exact score who reached it earlier: the one part that grows with ties);
 - ``around=N``: S queries above and S below the user, N items each at most.
 """
 
@@ -37,7 +38,8 @@ from .leaderboards import (
     rank_of,
     rank_sort_key,
     ranked,
-    score_asc,
+    above_ranges,
+    count_sk,
     shard_of,
     touched,
 )
@@ -80,7 +82,7 @@ class BoardUpdate:
     ) -> list[dict[str, Any]]:
         """Add the board writes to ``tx`` given the score ``items`` read for :attr:`keys`
         (same order). Returns ``[{board, period, period_key, score}]`` of boards that moved.
-        Adds 3 items per moved board period (default rules: at most 12)."""
+        Adds 1 + len(count_deltas) items per moved board period (at most 1 + 2*COUNT_LEVELS)."""
         moved = []
         reached_at = keys.stamp(now)
         for bp, shard, key, item in zip(self.periods, self.shards, self.keys, items):
@@ -98,12 +100,11 @@ class BoardUpdate:
                 reached_at=reached_at,
                 expires_at=expires,
             )
-            for score, d in change.count_deltas:
+            for level, bucket_id, d in change.count_deltas:
                 tx.add_board_count(
                     keys.board_count_key(
-                        self.tenant, bp.board, bp.period, bp.period_key, shard, score_asc(score)
+                        self.tenant, bp.board, bp.period, bp.period_key, shard, count_sk(level, bucket_id)
                     ),
-                    score=score,
                     delta=d,
                     expires_at=expires,
                 )
@@ -153,8 +154,12 @@ class LeaderboardReader:
         """The best ``limit`` rows of the board period (S queries, merged)."""
         return merge_top(self.boards.gather(lambda s: self.boards.top(ref.score_pk(s), limit), ref.shards), limit)
 
-    def position(self, ref: BoardRef, user_id: str) -> tuple[Row | None, int | None]:
-        """The user's row and exact rank (None, None when not on the board)."""
+    def position(self, ref: BoardRef, user_id: str, best: int | None = None) -> tuple[Row | None, int | None]:
+        """The user's row and exact rank (None, None when not on the board).
+
+        ``best``: the board's best score when the caller has it (from the top entries); it
+        lets the count reads skip levels that cannot hold anyone above the user.
+        """
         shard = shard_of(user_id, ref.shards)
         item = self.boards.store.get(
             keys.board_score_key(ref.tenant, ref.board, ref.period, ref.period_key, shard, user_id)
@@ -162,7 +167,10 @@ class LeaderboardReader:
         if not item:
             return None, None
         row = Row(user_id, int(item["score"]), str(item["reached_at"]))
-        above = self.boards.gather(lambda s: self.boards.players_above(ref.count_pk(s), row.score), ref.shards)
+        jobs = [(s, lo, hi) for s in range(ref.shards) for lo, hi in above_ranges(row.score, best)]
+        above = self.boards.gather(
+            lambda i: self.boards.count_range(ref.count_pk(jobs[i][0]), jobs[i][1], jobs[i][2]), len(jobs)
+        ) if jobs else []
         ties = self.boards.gather(
             lambda s: self.boards.ties_ahead(ref.score_pk(s), row.score, row.sort_key, user_id), ref.shards
         )
@@ -225,7 +233,8 @@ class LeaderboardReader:
             "finalised_at": finalised_at,
         }
         if user_id is not None:
-            row, rank = self.position(ref, user_id)
+            best = entries[0]["score"] if entries and not final else None
+            row, rank = self.position(ref, user_id, best)
             body["user"] = {"user_id": user_id, "rank": rank, "score": row.score if row else 0}
             if around is not None:
                 body["around"] = self.around(ref, row, rank, around) if row and rank else []

@@ -15,7 +15,7 @@ lookup, which is what resolves a tenant in the first place.
 | API key           | ``APIKEY#{sha256(key)}``    | ``APIKEY``                          |
 | tenant registry   | ``TENANTS``                 | ``{t}``                             |
 | board score       | ``T#{t}#LB#{b}#{p}#{pk}#S{n}`` | ``U#{user}`` (GSI ``lb_rank``: see below) |
-| board score count | ``T#{t}#LB#{b}#{p}#{pk}#N{n}`` | ``{score:asc16}``                |
+| board count       | ``T#{t}#LB#{b}#{p}#{pk}#N{n}`` | ``{level}#{bucket:013x}``       |
 | board snapshot    | ``T#{t}#LB#{b}#{p}#{pk}#FINAL`` | ``FINAL``                       |
 | roll-over cursor  | ``T#{t}#LBCURSOR``          | ``{b}#{p}``                         |
 
@@ -23,7 +23,9 @@ Boards: ``b`` board name, ``p`` period (daily/weekly/monthly/all_time), ``pk`` p
 (``2026-11-21``, ``2026-W47``, ``2026-11``, ``all``), ``n`` the write shard of the user
 (:func:`gamification.leaderboards.shard_of`). A board score item also carries the GSI ``lb_rank``
 keys: ``lb_pk`` = its own pk, ``lb_sk`` = ``{score:desc16}#{reached_at}#{user}`` so one
-ascending query per shard lists best first, earlier-to-reach first on ties.
+ascending query per shard lists best first, earlier-to-reach first on ties. Board count
+items hold ``n``, the shard's players in one score bucket of one level (see
+:mod:`gamification.leaderboards`, "the count hierarchy").
 The tenant registry is the only item outside a tenant's partitions besides API keys: the
 scheduled roll-over lists tenants from it.
 """
@@ -105,7 +107,8 @@ def board_count_pk(tenant: str, board: str, period: str, period_key: str, shard:
 
 
 def board_count_key(tenant: str, board: str, period: str, period_key: str, shard: int, score_sk: str) -> Key:
-    """Players of one shard holding exactly one score (``score_sk``: ascending encoding)."""
+    """Players of one shard in one bucket of the count hierarchy (``score_sk``:
+    :func:`gamification.leaderboards.count_sk`)."""
     return {"pk": board_count_pk(tenant, board, period, period_key, shard), "sk": score_sk}
 
 

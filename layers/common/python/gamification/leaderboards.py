@@ -157,22 +157,84 @@ def delta_for(metric: str, xp: int, coins: int) -> int:
     return xp if metric == "xp" else coins
 
 
+# ---- the count hierarchy ---------------------------------------------------------------
+#
+# Players per score range, per write shard, at COUNT_LEVELS levels: level k counts the players
+# whose ``score + SCORE_OFFSET`` falls in one bucket of width 16**k (level 0: one exact score).
+# Buckets of level k are grouped 16 to a parent (their bucket of level k+1). The players above
+# score s are counted exactly once: a higher score s' first shares a bucket with s at some
+# level j, so at level j-1 it sits in a *sibling* bucket above s's (same parent, higher
+# bucket); a score sharing no bucket with s even at the top level sits in a higher top-level
+# bucket. So rank reads at most 15 sibling items per level below the top, plus the top-level
+# buckets above (one per 16**(COUNT_LEVELS-1) = 65,536 points of score), per shard.
+
+COUNT_BITS = 4
+COUNT_FANOUT = 1 << COUNT_BITS
+COUNT_LEVELS = 5
+_HEX = 13  # 16**13 > 2 * SCORE_OFFSET
+
+
+def bucket(score: int, level: int) -> int:
+    """The level-``level`` bucket of ``score`` (level 0: the exact score, offset)."""
+    return _check(score) >> (COUNT_BITS * level)
+
+
+def count_sk(level: int, bucket_id: int) -> str:
+    """Sort key of a count item: ``{level}#{bucket:013x}`` (ascending = ascending scores)."""
+    return f"{level}#{bucket_id:0{_HEX}x}"
+
+
+def count_deltas(old: int | None, new: int) -> list[tuple[int, int, int]]:
+    """``(level, bucket, +1/-1)`` count updates for a score moving from ``old`` (None: new
+    player) to ``new``. Levels whose bucket does not change are left out (the -1 and +1
+    would cancel), so an award usually touches 1-2 levels: at most 2*COUNT_LEVELS items."""
+    out: list[tuple[int, int, int]] = []
+    for level in range(COUNT_LEVELS):
+        b_new = bucket(new, level)
+        if old is None:
+            out.append((level, b_new, 1))
+            continue
+        b_old = bucket(old, level)
+        if b_old == b_new:
+            break  # same bucket here means the same bucket at every higher level
+        out += [(level, b_old, -1), (level, b_new, 1)]
+    return out
+
+
+def above_ranges(score: int, best: int | None = None) -> list[tuple[str, str]]:
+    """Inclusive count-item sort-key ranges whose counts sum to the players with a higher
+    score than ``score`` (in one shard; the same ranges apply to every shard).
+
+    ``best``: the board's best score if known; levels where it already shares a bucket with
+    ``score`` cannot hold anyone above and are skipped (fewer requests, same result).
+    """
+    ranges = []
+    for level in range(COUNT_LEVELS):
+        mine = bucket(score, level)
+        if best is not None and bucket(best, level) <= mine:
+            break
+        if level == COUNT_LEVELS - 1:
+            ranges.append((count_sk(level, mine + 1), count_sk(level, (1 << (4 * _HEX)) - 1)))
+        else:
+            last_sibling = (mine | (COUNT_FANOUT - 1))
+            if last_sibling > mine:
+                ranges.append((count_sk(level, mine + 1), count_sk(level, last_sibling)))
+    return ranges
+
+
 @dataclass(frozen=True)
 class ScoreChange:
     """A user's score moving on one board period: ``old`` None when the user was not on it.
 
-    ``count_deltas``: ``(score, +1/-1)`` for the per-score player counts.
+    ``count_deltas``: ``(level, bucket, +1/-1)`` updates of the count hierarchy.
     """
 
     old: int | None
     new: int
 
     @property
-    def count_deltas(self) -> list[tuple[int, int]]:
-        out = [(self.new, 1)]
-        if self.old is not None:
-            out.insert(0, (self.old, -1))
-        return out
+    def count_deltas(self) -> list[tuple[int, int, int]]:
+        return count_deltas(self.old, self.new)
 
 
 # ---- reading -------------------------------------------------------------------------
@@ -215,8 +277,8 @@ def merge_above(shards: Iterable[Iterable[Row]], limit: int) -> list[Row]:
 
 
 def rank_of(counts_above: Iterable[int], ties_ahead: Iterable[int]) -> int:
-    """1-based rank: 1 + players with a higher score (summed per-score counts over shards)
-    + players with the same score who reached it earlier (summed over shards)."""
+    """1-based rank: 1 + players with a higher score (count items of :func:`above_ranges`,
+    summed over shards) + players with the same score who reached it earlier (over shards)."""
     return 1 + sum(counts_above) + sum(ties_ahead)
 
 

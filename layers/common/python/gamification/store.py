@@ -212,13 +212,13 @@ class Transaction:
         self.items.append({"Put": put})
         return self
 
-    def add_board_count(self, key: Key, *, score: int, delta: int, expires_at: datetime | None) -> Transaction:
-        """Add ``delta`` (+1/-1) to the number of a shard's players holding ``score``."""
-        values: dict[str, Any] = {":d": delta, ":s": score}
-        sets = "#s = :s"
-        names = {"#n": "n", "#s": "score"}
+    def add_board_count(self, key: Key, *, delta: int, expires_at: datetime | None) -> Transaction:
+        """Add ``delta`` (+1/-1) to one count item of a board shard's count hierarchy."""
+        values: dict[str, Any] = {":d": delta}
+        update = "ADD #n :d"
+        names = {"#n": "n"}
         if expires_at:
-            sets += ", #ttl = :exp"
+            update = "SET #ttl = :exp " + update
             names["#ttl"] = TTL_ATTRIBUTE
             values[":exp"] = epoch(expires_at)
         self.items.append(
@@ -226,7 +226,7 @@ class Transaction:
                 "Update": {
                     "TableName": self.table,
                     "Key": marshal(key),
-                    "UpdateExpression": f"SET {sets} ADD #n :d",
+                    "UpdateExpression": update,
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": marshal(values),
                 }
