@@ -28,8 +28,10 @@ def prepare(dynamodb_port: int = 0) -> dict[str, Any]:
 
     server = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    if not endpoint:
+    if not endpoint or "://127.0.0.1" in endpoint or "://localhost" in endpoint:
+        # the embedded or an already running local stack (make run): dummy credentials
         backend.use_local_credentials()
+    if not endpoint:
         server, endpoint = backend.start_dynamodb(port=dynamodb_port)
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
