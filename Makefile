@@ -8,12 +8,13 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean
+.PHONY: help install run test unit lint invoke apikey build clean bench-leaderboard
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
 	@echo "make test     install, lint the template, run the whole test suite"
 	@echo "make invoke   FUNCTION=<LogicalId> EVENT=events/<file>.json  (Docker-free 'sam local invoke')"
+	@echo "make bench-leaderboard  leaderboard read cost (requests, items) at 1k/10k/100k players"
 	@echo "make apikey   TENANT=<id>  create an API key in the table of AWS_ENDPOINT_URL_DYNAMODB/TABLE_NAME"
 	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
 
@@ -47,6 +48,10 @@ unit: install
 invoke: install
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || (echo "usage: make invoke FUNCTION=AwardXpFunction EVENT=events/award_xp.json"; exit 2)
 	$(PY) -m tools.invoke $(FUNCTION) $(EVENT)
+
+# Leaderboard read cost at 1k/10k/100k players (not part of `make test`; a few minutes).
+bench-leaderboard: install
+	$(PY) -m bench.leaderboard_rank
 
 apikey: install
 	$(PY) -m tools.apikey create --tenant "$(TENANT)"

@@ -132,12 +132,14 @@ class LocalHttpApi:
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)
-        self.handlers = {lid: lambdas.load_handler(fn) for lid, fn in self.functions.items()}
+        # One pool of execution environments per function: a Powertools resolver keeps the
+        # current event in module globals, so two concurrent requests must never share one.
+        self.containers = {lid: lambdas.Containers(fn) for lid, fn in self.functions.items()}
         self.authorizer = template.authorizer_function()
         self._openapi_body: bytes | None = None
 
     def _call(self, logical_id: str, event: dict[str, Any]) -> Any:
-        return lambdas.invoke(self.functions[logical_id], self.handlers[logical_id], event)
+        return self.containers[logical_id].invoke(event)
 
     def _openapi(self) -> tuple[int, dict[str, str], bytes]:
         """The merged OpenAPI document of the API (local convenience; not a deployed route)."""

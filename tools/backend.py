@@ -36,7 +36,9 @@ def serialise_moto() -> None:
 
 
 def use_local_credentials() -> None:
-    """Dummy credentials and a region for the local backend (never overrides real ones)."""
+    """Dummy credentials and a region for the local backend (never overrides real ones), and
+    a read timeout that allows for requests queueing on the serialising lock."""
+    os.environ.setdefault("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "60")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

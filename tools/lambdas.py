@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,11 +47,15 @@ class LambdaContext:
         return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
-def load_handler(fn: template.Function) -> Handler:
-    """Import ``fn``'s module from its code directory and return its handler callable."""
+def load_handler(fn: template.Function, container: int = 0) -> Handler:
+    """Import ``fn``'s module from its code directory and return its handler callable.
+
+    Each ``container`` number gets a module instance of its own, as each Lambda execution
+    environment has its own globals (a Powertools resolver keeps the current event there).
+    """
     use_layer()
     module_name, attr = fn.handler.rsplit(".", 1)
-    name = f"lambda_{fn.logical_id}_{module_name}"
+    name = f"lambda_{fn.logical_id}_{module_name}_{container}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, fn.code_dir / f"{module_name}.py")
         if spec is None or spec.loader is None:
@@ -64,3 +69,27 @@ def load_handler(fn: template.Function) -> Handler:
 def invoke(fn: template.Function, handler: Handler, event: dict[str, Any]) -> Any:
     """Call ``handler`` with ``event`` and a fresh context, as one Lambda invocation."""
     return handler(event, LambdaContext(fn.logical_id, fn.memory_mb, fn.timeout_s))
+
+
+class Containers:
+    """Execution environments of one function, as Lambda runs them: each handles one event
+    at a time; a request that finds none idle starts another (a cold start)."""
+
+    def __init__(self, fn: template.Function) -> None:
+        self.fn = fn
+        self._idle = [load_handler(fn, 0)]
+        self._started = 1
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._lock:
+            if self._idle:
+                handler = self._idle.pop()
+            else:
+                handler = load_handler(self.fn, self._started)
+                self._started += 1
+        try:
+            return invoke(self.fn, handler, event)
+        finally:
+            with self._lock:
+                self._idle.append(handler)

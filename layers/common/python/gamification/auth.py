@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from . import clock, keys
+from .board_store import BoardStore
 from .store import Store
 
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -35,13 +36,16 @@ def tenant_for_key(store: Store, api_key: str) -> str | None:
 
 
 def register_api_key(store: Store, tenant: str, api_key: str, name: str = "default") -> None:
-    """Store (the hash of) ``api_key`` for ``tenant``. Raises ValueError for a bad tenant id."""
+    """Store (the hash of) ``api_key`` for ``tenant`` and list the tenant in the registry
+    the roll-over reads. Raises ValueError for a bad tenant id."""
     if not TENANT_PATTERN.match(tenant):
         raise ValueError(f"tenant id must match {TENANT_PATTERN.pattern}")
+    now = clock.now()
     store.put(
         keys.api_key_key(hash_api_key(api_key)),
-        {"tenant_id": tenant, "name": name, "created_at": keys.stamp(clock.now())},
+        {"tenant_id": tenant, "name": name, "created_at": keys.stamp(now)},
     )
+    BoardStore(store).register_tenant(tenant, now)  # so the scheduled roll-over finds it
 
 
 def new_api_key() -> str:

@@ -104,3 +104,21 @@ class Contention(GamificationError):
     status = 503
     code = "contention"
     retry_after = 1
+
+
+class UnknownLeaderboard(GamificationError):
+    """400: the board is not in the rules file, or the board has no such period."""
+
+    code = "unknown_leaderboard"
+
+
+class UnknownPeriod(GamificationError):
+    """400: the board does not keep this period (see its ``periods`` in the rules file)."""
+
+    code = "unknown_period"
+
+
+class PeriodNotFinal(NotFound):
+    """404: ``final=true`` for a period the roll-over has not finalised (yet, or all_time)."""
+
+    code = "period_not_final"

@@ -13,6 +13,21 @@ lookup, which is what resolves a tenant in the first place.
 | once marker       | ``T#{t}#U#{user}``          | ``ONCE#{reason}#{scope}#{window}``  |
 | idempotency key   | ``T#{t}#IDEM#{key}``        | ``IDEM``                            |
 | API key           | ``APIKEY#{sha256(key)}``    | ``APIKEY``                          |
+| tenant registry   | ``TENANTS``                 | ``{t}``                             |
+| board score       | ``T#{t}#LB#{b}#{p}#{pk}#S{n}`` | ``U#{user}`` (GSI ``lb_rank``: see below) |
+| board count       | ``T#{t}#LB#{b}#{p}#{pk}#N{n}`` | ``{level}#{bucket:013x}``       |
+| board snapshot    | ``T#{t}#LB#{b}#{p}#{pk}#FINAL`` | ``FINAL``                       |
+| roll-over cursor  | ``T#{t}#LBCURSOR``          | ``{b}#{p}``                         |
+
+Boards: ``b`` board name, ``p`` period (daily/weekly/monthly/all_time), ``pk`` period key
+(``2026-11-21``, ``2026-W47``, ``2026-11``, ``all``), ``n`` the write shard of the user
+(:func:`gamification.leaderboards.shard_of`). A board score item also carries the GSI ``lb_rank``
+keys: ``lb_pk`` = its own pk, ``lb_sk`` = ``{score:desc16}#{reached_at}#{user}`` so one
+ascending query per shard lists best first, earlier-to-reach first on ties. Board count
+items hold ``n``, the shard's players in one score bucket of one level (see
+:mod:`gamification.leaderboards`, "the count hierarchy").
+The tenant registry is the only item outside a tenant's partitions besides API keys: the
+scheduled roll-over lists tenants from it.
 """
 
 from __future__ import annotations
@@ -68,3 +83,47 @@ def idempotency_key(tenant: str, key: str) -> Key:
 def api_key_key(key_hash: str) -> Key:
     """An API key, by the hex SHA-256 of the key."""
     return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
+
+
+def tenant_registry_key(tenant: str) -> Key:
+    """The registry entry of one tenant (listed by the roll-over with one Query)."""
+    return {"pk": TENANTS, "sk": tenant}
+
+
+TENANTS = "TENANTS"
+
+
+def board_pk(tenant: str, board: str, period: str, period_key: str) -> str:
+    """Prefix shared by every partition of one board period."""
+    return f"T#{tenant}#LB#{board}#{period}#{period_key}"
+
+
+def board_score_pk(tenant: str, board: str, period: str, period_key: str, shard: int) -> str:
+    """Partition of one write shard's score items (and GSI ``lb_rank`` partition)."""
+    return f"{board_pk(tenant, board, period, period_key)}#S{shard}"
+
+
+def board_score_key(tenant: str, board: str, period: str, period_key: str, shard: int, user_id: str) -> Key:
+    """One user's score on one board period."""
+    return {"pk": board_score_pk(tenant, board, period, period_key, shard), "sk": f"U#{user_id}"}
+
+
+def board_count_pk(tenant: str, board: str, period: str, period_key: str, shard: int) -> str:
+    """Partition of one write shard's per-score player counts."""
+    return f"{board_pk(tenant, board, period, period_key)}#N{shard}"
+
+
+def board_count_key(tenant: str, board: str, period: str, period_key: str, shard: int, score_sk: str) -> Key:
+    """Players of one shard in one bucket of the count hierarchy (``score_sk``:
+    :func:`gamification.leaderboards.count_sk`)."""
+    return {"pk": board_count_pk(tenant, board, period, period_key, shard), "sk": score_sk}
+
+
+def board_snapshot_key(tenant: str, board: str, period: str, period_key: str) -> Key:
+    """The immutable final top-N of one ended board period."""
+    return {"pk": f"{board_pk(tenant, board, period, period_key)}#FINAL", "sk": "FINAL"}
+
+
+def rollover_cursor_key(tenant: str, board: str, period: str) -> Key:
+    """Last period key the roll-over finalised for one board and period."""
+    return {"pk": f"T#{tenant}#LBCURSOR", "sk": f"{board}#{period}"}

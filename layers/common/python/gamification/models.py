@@ -170,3 +170,35 @@ class GatewayError(BaseModel):
     unknown route (HTTP APIs cannot reshape these)."""
 
     message: str
+
+
+class BoardEntry(BaseModel):
+    """One row of a leaderboard: 1-based ``rank`` (ties: earlier to reach the score first)."""
+
+    rank: int
+    user_id: str
+    score: int
+
+
+class BoardUser(BaseModel):
+    """The requested user's exact position; ``rank`` None when the user has no score yet."""
+
+    user_id: str
+    rank: int | None
+    score: int
+
+
+class LeaderboardResponse(BaseModel):
+    """``GET /v1/leaderboards/{board}``: ``entries`` best first; ``user`` with ``user_id``;
+    ``around`` (the user and up to N players above and below) with ``around=N``; ``final``
+    true when read from the roll-over's immutable snapshot (``final=true``)."""
+
+    board: str
+    metric: str
+    period: str
+    period_key: str
+    final: bool
+    entries: list[BoardEntry]
+    user: BoardUser | None = None
+    around: list[BoardEntry] | None = None
+    finalised_at: str | None = None

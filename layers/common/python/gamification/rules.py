@@ -40,6 +40,10 @@ MAX_AMOUNT = 1_000_000
 
 XP_BONUS_REASON = "xp_bonus"
 
+#: Board periods (summed over boards) an award may touch: each adds up to 11 items to the
+#: award's transaction (limit 100), next to the award's own items.
+MAX_BOARD_PERIODS = 8
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -134,10 +138,26 @@ class Coins(_Strict):
 
 
 class Leaderboard(_Strict):
-    """A leaderboard: what it ranks (``xp`` gained or ``coins`` earned) over which periods."""
+    """A leaderboard: what it ranks (``xp`` gained or ``coins`` earned) over which periods.
+
+    ``shards``: write shards per board period (a user's score lives in shard
+    ``hash(user_id) % shards``; see docs/leaderboards.md for the throughput arithmetic).
+    ``snapshot_size``: how many top entries the roll-over freezes per ended period.
+    ``prizes``: coins for ranks 1, 2, ... of every ended (non all-time) period, paid once
+    per period and rank by the roll-over.
+    """
 
     metric: Literal["xp", "coins"] = "xp"
     periods: tuple[Period, ...] = ("daily", "weekly", "monthly", "all_time")
+    shards: int = Field(default=16, ge=1, le=256)
+    snapshot_size: int = Field(default=100, ge=1, le=1000)
+    prizes: tuple[Annotated[int, Field(ge=1, le=MAX_AMOUNT)], ...] = ()
+
+    @model_validator(mode="after")
+    def _prizes_fit(self) -> Leaderboard:
+        if len(self.prizes) > self.snapshot_size:
+            raise ValueError("prizes: more prize ranks than snapshot_size")
+        return self
 
     @field_validator("periods")
     @classmethod
@@ -160,6 +180,16 @@ class Rules(_Strict):
     actions: dict[Name, Action]
     coins: Coins = Coins()
     leaderboards: dict[Name, Leaderboard] = {}
+
+    @field_validator("leaderboards")
+    @classmethod
+    def _boards_fit_a_transaction(cls, v: dict[str, Leaderboard]) -> dict[str, Leaderboard]:
+        # An award writes up to 11 items per board period (score + count hierarchy) in its
+        # one TransactWriteItems, which holds at most 100 items (docs/leaderboards.md).
+        total = sum(len(b.periods) for b in v.values())
+        if total > MAX_BOARD_PERIODS:
+            raise ValueError(f"at most {MAX_BOARD_PERIODS} board periods in all (found {total})")
+        return v
 
     @field_validator("timezone")
     @classmethod

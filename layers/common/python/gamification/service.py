@@ -2,8 +2,8 @@
 
 Each award is two DynamoDB round trips in the common case:
 
-1. one strongly consistent ``BatchGetItem`` of the profile, the usage/marker item and the
-   idempotency record;
+1. one strongly consistent ``BatchGetItem`` of the profile, the usage/marker item, the
+   idempotency record and the user's score on each board period the event touches;
 2. one ``TransactWriteItems`` whose conditions (see :mod:`gamification.store`) make DynamoDB
    refuse it if anything it was decided from has changed, or if it would break a limit.
 
@@ -27,6 +27,7 @@ from typing import Any
 
 from . import clock, keys
 from .awards import DayUsage, action_rule, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
+from .boards import BoardUpdate, LeaderboardReader
 from .errors import Contention, GamificationError, IdempotencyKeyReused, ValidationFailed
 from .levels import level_for_xp, progress_for_xp
 from .models import (
@@ -134,7 +135,8 @@ class Engine:
         Raises UnknownAction (400), ValidationFailed (400, occurred_at out of range),
         ActionLimitReached / DailyXpCapReached (429), IdempotencyKeyReused (422),
         Contention (503). Writes: XP ledger entry, DAY# usage, profile, an ``xp_bonus`` coin
-        ledger entry when coins are earned, and the idempotency record when a key is given.
+        ledger entry when coins are earned, the idempotency record when a key is given, and
+        the user's score on every board period the award moves (:class:`BoardUpdate`).
         """
         rules = self.rules
         now = self.now()
@@ -152,13 +154,15 @@ class Engine:
         k_profile = keys.profile_key(tenant, user_id)
         k_usage = keys.usage_key(tenant, user_id, day_key(day))
 
+        boards = BoardUpdate(rules, tenant, user_id, day)
+
         # A refused commit may still have been applied: botocore re-sends a transaction whose
         # response was lost, and DynamoDB refuses the copy. Reading the previous attempt's own
         # ledger entry tells, and returns its response instead of awarding twice.
         previous: tuple[keys.Key, dict[str, Any]] | None = None
         for _ in self._attempts():
-            profile, usage_item, idem, applied = self.store.get_many(
-                [k_profile, k_usage, k_idem, previous[0] if previous else None]
+            profile, usage_item, idem, applied, *scores = self.store.get_many(
+                [k_profile, k_usage, k_idem, previous[0] if previous else None, *boards.keys]
             )
             if applied and previous:
                 return Outcome(previous[1])
@@ -228,6 +232,7 @@ class Engine:
                     "metadata": json.dumps(req.metadata) if req.metadata else None,
                 },
             )
+            boards.apply(tx, scores, xp=decision.amount, coins=bonus, now=now)
             if bonus:
                 tx.put_new(
                     keys.coin_entry_key(tenant, user_id, occurred, event_id),
@@ -252,7 +257,8 @@ class Engine:
         A repeat inside the window is ``awarded: false`` (not an error); tiers of one reward
         share its window (``daily_goal`` pays once a day, whichever tier comes first). Raises
         UnknownReward / ValidationFailed (400), IdempotencyKeyReused (422), Contention (503).
-        Writes: once-marker, coin ledger entry, profile balance, idempotency record.
+        Writes: once-marker, coin ledger entry, profile balance, idempotency record, and
+        the user's score on every ``coins`` board period (:class:`BoardUpdate`).
         """
         rules = self.rules
         now = self.now()
@@ -282,9 +288,11 @@ class Engine:
                 event_id=event_id,
             ).model_dump(mode="json")
 
+        boards = BoardUpdate(rules, tenant, user_id, day)
+
         previous: dict[str, Any] | None = None  # the last attempt, if its commit was refused
         for _ in self._attempts():
-            profile, marker, idem = self.store.get_many([k_profile, k_once, k_idem])
+            profile, marker, idem, *scores = self.store.get_many([k_profile, k_once, k_idem, *boards.keys])
             if marker and previous and marker.get("event_id") == previous["event_id"]:
                 return Outcome(previous)  # that attempt was applied after all (see award_xp)
             if idem:
@@ -330,6 +338,7 @@ class Engine:
                 },
             )
             tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
+            boards.apply(tx, scores, xp=0, coins=amount, now=now)
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
             try:
@@ -424,3 +433,9 @@ class Engine:
                 coins_balance=int(item.get("coins_balance", 0)),
             ).model_dump(mode="json")
         )
+
+    def leaderboard(self, tenant: str, board: str, period: str, on: date | None = None, **options: Any) -> Outcome:
+        """``GET /v1/leaderboards/{board}``: see :meth:`gamification.boards.LeaderboardReader.read`
+        for ``options`` (limit, user_id, around, final) and errors."""
+        reader = LeaderboardReader(self.rules, self.store)
+        return Outcome(reader.read(tenant, board, period, on, now=self.now(), **options))

@@ -16,6 +16,7 @@ A cancelled transaction raises :class:`WriteConflict`; the service re-reads and 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -189,6 +190,68 @@ class Transaction:
         self.items.append({"Update": update})
         return self
 
+    def set_board_score(
+        self,
+        key: Key,
+        *,
+        user_id: str,
+        old_score: int | None,
+        score: int,
+        sort_key: str,
+        reached_at: str,
+        expires_at: datetime | None,
+    ) -> Transaction:
+        """Write a user's score on one board period shard, only if it is still ``old_score``
+        (None: the user must not be on it yet). ``sort_key`` feeds the ``lb_rank`` GSI."""
+        values: dict[str, Any] = {}
+        if old_score is None:
+            cond = "attribute_not_exists(pk)"
+        else:
+            cond = "#s = :old"
+            values[":old"] = old_score
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": marshal(
+                {
+                    **key,
+                    "lb_pk": key["pk"],
+                    "lb_sk": sort_key,
+                    "user_id": user_id,
+                    "score": score,
+                    "reached_at": reached_at,
+                    TTL_ATTRIBUTE: epoch(expires_at) if expires_at else None,
+                }
+            ),
+            "ConditionExpression": cond,
+        }
+        if old_score is not None:
+            put["ExpressionAttributeNames"] = {"#s": "score"}
+            put["ExpressionAttributeValues"] = marshal(values)
+        self.items.append({"Put": put})
+        return self
+
+    def add_board_count(self, key: Key, *, delta: int, expires_at: datetime | None) -> Transaction:
+        """Add ``delta`` (+1/-1) to one count item of a board shard's count hierarchy."""
+        values: dict[str, Any] = {":d": delta}
+        update = "ADD #n :d"
+        names = {"#n": "n"}
+        if expires_at:
+            update = "SET #ttl = :exp " + update
+            names["#ttl"] = TTL_ATTRIBUTE
+            values[":exp"] = epoch(expires_at)
+        self.items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": marshal(key),
+                    "UpdateExpression": update,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": marshal(values),
+                }
+            }
+        )
+        return self
+
 
 class Store:
     """Reads and transactional writes against the gamification table."""
@@ -270,16 +333,19 @@ def dynamodb_client() -> Any:
     """One low-level DynamoDB client per process, reused across warm invocations.
 
     Standard retry mode retries throttling, 5xx and lost connections with backoff (safe for
-    transactions: see :class:`Transaction` ``token``). Short timeouts keep a request, its
-    retries and the engine's optimistic retries inside the 10 s function timeout. The
-    endpoint comes from ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
+    transactions: see :class:`Transaction` ``token``). A short read timeout
+    (``GAMIFICATION_DYNAMODB_READ_TIMEOUT``, 2 s) keeps a request, its retries and the
+    engine's optimistic retries inside the 10 s function timeout; the local stack, whose
+    serialised backend queues concurrent requests, sets a longer one. The endpoint comes
+    from ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
     """
     return boto3.client(
         "dynamodb",
         config=Config(
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=1,
-            read_timeout=2,
+            read_timeout=float(os.environ.get("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "2")),
             tcp_keepalive=True,
+            max_pool_connections=64,  # leaderboard reads gather shards in parallel
         ),
     )

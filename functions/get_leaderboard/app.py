@@ -1,0 +1,40 @@
+"""GET /v1/leaderboards/{board}: a board period's top entries, a user's exact rank and
+neighbours, or the roll-over's final snapshot (seed 002 leaderboards)."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from gamification.errors import ValidationFailed
+from gamification.http import ERRORS, DateQuery, build_app, entrypoint, respond, tenant_of
+from gamification.models import ID_PATTERN, LeaderboardResponse
+from gamification.runtime import engine
+
+app = build_app()
+
+
+@app.get("/v1/leaderboards/<board>", summary="Leaderboard, a user's rank, final snapshots", responses=ERRORS)
+def get_leaderboard(
+    board: Annotated[str, Path(min_length=1, max_length=64)],
+    period: Annotated[Literal["daily", "weekly", "monthly", "all_time"], Query()],
+    date_: DateQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    around: Annotated[int | None, Query(ge=1, le=50)] = None,
+    final: Annotated[bool, Query()] = False,
+) -> Response[LeaderboardResponse]:
+    tenant = tenant_of(app)
+    try:
+        on = date.fromisoformat(date_) if date_ else None
+    except ValueError:
+        raise ValidationFailed(f"query.date: not a calendar date: {date_}", field="date") from None
+    if around is not None and user_id is None:
+        raise ValidationFailed("query.around: needs user_id", field="around")
+    return respond(
+        engine().leaderboard(tenant, board, period, on, limit=limit, user_id=user_id, around=around, final=final)
+    )
+
+
+lambda_handler = entrypoint(app)

@@ -1,0 +1,30 @@
+"""Scheduled (EventBridge Scheduler): finalise every ended leaderboard period, pay prizes.
+
+The instant comes from the event's ``time`` (the scheduled time; ``make invoke`` with
+events/rollover.json replays any instant), else now. ``detail.tenants`` optionally limits a
+run to some tenants; by default every tenant of the registry is rolled over.
+"""
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gamification import clock
+from gamification.observability import logger, metrics, tracer
+from gamification.rollover import Rollover, scheduled_instant
+from gamification.runtime import engine
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = scheduled_instant(event, clock.now())
+    tenants = ((event or {}).get("detail") or {}).get("tenants")
+    report = Rollover(engine().rules, engine().store).run(now, tenants)
+    metrics.add_metric(name="PeriodsFinalised", unit=MetricUnit.Count, value=len(report.finalised))
+    metrics.add_metric(name="PrizesPaid", unit=MetricUnit.Count, value=report.prizes_paid)
+    logger.info("roll-over done", extra={"finalised": len(report.finalised), "prizes": report.prizes_paid})
+    return asdict(report)

@@ -1,0 +1,124 @@
+"""The scheduled roll-over: ended periods are frozen once (final=true reads them), prizes
+are paid once per period and rank, a late run or missed runs catch up, and the scheduled
+function runs from a real EventBridge Scheduler event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+from gamification import runtime
+from gamification.board_store import BoardStore
+from gamification.rollover import Rollover
+from gamification.rules import DEFAULT_RULES_FILE, parse_rules
+from tools import lambdas, template
+
+from ..conftest import load_event
+
+NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)  # Saturday of ISO week 2026-W47
+LONG_AGO = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def prize_rules(**board):
+    data = yaml.safe_load(Path(DEFAULT_RULES_FILE).read_text())
+    data["leaderboards"]["xp"].update({"snapshot_size": 3, "prizes": [100, 50], **board})
+    return parse_rules(data)
+
+
+def rollover(tenant, rules=None):
+    store = runtime.engine().store
+    BoardStore(store).register_tenant(tenant.id, LONG_AGO)  # its boards start before the test's days
+    return Rollover(rules or prize_rules(), store)
+
+
+def seed(api, clock):
+    clock.set(NOON)
+    for user, n in [("ann", 3), ("bob", 1), ("cid", 2), ("dee", 2)]:
+        for _ in range(n):
+            assert api.xp(user, "forked").status_code == 200
+
+
+def coins(api, user):
+    return api.get(f"/v1/users/{user}").json()["coins_balance"]
+
+
+def test_an_ended_day_is_frozen_once_and_prizes_are_paid_once(api, clock, tenant, dynamo):
+    seed(api, clock)
+    ro = rollover(tenant)
+    before = {u: coins(api, u) for u in ("ann", "cid")}
+    # The day ends at midnight but late events are accepted for 48h: not final before that.
+    early = ro.run(datetime(2026, 11, 23, 12, tzinfo=timezone.utc), [tenant.id])
+    assert "2026-11-21" not in [f["period_key"] for f in early.finalised]
+    assert api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true").status_code == 404
+
+    now = datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
+    first = ro.run(now, [tenant.id])
+    daily = [f["period_key"] for f in first.finalised if f["period"] == "daily"]
+    assert "2026-11-21" in daily and "2026-11-22" not in daily
+    assert first.prizes_paid == 2
+    r = api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true", user_id="dee")
+    body = r.json()
+    assert r.status_code == 200 and body["final"] is True and body["finalised_at"]
+    assert body["entries"] == [
+        {"rank": 1, "user_id": "ann", "score": 30},
+        {"rank": 2, "user_id": "cid", "score": 20},
+        {"rank": 3, "user_id": "dee", "score": 20},
+    ]  # snapshot_size 3
+    assert body["user"] == {"user_id": "dee", "rank": 3, "score": 20}
+    assert coins(api, "ann") == before["ann"] + 100 and coins(api, "cid") == before["cid"] + 50
+
+    again = ro.run(now, [tenant.id])
+    assert again.finalised == [] and again.prizes_paid == 0
+    assert coins(api, "ann") == before["ann"] + 100
+    prizes = [c for c in dynamo.ledger(tenant.id, "COIN") if c["reason"] == "leaderboard_prize"]
+    assert sorted((c["user_id"], c["amount"]) for c in prizes) == [("ann", 100), ("cid", 50)]
+
+
+def test_a_repeated_finalise_after_a_crash_pays_nothing_twice(api, clock, tenant):
+    seed(api, clock)
+    ro = rollover(tenant)
+    now = datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
+    # As if a run died after the snapshot and prizes, before moving the cursor.
+    assert ro.finalise(tenant.id, "xp", "daily", "2026-11-21", now) == 2
+    assert ro.finalise(tenant.id, "xp", "daily", "2026-11-21", now) == 0
+    report = ro.run(now, [tenant.id])
+    assert report.prizes_paid == 0
+    assert "2026-11-21" in [f["period_key"] for f in report.finalised]
+
+
+def test_missed_runs_catch_up_every_ended_period_in_order(api, clock, tenant):
+    seed(api, clock)
+    clock.set(NOON + timedelta(days=2))  # Monday 23rd: ISO week 2026-W48
+    api.xp("bob", "create_character")
+    ro = rollover(tenant)
+    late = datetime(2027, 1, 10, tzinfo=timezone.utc)  # weeks of missed runs
+    report = ro.run(late, [tenant.id])
+    by_period: dict[str, list[str]] = {}
+    for f in report.finalised:
+        by_period.setdefault(f["period"], []).append(f["period_key"])
+    assert by_period["daily"] == sorted(by_period["daily"]) and by_period["daily"][-1] == "2027-01-06"
+    # Jan 7 ends Jan 8 00:00; with the 48h late-event grace it is final only after Jan 10 00:00.
+    assert {"2026-W47", "2026-W48"} <= set(by_period["weekly"])
+    assert by_period["monthly"] == ["2026-10", "2026-11", "2026-12"]
+    # Nov 21 and W47: ann, cid; Nov 23 and W48: bob alone; November: bob (40), ann (30).
+    assert report.prizes_paid == 8
+    w48 = api.get("/v1/leaderboards/xp", period="weekly", date="2026-11-23", final="true").json()
+    assert w48["entries"] == [{"rank": 1, "user_id": "bob", "score": 30}]
+    assert ro.run(late, [tenant.id]).finalised == []
+
+
+def test_the_scheduled_function_finds_tenants_in_the_registry(api, clock, tenant):
+    seed(api, clock)
+    BoardStore(runtime.engine().store).register_tenant(tenant.id, LONG_AGO)
+    fn = template.functions(runtime.engine().store.table)["RolloverFunction"]
+    event = load_event("rollover.json")
+    event["time"] = "2026-11-24T00:05:00Z"
+    event["detail"] = {"tenants": [tenant.id]}  # keep the shared test table's other tenants out
+    result = lambdas.invoke(fn, lambdas.load_handler(fn), event)
+    assert {"tenant": tenant.id, "board": "xp", "period": "daily", "period_key": "2026-11-21"} in result["finalised"]
+    listed = [t["tenant_id"] for t in BoardStore(runtime.engine().store).tenants()]
+    assert tenant.id in listed
+    final = api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true").json()
+    assert [e["user_id"] for e in final["entries"]] == ["ann", "cid", "dee", "bob"]
