@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import clock, keys
-from .awards import DayUsage, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
+from .awards import DayUsage, check_event_time, decide_xp, requested_xp, resolve_reward, xp_bonus_coins
 from .errors import Contention, IdempotencyKeyReused
 from .levels import level_for_xp, progress_for_xp
 from .models import (
@@ -46,6 +46,8 @@ from .store import Store, WriteConflict, day_counts, epoch
 
 #: How long DAY# usage items outlive their day (beyond max_event_age): limits stay readable.
 USAGE_RETENTION = timedelta(days=7)
+#: Ledger reason of the rules' starting XP (``xp.start``), written when a profile is created.
+STARTING_BALANCE_REASON = "starting_balance"
 
 
 @dataclass(frozen=True)
@@ -69,23 +71,56 @@ class Engine:
     """The gamification engine for one rules file over one table.
 
     ``now`` is injectable (tests, replays). ``max_attempts`` bounds optimistic retries.
+    ``backfill`` (default off; only the replay/import tools turn it on, never the HTTP API)
+    accepts events older than the rules' ``max_event_age``: each still counts on its own
+    day, under that day's limits and caps.
     """
 
     def __init__(
-        self, rules: Rules, store: Store, now: Callable[[], datetime] | None = None, max_attempts: int = 40
+        self,
+        rules: Rules,
+        store: Store,
+        now: Callable[[], datetime] | None = None,
+        max_attempts: int = 40,
+        *,
+        backfill: bool = False,
     ) -> None:
         self.rules = rules
         self.store = store
         self.now = now or (lambda: clock.now())
         self.max_attempts = max_attempts
+        self.backfill = backfill
 
     # ---- helpers -------------------------------------------------------------------
 
     def _event_time(self, occurred_at: datetime | None, now: datetime) -> datetime:
         if occurred_at is None:
             return now
-        check_event_time(occurred_at, now, self.rules)
+        check_event_time(occurred_at, now, self.rules, backfill=self.backfill)
         return occurred_at
+
+    def _opening_balance(
+        self, tx: Any, tenant: str, user_id: str, occurred: datetime, now: datetime, event_id: str
+    ) -> int:
+        """For a profile about to be created: the rules' starting XP, recorded as a
+        ``starting_balance`` ledger entry in ``tx``. Returns the XP to add (0: none)."""
+        start = self.rules.xp.start
+        if start:
+            opened = occurred - timedelta(microseconds=1)  # sorts just before the first event
+            tx.put_new(
+                keys.xp_entry_key(tenant, user_id, opened, event_id),
+                {
+                    "type": "xp",
+                    "user_id": user_id,
+                    "action": STARTING_BALANCE_REASON,
+                    "reason": STARTING_BALANCE_REASON,
+                    "xp": start,
+                    "occurred_at": keys.stamp(opened),
+                    "recorded_at": keys.stamp(now),
+                    "total_xp": start,
+                },
+            )
+        return start
 
     def _attempts(self):
         """Yield attempt numbers, sleeping with jittered exponential backoff between them."""
@@ -119,8 +154,8 @@ class Engine:
         rules = self.rules
         now = self.now()
         occurred = self._event_time(req.occurred_at, now)
-        if req.action not in rules.actions:
-            decide_xp(rules, req.action, 0, DayUsage(), 0)  # raises UnknownAction
+        # Bad input (unknown action, bad amount) is refused before any I/O.
+        requested_xp(rules, req.action, req.amount)
         day = local_date(occurred, rules.zone)
         day_end = window_end("day", day, rules.zone)
         assert day_end is not None
@@ -135,14 +170,14 @@ class Engine:
             profile, usage_item, idem = (self.store.get_many(wanted) + [None])[:3]
             if idem:
                 return self._replay(idem, fp)
-            total_before = int(profile["total_xp"]) if profile else 0
+            total_before = int(profile["total_xp"]) if profile else rules.xp.start
             version = int(profile["version"]) if profile else 0
             balance_before = int(profile.get("coins_balance", 0)) if profile else 0
             usage = DayUsage(int(usage_item.get("xp_gained", 0)) if usage_item else 0, day_counts(usage_item))
-            decision = decide_xp(rules, req.action, total_before, usage, retry_after)
+            decision = decide_xp(rules, req.action, total_before, usage, retry_after, amount=req.amount)
 
             total_after = total_before + decision.amount
-            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after)
+            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
             level_before = level_for_xp(rules, total_before)
             level_after = level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
@@ -170,10 +205,20 @@ class Engine:
                     action_limit=decision.limit,
                     action_remaining=None if decision.limit is None else decision.limit - decision.count_after,
                 ),
+                floored=decision.floored,
             ).model_dump(mode="json")
 
             tx = self.store.transaction()
-            tx.bump_profile(k_profile, version, user_id=user_id, now=now, xp=decision.amount, coins=bonus)
+            opening = 0 if profile else self._opening_balance(tx, tenant, user_id, occurred, now, event_id)
+            tx.bump_profile(
+                k_profile,
+                version,
+                user_id=user_id,
+                now=now,
+                xp=opening + decision.amount,
+                coins=bonus,
+                xp_floor=decision.floor,
+            )
             tx.add_day_usage(
                 k_day,
                 day=day_key(day),
@@ -181,7 +226,8 @@ class Engine:
                 cap_amount=decision.cap_amount,
                 cap=decision.enforced_cap,
                 limit=decision.limit,
-                expires_at=day_end + rules.max_event_age + USAGE_RETENTION,
+                # A backfilled day is kept as long as a live one, counted from now.
+                expires_at=max(day_end, now) + rules.max_event_age + USAGE_RETENTION,
             )
             tx.put_new(
                 keys.xp_entry_key(tenant, user_id, occurred, event_id),
@@ -189,9 +235,11 @@ class Engine:
                     "type": "xp",
                     "user_id": user_id,
                     "action": req.action,
+                    "reason": req.action,
                     "xp": decision.amount,
                     "xp_requested": decision.requested,
                     "capped": decision.capped,
+                    "floored": decision.floored or None,
                     "occurred_at": keys.stamp(occurred),
                     "recorded_at": keys.stamp(now),
                     "day": day_key(day),
@@ -283,7 +331,7 @@ class Engine:
                     "event_id": event_id,
                     "created_at": keys.stamp(now),
                     # A marker is needed only while events of its window can still arrive.
-                    "expires_at": epoch(wend + rules.max_event_age + timedelta(days=1)) if wend else None,
+                    "expires_at": epoch(max(wend, now) + rules.max_event_age + timedelta(days=1)) if wend else None,
                 },
             )
             tx.put_new(
@@ -303,8 +351,9 @@ class Engine:
                     "idempotency_key": idempotency_key,
                 },
             )
+            opening = 0 if profile else self._opening_balance(tx, tenant, user_id, occurred, now, event_id)
             tx.bump_profile(
-                k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, coins=amount
+                k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, xp=opening, coins=amount
             )
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
@@ -325,7 +374,7 @@ class Engine:
         profile, usage_item = self.store.get_many(
             [keys.profile_key(tenant, user_id), keys.day_key(tenant, user_id, day_key(day))]
         )
-        level = level_for_xp(rules, int(profile["total_xp"]) if profile else 0).level
+        level = level_for_xp(rules, int(profile["total_xp"]) if profile else rules.xp.start).level
         cap = rules.daily_xp_cap(level)
         gained = int(usage_item.get("xp_gained", 0)) if usage_item else 0
         counts = day_counts(usage_item)
@@ -335,6 +384,8 @@ class Engine:
                 limit=rule.daily_limit,
                 remaining=None if rule.daily_limit is None else max(rule.daily_limit - counts.get(name, 0), 0),
                 xp=rule.xp,
+                xp_min=rule.min,
+                xp_max=rule.max,
             )
             for name, rule in rules.actions.items()
         }
@@ -374,7 +425,7 @@ class Engine:
     def profile(self, tenant: str, user_id: str) -> Outcome:
         """Total XP, level, progress and coin balance; an unknown user reads as new."""
         item = self.store.get(keys.profile_key(tenant, user_id)) or {}
-        total = int(item.get("total_xp", 0))
+        total = int(item.get("total_xp", self.rules.xp.start))
         prog = progress_for_xp(self.rules, total)
         return Outcome(
             ProfileResponse(

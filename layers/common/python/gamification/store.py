@@ -104,13 +104,21 @@ class Transaction:
         now: datetime,
         xp: int = 0,
         coins: int = 0,
+        xp_floor: int | None = None,
     ) -> Transaction:
-        """Add ``xp`` and ``coins`` to a profile, only if it is still at ``seen_version``
-        (0: the profile must not exist yet)."""
+        """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
+        ``seen_version`` (0: the profile must not exist yet).
+
+        ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
+        ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
+        """
         cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
         values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
         if seen_version:
             values[":seen"] = seen_version
+            if xp_floor is not None and xp < 0:
+                cond += " AND #xp >= :xpmin"
+                values[":xpmin"] = xp_floor - xp
         self.items.append(
             {
                 "Update": {
@@ -150,6 +158,8 @@ class Transaction:
 
         DynamoDB refuses it when the action's count has reached ``limit`` or when
         ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
+        ``cap_amount`` is signed: a penalty lowers the day's net and is never refused by
+        the cap.
         """
         names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
         values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
@@ -157,7 +167,7 @@ class Transaction:
         if limit is not None:
             conds.append("(attribute_not_exists(#n) OR #n < :limit)")
             values[":limit"] = limit
-        if cap is not None:
+        if cap is not None and cap_amount > 0:
             conds.append("(attribute_not_exists(#g) OR #g <= :room)")
             values[":room"] = cap - cap_amount
         update: dict[str, Any] = {
