@@ -60,6 +60,12 @@ $(VENV)/.plot: $(VENV)/.installed
 replay-se: $(VENV)/.plot
 	$(PY) -m examples.stackexchange.replay_se $(if $(SE_DUMP),--dump "$(SE_DUMP)")
 
+migrate: install
+	$(PY) -m tools.migrate up
+
+migrate-status: install
+	$(PY) -m tools.migrate status
+
 build: $(SAM_VENV)/.installed
 	$(SAM) build
 

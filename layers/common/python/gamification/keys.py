@@ -13,6 +13,10 @@ lookup, which is what resolves a tenant in the first place.
 | once marker       | ``T#{t}#U#{user}``          | ``ONCE#{reason}#{scope}#{window}``  |
 | idempotency key   | ``T#{t}#IDEM#{key}``        | ``IDEM``                            |
 | API key           | ``APIKEY#{sha256(key)}``    | ``APIKEY``                          |
+| data migration    | ``MIGRATIONS``              | ``M#{NNN}`` (one per migration)     |
+| migration lock    | ``MIGRATIONS``              | ``LOCK``                            |
+
+Migrations belong to the table, not to a tenant: they are the one other partition without one.
 """
 
 from __future__ import annotations
@@ -61,3 +65,15 @@ def idempotency_key(tenant: str, key: str) -> Key:
 
 def api_key_key(key_hash: str) -> Key:
     return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
+
+
+MIGRATIONS = "MIGRATIONS"
+
+
+def migration_key(number: int) -> Key:
+    """Tracking item of data migration ``number`` (``M#002``)."""
+    return {"pk": MIGRATIONS, "sk": f"M#{number:03d}"}
+
+
+def migration_lock_key() -> Key:
+    return {"pk": MIGRATIONS, "sk": "LOCK"}

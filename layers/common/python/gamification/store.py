@@ -262,3 +262,69 @@ def dynamodb_client() -> Any:
             tcp_keepalive=True,
         ),
     )
+
+
+# ---- administrative access (data migrations, imports) -------------------------------------
+
+
+def scan_page(
+    store: Store,
+    start: dict[str, Any] | None,
+    limit: int,
+    filter_expression: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a consistent table scan from ``start`` (a previous page's last key, plain
+    values). Returns (items, next start or None at the end). ``limit`` counts items read
+    before the filter, so a page may be empty while more follow."""
+    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": limit, "ConsistentRead": True}
+    if start:
+        kwargs["ExclusiveStartKey"] = marshal(start)
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = marshal(values)
+    resp = store.client.scan(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
+
+
+def set_if_absent(store: Store, key: Key, attr: str, value: Any) -> bool:
+    """``SET attr = value`` on an existing item that lacks ``attr`` (idempotent backfill of a
+    new attribute); False when the item is gone or already has it."""
+    try:
+        store.client.update_item(
+            TableName=store.table,
+            Key=marshal(key),
+            UpdateExpression="SET #a = :v",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
+            ExpressionAttributeNames={"#a": attr},
+            ExpressionAttributeValues=marshal({":v": value}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def take_lease(store: Store, key: Key, owner: str, now: int, seconds: int) -> bool:
+    """Hold the lock item ``key`` for ``seconds`` (epoch ``now``) unless another owner's
+    lease is still running. False when it is."""
+    try:
+        store.client.put_item(
+            TableName=store.table,
+            Item=marshal({**key, "owner": owner, "lease_until": now + seconds}),
+            ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues=marshal({":now": now, ":me": owner}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def drop(store: Store, key: Key) -> None:
+    """Delete one item (releasing a lock)."""
+    store.client.delete_item(TableName=store.table, Key=marshal(key))
