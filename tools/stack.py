@@ -43,4 +43,7 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
     api_key = os.environ.get("GAMIFICATION_API_KEY", DEFAULT_API_KEY)
     tenant = os.environ.get("GAMIFICATION_TENANT", DEFAULT_TENANT)
     auth.register_api_key(Store(client, table), tenant, api_key, name="local")
+    from gamification import migrations
+
+    migrations.migrate(Store(client, table))  # a new table starts with every migration applied
     return {"endpoint": endpoint, "table": table, "api_key": api_key, "tenant": tenant, "server": server}

@@ -151,7 +151,8 @@ def write_markdown(summary: dict[str, Any], out: Path) -> None:
         "# Cardano Stack Exchange replay",
         "",
         f"Events: {r['events']} in {r['seconds']} s = **{r['events_per_second']} events/s** "
-        f"({summary['backend']}); outcomes {r['outcomes']}.",
+        f"({r['cpu_ms_per_event']} ms CPU per event; {summary['backend']}; machine load {summary['load']}); "
+        f"outcomes {r['outcomes']}.",
         f"Engine vs pure decision model: {summary['engine_equals_model']}.",
         "",
         "| users | n | exact | within 2% | within 10% |",
@@ -226,6 +227,7 @@ def main(
     result = {
         "dump": str(dump),
         "backend": "embedded DynamoDB (moto, in process)" if table is None else f"table {table}",
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs",
         "replay": summary.as_dict(),
         "engine_equals_model": f"{same}/{len(active)} users identical",
         "converter": dict(sorted(stats.items())),
