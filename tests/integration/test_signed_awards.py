@@ -134,3 +134,27 @@ def test_the_http_api_takes_an_optional_amount(api, clock):
     assert r.status_code == 200 and r.json()["xp_awarded"] == 10 and r.json()["floored"] is False
     r = api.xp("gil", "forked", amount="10")
     assert r.status_code == 400
+
+
+def test_a_penalty_is_still_two_round_trips(engine, tenant, dynamo):
+    xp(engine, tenant, "hy", "upvoted")
+    calls = []
+    handler = lambda **kw: calls.append(kw["model"].name)  # noqa: E731
+    dynamo.client.meta.events.register("before-call.dynamodb", handler)
+    try:
+        assert xp(engine, tenant, "hy", "downvoted")["total_xp"] == 9
+        assert xp(engine, tenant, "hy", "bounty_won", amount=60)["total_xp"] == 69
+    finally:
+        dynamo.client.meta.events.unregister("before-call.dynamodb", handler)
+    assert calls == ["BatchGetItem", "TransactWriteItems"] * 2
+
+
+@pytest.mark.race
+def test_racing_penalties_never_pass_the_floor(engine, tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    xp(engine, tenant, "iz", "upvoted")  # 11
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(lambda _: xp(engine, tenant, "iz", "downvoted"), range(12)))
+    assert sorted(b["xp_awarded"] for b in bodies) == [-2] * 5 + [0] * 7
+    assert engine.profile(tenant.id, "iz").body["total_xp"] == 1
