@@ -86,14 +86,17 @@ def compare(computed: dict[str, int], actual: dict[str, int], active: set[str]) 
         exact = sum(computed[u] == actual[u] for u in users)
         w2 = sum(abs(computed[u] - actual[u]) <= 0.02 * actual[u] for u in users)
         w10 = sum(abs(computed[u] - actual[u]) <= 0.10 * actual[u] for u in users)
+        bonus = sum(actual[u] - computed[u] in (0, 100) for u in users)
         return {
             "users": len(users),
             "exact": exact,
             "within_2pct": w2,
             "within_10pct": w10,
+            "exact_or_plus_100": bonus,
             "exact_pct": round(100 * exact / n, 1),
             "within_2pct_pct": round(100 * w2 / n, 1),
             "within_10pct_pct": round(100 * w10 / n, 1),
+            "exact_or_plus_100_pct": round(100 * bonus / n, 1),
         }
 
     act = sorted(u for u in actual if u in active)
@@ -132,7 +135,9 @@ def plot(rows: list[tuple[str, int, int]], out: Path) -> bool:
     ax.scatter(xs, ys, s=8, alpha=0.5)
     top = max(xs + ys)
     ax.plot([1, top], [1, top], color="grey", lw=1, label="computed = actual")
-    ax.plot([101, top], [1, top - 100], color="orange", lw=1, ls="--", label="actual - 100 (association bonus)")
+    bonus_x = [101 * (top / 101) ** (i / 200) for i in range(201)]  # a curve on log axes
+    ax.plot(bonus_x, [max(x - 100, 1) for x in bonus_x], color="orange", lw=1, ls="--",
+            label="actual - 100 (association bonus)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("actual reputation (Users.xml)")
@@ -155,14 +160,14 @@ def write_markdown(summary: dict[str, Any], out: Path) -> None:
         f"outcomes {r['outcomes']}.",
         f"Engine vs pure decision model: {summary['engine_equals_model']}.",
         "",
-        "| users | n | exact | within 2% | within 10% |",
-        "|---|---|---|---|---|",
+        "| users | n | exact | within 2% | within 10% | exact or +100 (association bonus) |",
+        "|---|---|---|---|---|---|",
     ]
     for name in ("active", "all"):
         x = m[name]
         lines.append(
             f"| {name} | {x['users']} | {x['exact']} ({x['exact_pct']}%) | {x['within_2pct']} ({x['within_2pct_pct']}%) "
-            f"| {x['within_10pct']} ({x['within_10pct_pct']}%) |"
+            f"| {x['within_10pct']} ({x['within_10pct_pct']}%) | {x['exact_or_plus_100']} ({x['exact_or_plus_100_pct']}%) |"
         )
     lines += ["", f"Users off by exactly +100 (association bonus): {m['gap_plus_100']}.", "", "Largest gaps:", ""]
     lines += ["| user | computed | actual | gap | likely cause |", "|---|---|---|---|---|"]
