@@ -147,3 +147,22 @@ def test_cli_on_the_embedded_stack(tmp_path):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["outcomes"] == {"awarded": 3}
+
+
+def test_coin_reward_lines_go_through_award_coins(dynamo, tmp_path):
+    from gamification.rules import load_rules
+
+    rows = [
+        {"user": "c1", "reason": "daily_login", "occurred_at": "2025-03-01T08:00:00Z"},
+        {"user": "c1", "reason": "daily_login", "occurred_at": "2025-03-01T09:00:00Z"},
+        {"user": "c1", "reason": "daily_goal", "tier": "hard", "occurred_at": "2025-03-01T10:00:00Z"},
+        {"user": "c1", "reason": "daily_login", "occurred_at": "2025-03-02T08:00:00Z"},
+    ]
+    path = write_jsonl(tmp_path / "coins.jsonl", rows)
+    events = rp.in_time_order(rp.with_keys(rp.read_activity(path)))
+    engine = Engine(load_rules(), Store(dynamo.client, dynamo.table), now=lambda: NOW, backfill=True)
+    journal = rp.Journal(tmp_path / "coins.journal", {"input": "c", "tenant": "rp-coins", "table": dynamo.table})
+    summary = rp.replay(engine, "rp-coins", events, journal, progress=False)
+    journal.close()
+    assert summary.outcomes == {"awarded": 3, "already_awarded": 1} and summary.coins == 60
+    assert engine.profile("rp-coins", "c1").body["coins_balance"] == 60
