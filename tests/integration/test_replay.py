@@ -166,3 +166,22 @@ def test_coin_reward_lines_go_through_award_coins(dynamo, tmp_path):
     journal.close()
     assert summary.outcomes == {"awarded": 3, "already_awarded": 1} and summary.coins == 60
     assert engine.profile("rp-coins", "c1").body["coins_balance"] == 60
+
+
+def test_parallel_workers_end_with_the_same_totals_as_one_sequence(dynamo, tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", activity(seed=23))
+    events = rp.in_time_order(rp.with_keys(rp.read_activity(path)))
+
+    def go(tenant, state, **kw):
+        journal = rp.Journal(state, {"input": "p", "tenant": tenant, "table": dynamo.table})
+        try:
+            return rp.replay(engine_for(dynamo), tenant, events, journal, progress=False, **kw)
+        finally:
+            journal.close()
+
+    one = go("rp-seq", tmp_path / "seq.journal")
+    go("rp-par", tmp_path / "par.journal", workers=4, stop_after=70)
+    par = go("rp-par", tmp_path / "par.journal", workers=3)
+    assert par.resumed_from == 70 and par.outcomes == one.outcomes
+    eng = engine_for(dynamo)
+    assert totals(eng, "rp-par") == totals(eng, "rp-seq")
