@@ -99,3 +99,32 @@ def test_bad_rules_name_the_field(patch, field):
 def test_defaults_keep_v1_files_unchanged():
     rules = parse_rules({k: v for k, v in BASE.items() if k != "xp"})
     assert (rules.xp.start, rules.xp.floor) == (0, 0)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from gamification.errors import ActionLimitReached  # noqa: E402
+
+STEP = st.one_of(
+    st.tuples(st.sampled_from(["upvoted", "downvoted", "accepted"]), st.none()),
+    st.tuples(st.just("bounty_won"), st.integers(50, 500)),
+    st.tuples(st.just("bounty_offered"), st.integers(-500, -50)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(STEP, max_size=80))
+def test_any_day_keeps_the_floor_and_the_net_cap(steps):
+    total, usage = RULES.xp.start, DayUsage(0, {})
+    for action, amount in steps:
+        try:
+            d = decide_xp(RULES, action, total, usage, 60, amount=amount)
+        except (DailyXpCapReached, ActionLimitReached):
+            assert action == "upvoted" and usage.xp_gained >= 200
+            continue
+        if RULES.actions[action].cap_exempt:
+            assert d.amount == d.requested or d.floored  # never cut by the cap
+        total += d.amount
+        usage = DayUsage(usage.xp_gained + d.cap_amount, {**usage.action_counts, action: d.count_after})
+        assert total >= RULES.xp.floor
+        assert usage.xp_gained <= 200
