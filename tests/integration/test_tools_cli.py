@@ -60,3 +60,21 @@ def test_the_http_api_cannot_ask_for_backfill(api):
     from gamification import runtime
 
     assert runtime.engine().backfill is False
+
+
+def test_replay_cli_on_a_table_resumes_across_processes(dynamo, table, tmp_path):
+    import json
+
+    rows = [{"user": f"u{i % 3}", "action": "forked", "occurred_at": f"2025-03-0{1 + i % 2}T10:00:00Z"} for i in range(12)]
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    state, out = tmp_path / "state.jsonl", tmp_path / "summary.json"
+    base = ("tools.replay", "run", str(path), "--tenant", "rc", "--backfill", "--no-progress", "--state", str(state),
+            "--summary-json", str(out))
+    cli(*base, "--stop-after", "5", table=table)
+    assert json.loads(out.read_text())["applied_this_run"] == 5
+    cli(*base, table=table)
+    summary = json.loads(out.read_text())
+    assert (summary["resumed_from"], summary["applied_this_run"], summary["outcomes"]) == (5, 7, {"awarded": 12})
+    engine = Engine(load_rules(), Store(dynamo.client, table))
+    assert [engine.profile("rc", f"u{i}").body["total_xp"] for i in range(3)] == [40, 40, 40]
