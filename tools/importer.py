@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -21,7 +21,14 @@ from . import lambdas
 lambdas.use_layer()
 
 from gamification import clock  # noqa: E402
-from gamification.imports import KINDS, ImportRowError, apply, parse_rows  # noqa: E402
+from gamification.imports import (  # noqa: E402
+    KINDS,
+    ImportRowError,
+    apply,
+    apply_day_usage,
+    parse_day_usage,
+    parse_rows,
+)
 from gamification.rules import load_rules  # noqa: E402
 from gamification.store import Store, dynamodb_client  # noqa: E402
 
@@ -48,10 +55,16 @@ def main(
     rules = load_rules(rules_file or os.environ.get("GAMIFICATION_RULES_FILE") or None)
     try:
         with csv_file.open(newline="", encoding="utf-8") as fh:
-            entries = parse_rows(kind, csv.DictReader(fh), when)
+            rows = list(csv.DictReader(fh))
+        entries = parse_rows(kind, rows, when)
+        usage = parse_day_usage(rows) if kind == "users" else []
     except ImportRowError as exc:
         raise typer.BadParameter(str(exc)) from None
-    summary = apply(Store(dynamodb_client(), name), tenant, kind, entries, now, rules.xp.start)
+    store = Store(dynamodb_client(), name)
+    summary = apply(store, tenant, kind, entries, now, rules.xp.start)
+    if usage:
+        made = apply_day_usage(store, tenant, usage, now, rules.max_event_age + timedelta(days=7))
+        typer.echo(f"day usage: {made} of {len(usage)} users' daily counters created (existing ones kept)")
     typer.echo(
         f"{kind}: {len(entries)} rows, {summary.written} entries written, {summary.skipped} already imported, "
         f"{summary.unchanged} balances unchanged, {len(summary.users)} users"

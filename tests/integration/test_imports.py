@@ -86,3 +86,28 @@ def test_balance_snapshots_become_one_reconciling_entry(dynamo, tenant):
 def test_bad_rows_are_named(kind, text, message):
     with pytest.raises(ImportRowError, match=message):
         parse_rows(kind, rows(text), NOW)
+
+
+def test_seed_001_daily_counters_keep_today_s_limits(dynamo, tenant):
+    from datetime import timedelta
+
+    from gamification.errors import ActionLimitReached
+    from gamification.imports import apply_day_usage, parse_day_usage
+    from gamification.models import AwardXpRequest
+
+    users = (
+        "id,exp,daily_exp_gained,last_exp_reset_date,daily_action_counts\n"
+        'dee,40,40,2026-11-21T00:00:00Z,"{""create_character"": 2}"\n'
+        "eli,10,,,\n"
+    )
+    store = Store(dynamo.client, dynamo.table)
+    usage = parse_day_usage(rows(users))
+    assert [(u.user_id, u.xp_gained, u.action_counts) for u in usage] == [("dee", 40, {"create_character": 2})]
+    assert apply_day_usage(store, tenant.id, usage, NOW, timedelta(days=9)) == 1
+    assert apply_day_usage(store, tenant.id, usage, NOW, timedelta(days=9)) == 0  # the existing item wins
+    apply(store, tenant.id, "users", parse_rows("users", rows(users), NOW), NOW)
+    engine = Engine(load_rules(), store, now=lambda: NOW)
+    limits = engine.limits(tenant.id, "dee").body
+    assert limits["xp_gained"] == 40 and limits["actions"]["create_character"]["remaining"] == 0
+    with pytest.raises(ActionLimitReached):
+        engine.award_xp(tenant.id, "dee", AwardXpRequest(action="create_character"), None)

@@ -10,7 +10,7 @@ Expected columns (a header row; extra columns are ignored; aliases in brackets):
 |-------------------|------|----------------------------------------------------------------------|---------|
 | ``coin_log``      | 000  | ``user_id, amount, reason, created_at`` (+ ``id``)                   | coin ledger entries, ``coins_balance`` |
 | ``xp_transactions``| 002 | ``user_id, amount`` [``xp``, ``xp_amount``], ``reason`` [``source``, ``action``], ``created_at`` (+ ``id``) | XP ledger entries, ``total_xp`` |
-| ``users``         | 001  | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp`` |
+| ``users``         | 001  | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules); optional ``daily_exp_gained, last_exp_reset_date, daily_action_counts`` (JSON) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp``; that day's usage (see :func:`parse_day_usage`) |
 | ``user_gamification`` | 003 | ``user_id``, ``total_xp`` [``xp``] (level, streak columns ignored)  | as ``users`` |
 
 Times: ``created_at`` as ISO 8601; without an offset it is read as UTC (SQL ``timestamp``).
@@ -24,12 +24,13 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import json
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from . import keys
 from .models import ID_PATTERN
-from .store import Store, WriteConflict
+from .store import COUNT_PREFIX, TTL_ATTRIBUTE, Store, WriteConflict, epoch
 
 _USER = re.compile(ID_PATTERN)
 IMPORTED_BALANCE_REASON = "imported_balance"
@@ -208,3 +209,45 @@ def _write(
         summary.unchanged += unchanged
         return True
     raise RuntimeError(f"too much contention importing {user}")
+
+
+@dataclass(frozen=True)
+class DayUsageRow:
+    """Seed 001's per-user usage of one day: XP toward the cap and awards per action."""
+
+    user_id: str
+    day: date
+    xp_gained: int
+    action_counts: dict[str, int]
+
+
+def parse_day_usage(rows: Iterable[dict[str, str]]) -> list[DayUsageRow]:
+    """Seed 001 ``users`` rows with ``daily_exp_gained`` and ``last_exp_reset_date`` (and
+    optionally ``daily_action_counts``, a JSON object): the usage of that day, so limits and
+    caps keep holding on the day of the switch. Rows without them are skipped."""
+    out = []
+    for n, row in enumerate(rows, start=2):
+        gained = _col(row, n, "daily_exp_gained", required=False)
+        when = _col(row, n, "last_exp_reset_date", required=False)
+        if gained is None or when is None:
+            continue
+        raw = _col(row, n, "daily_action_counts", required=False) or "{}"
+        try:
+            counts = {str(k): int(v) for k, v in json.loads(raw).items()}
+        except (ValueError, AttributeError):
+            raise ImportRowError(f"row {n}: daily_action_counts {raw!r} is not a JSON object of counts") from None
+        user = _user(_col(row, n, "id"), n)  # type: ignore[arg-type]
+        out.append(DayUsageRow(user, _time(when, n).date(), _int(gained, n, "daily_exp_gained"), counts))
+    return out
+
+
+def apply_day_usage(store: Store, tenant: str, rows: list[DayUsageRow], now: datetime, keep: timedelta) -> int:
+    """Create each row's ``DAY#`` usage item unless the engine already has one for that user
+    and day (then the engine's own count wins). Returns the number created. ``keep``: how
+    long after ``now`` the item may expire (TTL)."""
+    created = 0
+    for r in rows:
+        attrs: dict[str, Any] = {"day": r.day.isoformat(), "xp_gained": r.xp_gained, TTL_ATTRIBUTE: epoch(now + keep)}
+        attrs.update({COUNT_PREFIX + a: c for a, c in r.action_counts.items()})
+        created += store.put_new(keys.day_key(tenant, r.user_id, r.day.isoformat()), attrs)
+    return created
