@@ -27,6 +27,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import os
@@ -215,6 +216,13 @@ class Journal:
         self.path = path
         self.identity = identity
         self.done: list[dict[str, Any]] = []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = path.with_name(path.name + ".lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one replay per journal at a time
+        except BlockingIOError:
+            self._lock.close()
+            raise typer.BadParameter(f"another replay is using {path}") from None
         if path.exists() and not fresh:
             lines = path.read_text(encoding="utf-8").splitlines()
             header = json.loads(lines[0]) if lines else {}
@@ -243,6 +251,7 @@ class Journal:
 
     def close(self) -> None:
         self._fh.close()
+        self._lock.close()
 
 
 def apply_event(engine: Engine, tenant: str, ev: Event) -> tuple[str, int, int]:

@@ -185,3 +185,13 @@ def test_parallel_workers_end_with_the_same_totals_as_one_sequence(dynamo, tmp_p
     assert par.resumed_from == 70 and par.outcomes == one.outcomes
     eng = engine_for(dynamo)
     assert totals(eng, "rp-par") == totals(eng, "rp-seq")
+
+
+def test_one_replay_per_journal_at_a_time(tmp_path):
+    import typer
+
+    first = rp.Journal(tmp_path / "j", {"input": "x"})
+    with pytest.raises(typer.BadParameter, match="another replay"):
+        rp.Journal(tmp_path / "j", {"input": "x"})
+    first.close()
+    rp.Journal(tmp_path / "j", {"input": "x"}).close()
