@@ -87,7 +87,7 @@ def test_interrupted_and_resumed_replay_ends_with_the_same_totals(dynamo, tmp_pa
 
 
 def test_a_crash_between_the_write_and_the_journal_is_not_doubled(dynamo, tmp_path, monkeypatch):
-    path = write_jsonl(tmp_path / "b.jsonl", activity(seed=11))
+    path = write_jsonl(tmp_path / "b.jsonl", activity(n=90, seed=11))
     run(dynamo, "rp-ref", path, tmp_path / "ref.journal")
     state = tmp_path / "crash.journal"
     calls = {"n": 0}
@@ -169,7 +169,7 @@ def test_coin_reward_lines_go_through_award_coins(dynamo, tmp_path):
 
 
 def test_parallel_workers_end_with_the_same_totals_as_one_sequence(dynamo, tmp_path):
-    path = write_jsonl(tmp_path / "p.jsonl", activity(seed=23))
+    path = write_jsonl(tmp_path / "p.jsonl", activity(n=90, seed=23))
     events = rp.in_time_order(rp.with_keys(rp.read_activity(path)))
 
     def go(tenant, state, **kw):
@@ -180,9 +180,9 @@ def test_parallel_workers_end_with_the_same_totals_as_one_sequence(dynamo, tmp_p
             journal.close()
 
     one = go("rp-seq", tmp_path / "seq.journal")
-    go("rp-par", tmp_path / "par.journal", workers=4, stop_after=70)
+    go("rp-par", tmp_path / "par.journal", workers=4, stop_after=40)
     par = go("rp-par", tmp_path / "par.journal", workers=3)
-    assert par.resumed_from == 70 and par.outcomes == one.outcomes
+    assert par.resumed_from == 40 and par.outcomes == one.outcomes
     eng = engine_for(dynamo)
     assert totals(eng, "rp-par") == totals(eng, "rp-seq")
 
