@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean bench-leaderboard
+.PHONY: help install run test unit lint invoke apikey build clean bench-leaderboard replay replay-se migrate migrate-status
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
@@ -17,6 +17,9 @@ help:
 	@echo "make bench-leaderboard  leaderboard read cost (requests, items) at 1k/10k/100k players"
 	@echo "make apikey   TENANT=<id>  create an API key in the table of AWS_ENDPOINT_URL_DYNAMODB/TABLE_NAME"
 	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
+	@echo "make replay   FILE=<activity.jsonl|csv> TENANT=<id> [ARGS='--backfill --local']  (see docs/replay.md)"
+	@echo "make replay-se  replay the Cardano Stack Exchange dump (SE_DUMP=...) into build/replay/stackexchange"
+	@echo "make migrate  apply pending data migrations to TABLE_NAME; make migrate-status lists them"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +58,23 @@ bench-leaderboard: install
 
 apikey: install
 	$(PY) -m tools.apikey create --tenant "$(TENANT)"
+
+$(VENV)/.plot: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev,plot]"
+	touch $@
+
+replay: install
+	@test -n "$(FILE)" -a -n "$(TENANT)" || (echo "usage: make replay FILE=activity.jsonl TENANT=my-game [ARGS='--backfill']"; exit 2)
+	$(PY) -m tools.replay run "$(FILE)" --tenant "$(TENANT)" $(ARGS)
+
+replay-se: $(VENV)/.plot
+	$(PY) -m examples.stackexchange.replay_se $(if $(SE_DUMP),--dump "$(SE_DUMP)")
+
+migrate: install
+	$(PY) -m tools.migrate up
+
+migrate-status: install
+	$(PY) -m tools.migrate status
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build

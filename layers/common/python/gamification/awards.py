@@ -28,8 +28,10 @@ class DayUsage:
 class XpDecision:
     """The outcome of an allowed XP award.
 
-    ``amount``: signed XP added to the total (may be cut by the cap: ``capped``).
-    ``cap_amount``: XP counted toward the daily cap (0 for cap-exempt actions).
+    ``amount``: signed XP added to the total (a gain may be cut by the cap: ``capped``; a
+    penalty may be cut by the rules' floor: ``floored``).
+    ``cap_amount``: XP counted toward the daily cap (0 for cap-exempt actions; negative for
+    a penalty, which frees room: the cap applies to the net of the day).
     ``cap``/``limit``: the daily cap of the level held before the award and the action's
     daily limit, None when unlimited. ``enforced_cap`` is the cap the write must assert
     (None for cap-exempt actions); the data layer turns it and ``limit`` into conditions.
@@ -45,6 +47,8 @@ class XpDecision:
     level: int
     cap_exempt: bool
     usage_before: DayUsage
+    floored: bool = False
+    floor: int | None = None
 
     @property
     def enforced_cap(self) -> int | None:
@@ -70,15 +74,43 @@ def action_rule(rules: Rules, action: str) -> Action:
     return rule
 
 
-def decide_xp(rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_after: int) -> XpDecision:
-    """Decide an XP award for ``action`` by a user holding ``total_xp`` with ``usage`` today.
+def requested_xp(rules: Rules, action: str, amount: int | None) -> tuple[Action, int]:
+    """The action's rule and the signed XP requested: the fixed ``xp``, or the request's
+    ``amount`` for a variable action. Checks the request only (no state).
 
-    Order (product.md): unknown action -> :class:`UnknownAction`; action's daily limit used
-    up -> :class:`ActionLimitReached`; the cap of the level held *before* the award used up
-    -> :class:`DailyXpCapReached`; else award ``min(xp, cap - gained)``, ``capped`` when cut.
-    ``retry_after`` (seconds to the day's reset) is carried by the 429 errors.
+    Raises :class:`UnknownAction`, or :class:`ValidationFailed` (``field: amount``) for an
+    amount missing on a variable action, outside its ``min``/``max``, or given to a fixed one.
     """
     rule = action_rule(rules, action)
+    if not rule.variable:
+        if amount is not None:
+            raise ValidationFailed(f"Action {action} awards a fixed {rule.xp} XP: remove 'amount'", field="amount")
+        return rule, rule.xp  # type: ignore[return-value]
+    if amount is None:
+        raise ValidationFailed(f"Action {action} needs an 'amount' between {rule.min} and {rule.max}", field="amount")
+    if not rule.min <= amount <= rule.max:  # type: ignore[operator]
+        raise ValidationFailed(f"amount {amount} is outside {rule.min}..{rule.max} for {action}", field="amount")
+    return rule, amount
+
+
+def decide_xp(
+    rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_after: int, amount: int | None = None
+) -> XpDecision:
+    """Decide an XP award for ``action`` by a user holding ``total_xp`` with ``usage`` today.
+
+    ``amount`` is the request's signed XP for a variable action (``min``/``max`` in the
+    rules) and must be None for a fixed one.
+
+    Order (product.md, extended by issue 4): unknown action -> :class:`UnknownAction`;
+    missing/unexpected/out-of-bounds ``amount`` -> :class:`ValidationFailed`; action's daily
+    limit used up -> :class:`ActionLimitReached`; for a gain, the cap of the level held
+    *before* the award used up -> :class:`DailyXpCapReached`, else the gain is cut to
+    ``cap - gained`` (``capped``). A penalty (negative amount) is never refused by the cap:
+    it counts against the day's net (freeing room) unless the action is ``cap_exempt``, and
+    it is cut so the total stays at or above ``rules.xp.floor`` (``floored``).
+    ``retry_after`` (seconds to the day's reset) is carried by the 429 errors.
+    """
+    rule, requested = requested_xp(rules, action, amount)
     level = level_for_xp(rules, total_xp).level
     count = usage.action_counts.get(action, 0)
     if rule.daily_limit is not None and count >= rule.daily_limit:
@@ -90,8 +122,8 @@ def decide_xp(rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_a
             count=count,
         )
     cap = rules.daily_xp_cap(level)
-    amount = rule.xp
-    if cap is not None and not rule.cap_exempt:
+    granted = requested
+    if cap is not None and not rule.cap_exempt and requested > 0:
         room = cap - usage.xp_gained
         if room <= 0:
             raise DailyXpCapReached(
@@ -101,29 +133,39 @@ def decide_xp(rules: Rules, action: str, total_xp: int, usage: DayUsage, retry_a
                 level=level,
                 xp_gained=usage.xp_gained,
             )
-        amount = min(amount, room)
+        granted = min(granted, room)
+    floor = rules.xp.floor
+    if floor is not None and granted < 0:
+        granted = max(granted, min(0, floor - total_xp))
     return XpDecision(
         action=action,
-        requested=rule.xp,
-        amount=amount,
-        cap_amount=0 if rule.cap_exempt else amount,
-        capped=amount < rule.xp,
+        requested=requested,
+        amount=granted,
+        cap_amount=0 if rule.cap_exempt else granted,
+        capped=granted < requested,
         cap=cap,
         limit=rule.daily_limit,
         level=level,
         cap_exempt=rule.cap_exempt,
         usage_before=usage,
+        floored=granted > requested,
+        floor=floor,
     )
 
 
-def xp_bonus_coins(xp_ratio: int, total_before: int, total_after: int) -> int:
+def xp_bonus_coins(xp_ratio: int, total_before: int, total_after: int, balance: int | None = None) -> int:
     """Coins earned as ``xp_bonus`` when total XP moves (seed 000: 1 coin per 10 XP).
 
-    ``floor(after/ratio) - floor(before/ratio)``; 0 when the ratio is 0 (disabled).
+    ``floor(after/ratio) - floor(before/ratio)``; 0 when the ratio is 0 (disabled). A
+    penalty takes the bonus coins back (negative), but never below a coin ``balance`` of 0
+    when the current balance is given.
     """
     if xp_ratio <= 0:
         return 0
-    return total_after // xp_ratio - total_before // xp_ratio
+    coins = total_after // xp_ratio - total_before // xp_ratio
+    if balance is not None and coins < 0:
+        coins = max(coins, -balance)
+    return coins
 
 
 def resolve_reward(rules: Rules, reason: str, scope: str | None, tier: str | None) -> tuple[CoinReward, int]:
@@ -149,14 +191,15 @@ def resolve_reward(rules: Rules, reason: str, scope: str | None, tier: str | Non
     return reward, reward.tiers[tier]
 
 
-def check_event_time(occurred_at: datetime, now: datetime, rules: Rules) -> None:
+def check_event_time(occurred_at: datetime, now: datetime, rules: Rules, backfill: bool = False) -> None:
     """Refuse an event more than 5 minutes in the future or older than ``max_event_age``.
 
-    Raises :class:`ValidationFailed` naming ``occurred_at`` (product.md "Events may carry").
+    ``backfill`` (replay of history by an operator, never the HTTP API) lifts the age limit
+    only. Raises :class:`ValidationFailed` naming ``occurred_at`` (product.md "Events may carry").
     """
     if occurred_at > now + timedelta(minutes=5):
         raise ValidationFailed("occurred_at is more than 5 minutes in the future", field="occurred_at")
-    if occurred_at < now - rules.max_event_age:
+    if not backfill and occurred_at < now - rules.max_event_age:
         raise ValidationFailed(
             f"occurred_at is older than max_event_age ({format_duration(rules.max_event_age)})", field="occurred_at"
         )

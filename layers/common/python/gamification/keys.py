@@ -28,6 +28,10 @@ items hold ``n``, the shard's players in one score bucket of one level (see
 :mod:`gamification.leaderboards`, "the count hierarchy").
 The tenant registry is the only item outside a tenant's partitions besides API keys: the
 scheduled roll-over lists tenants from it.
+| data migration    | ``MIGRATIONS``              | ``M#{NNN}`` (one per migration)     |
+| migration lock    | ``MIGRATIONS``              | ``LOCK``                            |
+
+Migrations belong to the table, not to a tenant: they are the one other partition without one.
 """
 
 from __future__ import annotations
@@ -127,3 +131,15 @@ def board_snapshot_key(tenant: str, board: str, period: str, period_key: str) ->
 def rollover_cursor_key(tenant: str, board: str, period: str) -> Key:
     """Last period key the roll-over finalised for one board and period."""
     return {"pk": f"T#{tenant}#LBCURSOR", "sk": f"{board}#{period}"}
+
+
+MIGRATIONS = "MIGRATIONS"
+
+
+def migration_key(number: int) -> Key:
+    """Tracking item of data migration ``number`` (``M#002``)."""
+    return {"pk": MIGRATIONS, "sk": f"M#{number:03d}"}
+
+
+def migration_lock_key() -> Key:
+    return {"pk": MIGRATIONS, "sk": "LOCK"}

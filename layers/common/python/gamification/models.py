@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 #: product.md: 1 to 128 characters of ``A-Z a-z 0-9 _ . : @ -`` (never ``#``, the key delimiter).
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
@@ -26,10 +35,13 @@ class _Request(BaseModel):
 
 class AwardXpRequest(_Request):
     """``POST /v1/users/{user_id}/xp`` body. ``occurred_at`` (RFC 3339 with offset) defaults
-    to now; ``metadata`` is stored on the ledger entry (JSON object, at most 2 KB)."""
+    to now; ``metadata`` is stored on the ledger entry (JSON object, at most 2 KB).
+    ``amount`` (signed XP, optional) is required by, and only allowed for, actions the rules
+    declare with ``min``/``max`` (e.g. a bounty); fixed-XP actions are sent without it."""
 
     action: RuleName
     occurred_at: AwareDatetime | None = None
+    amount: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
     metadata: dict[str, Any] | None = None
 
     @field_validator("metadata")
@@ -81,6 +93,8 @@ class AwardXpResponse(BaseModel):
     coins_awarded: int
     coins_balance: int
     daily: DailyUsage
+    #: True when a penalty was cut so the total stays at the rules' floor (added by issue 4).
+    floored: bool = False
 
 
 class AwardCoinsResponse(BaseModel):
@@ -99,12 +113,15 @@ class AwardCoinsResponse(BaseModel):
 
 
 class ActionUsage(BaseModel):
-    """One action on one day: ``count`` so far, ``limit``/``remaining`` (None: unlimited), ``xp`` each."""
+    """One action on one day: ``count`` so far, ``limit``/``remaining`` (None: unlimited), ``xp``
+    each (signed; None for a variable action, whose bounds are ``xp_min``/``xp_max``)."""
 
     count: int
     limit: int | None
     remaining: int | None
-    xp: int
+    xp: int | None
+    xp_min: int | None = None
+    xp_max: int | None = None
 
 
 class LimitsResponse(BaseModel):

@@ -89,17 +89,62 @@ class DailyXpCap(_Strict):
 
 
 class Action(_Strict):
-    """XP for one action.
+    """XP for one action: a fixed amount, or a variable one within declared bounds.
 
-    ``xp`` is a fixed award (seed 001). ``daily_limit`` is the number of awards per local
-    day (None: unlimited). ``cap_exempt`` actions neither count toward nor are cut by the
-    daily XP cap. Future variants (penalties, variable amounts) extend this model; the award
-    path already works on a signed amount and a "counts toward cap" flag.
+    - ``xp``: a fixed, signed award (seed 001 actions are positive; a negative ``xp`` is a
+      penalty, e.g. Stack Exchange "downvote received: -2").
+    - ``min``/``max``: a variable award; the request carries a signed ``amount`` with
+      ``min <= amount <= max`` (e.g. a bounty: ``{min: 50, max: 500}`` to the winner,
+      ``{min: -500, max: -50}`` to the offerer). Give either ``xp`` or both bounds.
+    - ``daily_limit``: awards per local day (None: unlimited); penalties count too.
+    - ``cap_exempt``: the award neither counts toward nor is cut by the daily XP cap
+      (Stack Exchange: accepts and bounties are not subject to the 200/day cap).
+
+    Units: XP (integers). Source: product.md "Rules file (v1)", issue 4 (penalties,
+    variable amounts, cap-exempt actions).
     """
 
-    xp: int = Field(ge=0, le=MAX_AMOUNT)
+    xp: int | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    min: int | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    max: int | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
     daily_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     cap_exempt: bool = False
+
+    @model_validator(mode="after")
+    def _fixed_or_bounded(self) -> Action:
+        bounded = self.min is not None or self.max is not None
+        if self.xp is not None and bounded:
+            raise ValueError("give either 'xp' (fixed) or 'min' and 'max' (variable), not both")
+        if self.xp is None and (self.min is None or self.max is None):
+            raise ValueError("give 'xp' (fixed) or both 'min' and 'max' (variable amount)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("'min' must not be greater than 'max'")
+        return self
+
+    @property
+    def variable(self) -> bool:
+        """True when the request must carry the amount (``min``/``max`` declared)."""
+        return self.xp is None
+
+
+class XpTotals(_Strict):
+    """Bounds of every user's XP total (the "reputation" of a Q&A site).
+
+    - ``start``: the total a new user starts with (Stack Exchange: 1). It is written as a
+      ``starting_balance`` ledger entry when the user's profile is created.
+    - ``floor``: the lowest total a penalty can leave (Stack Exchange: 1; default 0 so that
+      penalties never make XP negative; null for no floor). A penalty that would pass it is
+      cut to it (``floored: true``) and DynamoDB refuses any write that would break it.
+    """
+
+    start: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    floor: int | None = Field(default=0, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+
+    @model_validator(mode="after")
+    def _start_above_floor(self) -> XpTotals:
+        if self.floor is not None and self.start < self.floor:
+            raise ValueError("'start' must not be below 'floor'")
+        return self
 
 
 class CoinReward(_Strict):
@@ -178,6 +223,7 @@ class Rules(_Strict):
     levels: tuple[Level, ...]
     daily_xp_caps: tuple[DailyXpCap, ...] = ()
     actions: dict[Name, Action]
+    xp: XpTotals = XpTotals()
     coins: Coins = Coins()
     leaderboards: dict[Name, Leaderboard] = {}
 

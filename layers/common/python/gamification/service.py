@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import clock, keys
-from .awards import DayUsage, action_rule, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
+from .awards import DayUsage, check_event_time, decide_xp, requested_xp, resolve_reward, xp_bonus_coins
 from .boards import BoardUpdate, LeaderboardReader
 from .errors import Contention, GamificationError, IdempotencyKeyReused, ValidationFailed
 from .levels import level_for_xp, progress_for_xp
@@ -48,6 +48,8 @@ from .store import TTL_ATTRIBUTE, Store, WriteConflict, day_counts, epoch, versi
 
 #: How long DAY# usage items outlive their day (beyond max_event_age): limits stay readable.
 USAGE_RETENTION = timedelta(days=7)
+#: Ledger reason of the rules' starting XP (``xp.start``), written when a profile is created.
+STARTING_BALANCE_REASON = "starting_balance"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Engine:
 
     ``now`` is injectable (tests, replays). Optimistic retries stop after ``max_attempts``
     or ``retry_budget_s`` seconds, whichever comes first (503 ``contention``).
+    ``backfill`` (default off; only the replay/import tools turn it on, never the HTTP API)
+    accepts events older than the rules' ``max_event_age``: each still counts on its own
+    day, under that day's limits and caps.
     """
 
     def __init__(
@@ -82,20 +87,46 @@ class Engine:
         now: Callable[[], datetime] | None = None,
         max_attempts: int = 40,
         retry_budget_s: float = 5.0,
+        *,
+        backfill: bool = False,
     ) -> None:
         self.rules = rules
         self.store = store
         self.now = now or (lambda: clock.now())
         self.max_attempts = max_attempts
         self.retry_budget_s = retry_budget_s
+        self.backfill = backfill
 
     # ---- helpers -------------------------------------------------------------------
 
     def _event_time(self, occurred_at: datetime | None, now: datetime) -> datetime:
         if occurred_at is None:
             return now
-        check_event_time(occurred_at, now, self.rules)
+        check_event_time(occurred_at, now, self.rules, backfill=self.backfill)
         return occurred_at
+
+    def _opening_balance(
+        self, tx: Any, tenant: str, user_id: str, occurred: datetime, now: datetime, event_id: str
+    ) -> int:
+        """For a profile about to be created: the rules' starting XP, recorded as a
+        ``starting_balance`` ledger entry in ``tx``. Returns the XP to add (0: none)."""
+        start = self.rules.xp.start
+        if start:
+            opened = occurred - timedelta(microseconds=1)  # sorts just before the first event
+            tx.put_new(
+                keys.xp_entry_key(tenant, user_id, opened, event_id),
+                {
+                    "type": "xp",
+                    "user_id": user_id,
+                    "action": STARTING_BALANCE_REASON,
+                    "reason": STARTING_BALANCE_REASON,
+                    "xp": start,
+                    "occurred_at": keys.stamp(opened),
+                    "recorded_at": keys.stamp(now),
+                    "total_xp": start,
+                },
+            )
+        return start
 
     def _attempts(self) -> Iterator[int]:
         """Attempt numbers, with jittered exponential backoff between them; raises
@@ -143,7 +174,7 @@ class Engine:
         fp = _fingerprint("award_xp", user_id, req)
         k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
         try:
-            action_rule(rules, req.action)
+            requested_xp(rules, req.action, req.amount)  # unknown action, bad amount: 400
             occurred = self._event_time(req.occurred_at, now)
         except GamificationError as exc:
             return self._replay_or_raise(exc, k_idem, fp)
@@ -168,13 +199,13 @@ class Engine:
                 return Outcome(previous[1])
             if idem:
                 return self._replay(idem, fp)
-            total_before = int(profile["total_xp"]) if profile else 0
+            total_before = int(profile["total_xp"]) if profile else rules.xp.start
             balance_before = int(profile.get("coins_balance", 0)) if profile else 0
             usage = DayUsage(int(usage_item.get("xp_gained", 0)) if usage_item else 0, day_counts(usage_item))
-            decision = decide_xp(rules, req.action, total_before, usage, retry_after)
+            decision = decide_xp(rules, req.action, total_before, usage, retry_after, amount=req.amount)
 
             total_after = total_before + decision.amount
-            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after)
+            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
             level_before, level_after = level_for_xp(rules, total_before), level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
             body = AwardXpResponse(
@@ -201,13 +232,24 @@ class Engine:
                     action_limit=decision.limit,
                     action_remaining=None if decision.limit is None else decision.limit - decision.count_after,
                 ),
+                floored=decision.floored,
             ).model_dump(mode="json")
 
             common = {"user_id": user_id, "occurred_at": keys.stamp(occurred), "recorded_at": keys.stamp(now),
                       "idempotency_key": idempotency_key}  # fmt: skip
             k_entry = keys.xp_entry_key(tenant, user_id, occurred, event_id)
             tx = self.store.transaction(token=event_id)
-            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=decision.amount, coins=bonus)
+            # Starting XP (rules xp.start) is ledgered once, with the profile; not a board score.
+            opening = 0 if profile else self._opening_balance(tx, tenant, user_id, occurred, now, event_id)
+            tx.bump_profile(
+                k_profile,
+                version_of(profile),
+                user_id=user_id,
+                now=now,
+                xp=opening + decision.amount,
+                coins=bonus,
+                xp_floor=decision.floor,
+            )
             tx.add_day_usage(
                 k_usage,
                 day=day_key(day),
@@ -215,7 +257,8 @@ class Engine:
                 cap_amount=decision.cap_amount,
                 cap=decision.enforced_cap,
                 limit=decision.limit,
-                expires_at=resets_at + rules.max_event_age + USAGE_RETENTION,
+                # A backfilled day is kept as long as a live one, counted from now.
+                expires_at=max(resets_at, now) + rules.max_event_age + USAGE_RETENTION,
             )
             tx.put_new(
                 k_entry,
@@ -223,9 +266,11 @@ class Engine:
                     **common,
                     "type": "xp",
                     "action": req.action,
+                    "reason": req.action,
                     "xp": decision.amount,
                     "xp_requested": decision.requested,
                     "capped": decision.capped,
+                    "floored": decision.floored or None,
                     "day": day_key(day),
                     "total_xp": total_after,
                     "level": level_after.level,
@@ -317,7 +362,7 @@ class Engine:
                     "event_id": event_id,
                     "created_at": keys.stamp(now),
                     # A marker is needed only while events of its window can still arrive.
-                    "expires_at": epoch(wend + rules.max_event_age + USAGE_RETENTION) if wend else None,
+                    "expires_at": epoch(max(wend, now) + rules.max_event_age + USAGE_RETENTION) if wend else None,
                 },
             )
             tx.put_new(
@@ -337,7 +382,8 @@ class Engine:
                     "idempotency_key": idempotency_key,
                 },
             )
-            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
+            opening = 0 if profile else self._opening_balance(tx, tenant, user_id, occurred, now, event_id)
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening, coins=amount)
             boards.apply(tx, scores, xp=0, coins=amount, now=now)
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
@@ -372,7 +418,7 @@ class Engine:
         )
         if usage_item and usage_item.get(TTL_ATTRIBUTE, float("inf")) < epoch(now):
             usage_item = None  # expired; TTL deletes late
-        level = level_for_xp(rules, int(profile["total_xp"]) if profile else 0).level
+        level = level_for_xp(rules, int(profile["total_xp"]) if profile else rules.xp.start).level
         cap = rules.daily_xp_cap(level)
         gained = int(usage_item.get("xp_gained", 0)) if usage_item else 0
         counts = day_counts(usage_item)
@@ -382,6 +428,8 @@ class Engine:
                 limit=rule.daily_limit,
                 remaining=None if rule.daily_limit is None else max(rule.daily_limit - counts.get(name, 0), 0),
                 xp=rule.xp,
+                xp_min=rule.min,
+                xp_max=rule.max,
             )
             for name, rule in rules.actions.items()
         }
@@ -419,7 +467,7 @@ class Engine:
     def profile(self, tenant: str, user_id: str) -> Outcome:
         """Total XP, level, progress and coin balance; an unknown user reads as new."""
         item = self.store.get(keys.profile_key(tenant, user_id)) or {}
-        total = int(item.get("total_xp", 0))
+        total = int(item.get("total_xp", self.rules.xp.start))
         prog = progress_for_xp(self.rules, total)
         return Outcome(
             ProfileResponse(

@@ -122,13 +122,21 @@ class Transaction:
         now: datetime,
         xp: int = 0,
         coins: int = 0,
+        xp_floor: int | None = None,
     ) -> Transaction:
-        """Add ``xp`` and ``coins`` to a profile, only if it is still at ``seen_version``
-        (0: the profile must not exist yet)."""
+        """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
+        ``seen_version`` (0: the profile must not exist yet).
+
+        ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
+        ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
+        """
         cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
         values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
         if seen_version:
             values[":seen"] = seen_version
+            if xp_floor is not None and xp < 0:
+                cond += " AND #xp >= :xpmin"
+                values[":xpmin"] = xp_floor - xp
         self.items.append(
             {
                 "Update": {
@@ -168,6 +176,8 @@ class Transaction:
 
         DynamoDB refuses it when the action's count has reached ``limit`` or when
         ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
+        ``cap_amount`` is signed: a penalty lowers the day's net and is never refused by
+        the cap.
         """
         names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
         values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
@@ -175,7 +185,7 @@ class Transaction:
         if limit is not None:
             conds.append("(attribute_not_exists(#n) OR #n < :limit)")
             values[":limit"] = limit
-        if cap is not None:
+        if cap is not None and cap_amount > 0:
             conds.append("(attribute_not_exists(#g) OR #g <= :room)")
             values[":room"] = cap - cap_amount
         update: dict[str, Any] = {
@@ -349,3 +359,69 @@ def dynamodb_client() -> Any:
             max_pool_connections=64,  # leaderboard reads gather shards in parallel
         ),
     )
+
+
+# ---- administrative access (data migrations, imports) -------------------------------------
+
+
+def scan_page(
+    store: Store,
+    start: dict[str, Any] | None,
+    limit: int,
+    filter_expression: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a consistent table scan from ``start`` (a previous page's last key, plain
+    values). Returns (items, next start or None at the end). ``limit`` counts items read
+    before the filter, so a page may be empty while more follow."""
+    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": limit, "ConsistentRead": True}
+    if start:
+        kwargs["ExclusiveStartKey"] = marshal(start)
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = marshal(values)
+    resp = store.client.scan(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
+
+
+def set_if_absent(store: Store, key: Key, attr: str, value: Any) -> bool:
+    """``SET attr = value`` on an existing item that lacks ``attr`` (idempotent backfill of a
+    new attribute); False when the item is gone or already has it."""
+    try:
+        store.client.update_item(
+            TableName=store.table,
+            Key=marshal(key),
+            UpdateExpression="SET #a = :v",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
+            ExpressionAttributeNames={"#a": attr},
+            ExpressionAttributeValues=marshal({":v": value}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def take_lease(store: Store, key: Key, owner: str, now: int, seconds: int) -> bool:
+    """Hold the lock item ``key`` for ``seconds`` (epoch ``now``) unless another owner's
+    lease is still running. False when it is."""
+    try:
+        store.client.put_item(
+            TableName=store.table,
+            Item=marshal({**key, "owner": owner, "lease_until": now + seconds}),
+            ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues=marshal({":now": now, ":me": owner}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def drop(store: Store, key: Key) -> None:
+    """Delete one item (releasing a lock)."""
+    store.client.delete_item(TableName=store.table, Key=marshal(key))

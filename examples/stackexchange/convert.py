@@ -1,0 +1,145 @@
+"""Stack Exchange dump (Posts.xml, Votes.xml) -> activity events for ``tools.replay``.
+
+Source of the rules: https://stackoverflow.com/help/whats-reputation ; schema of the dump:
+https://meta.stackexchange.com/q/2677 . One event per reputation change the dump can show:
+
+| dump row                                 | event(s)                                              |
+|------------------------------------------|-------------------------------------------------------|
+| vote 2 (up) on an answer / a question    | owner: ``answer_upvoted`` / ``question_upvoted`` (``question_upvoted_legacy``, +5, before ``question_change``) |
+| vote 3 (down) on a post                  | owner: ``downvoted`` (the voter's -1 on answers: voters are anonymous) |
+| vote 1 (accept) on an answer             | answerer ``answer_accepted``, asker ``accepted_an_answer``; nothing for a self-accept |
+| vote 8 (bounty start, UserId, amount)    | offerer: ``bounty_offered`` with ``amount = -BountyAmount`` |
+| vote 9 (bounty close on an answer, amount)| answer owner: ``bounty_won`` with ``amount = BountyAmount`` |
+
+Skipped (counted in the stats): votes on posts missing from the dump (deleted), on posts
+without an owner, and on community-wiki posts (votes dated on or after ``CommunityOwnedDate``).
+Votes carry a date only: every event is at 00:00 UTC of its day, in vote ``Id`` order, with
+the key ``se-vote-<Id>[-role]`` so a replay is resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+QUESTION, ANSWER = "1", "2"
+UP, DOWN, ACCEPT, BOUNTY_START, BOUNTY_CLOSE = "2", "3", "1", "8", "9"
+#: Stack Exchange raised question upvotes from +5 to +10 on 2019-11-13.
+QUESTION_CHANGE = date(2019, 11, 13)
+
+
+def rows(path: Path) -> Iterator[dict[str, str]]:
+    """The attributes of every ``<row>`` of a dump file, streaming."""
+    for _, elem in ET.iterparse(path, events=("end",)):
+        if elem.tag == "row":
+            yield dict(elem.attrib)
+            elem.clear()
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    type: str
+    owner: str | None
+    parent: str | None
+    wiki_since: date | None
+
+
+def _day(stamp: str) -> date:
+    return datetime.fromisoformat(stamp).date()
+
+
+def load_posts(path: Path) -> dict[str, Post]:
+    out = {}
+    for r in rows(path):
+        cw = r.get("CommunityOwnedDate")
+        out[r["Id"]] = Post(r["Id"], r["PostTypeId"], r.get("OwnerUserId"), r.get("ParentId"), _day(cw) if cw else None)
+    return out
+
+
+def load_reputation(path: Path) -> dict[str, int]:
+    """User id -> the site's own reputation at the dump's cut."""
+    return {r["Id"]: int(r["Reputation"]) for r in rows(path)}
+
+
+def convert(
+    dump: Path, question_change: date = QUESTION_CHANGE, stats: Counter[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Activity events (dicts for JSONL) from ``dump``/Posts.xml and Votes.xml, in vote order."""
+    stats = stats if stats is not None else Counter()
+    posts = load_posts(dump / "Posts.xml")
+    votes = sorted(rows(dump / "Votes.xml"), key=lambda r: int(r["Id"]))
+    for v in votes:
+        kind = v["VoteTypeId"]
+        if kind not in (UP, DOWN, ACCEPT, BOUNTY_START, BOUNTY_CLOSE):
+            continue
+        day = _day(v["CreationDate"])
+        when = datetime(day.year, day.month, day.day, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+        key = f"se-vote-{v['Id']}"
+
+        def event(user: str, action: str, role: str = "", amount: int | None = None) -> dict[str, Any]:
+            ev: dict[str, Any] = {"user": user, "action": action, "occurred_at": when, "key": key + role}
+            if amount is not None:
+                ev["amount"] = amount
+            stats[f"event:{action}"] += 1
+            return ev
+
+        if kind == BOUNTY_START:
+            if v.get("UserId") and v.get("BountyAmount"):
+                yield event(v["UserId"], "bounty_offered", amount=-int(v["BountyAmount"]))
+            continue
+        post = posts.get(v["PostId"])
+        if post is None:
+            stats["skipped:post_not_in_dump"] += 1
+            continue
+        if not post.owner:
+            stats["skipped:post_without_owner"] += 1
+            continue
+        if post.wiki_since is not None and day >= post.wiki_since and kind in (UP, DOWN):
+            stats["skipped:community_wiki"] += 1
+            continue
+        if kind == BOUNTY_CLOSE:
+            if v.get("BountyAmount") and post.type == ANSWER:
+                yield event(post.owner, "bounty_won", amount=int(v["BountyAmount"]))
+            else:
+                stats["skipped:bounty_not_awarded"] += 1
+            continue
+        if kind == UP:
+            if post.type == ANSWER:
+                yield event(post.owner, "answer_upvoted")
+            elif post.type == QUESTION:
+                yield event(post.owner, "question_upvoted" if day >= question_change else "question_upvoted_legacy")
+            else:
+                stats["skipped:vote_on_other_post_type"] += 1
+            continue
+        if kind == DOWN:
+            if post.type in (QUESTION, ANSWER):
+                yield event(post.owner, "downvoted")
+            else:
+                stats["skipped:vote_on_other_post_type"] += 1
+            continue
+        # ACCEPT: on the answer; the asker is the owner of its question.
+        question = posts.get(post.parent or "")
+        asker = question.owner if question else None
+        if asker == post.owner:
+            stats["skipped:self_accept"] += 1
+            continue
+        yield event(post.owner, "answer_accepted", "-answerer")
+        if asker:
+            yield event(asker, "accepted_an_answer", "-asker")
+
+
+def write_jsonl(events: Iterator[dict[str, Any]], out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with out.open("w", encoding="utf-8") as fh:
+        for ev in events:
+            fh.write(json.dumps(ev, separators=(",", ":")) + "\n")
+            n += 1
+    return n
