@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean
+.PHONY: help install run test unit lint invoke apikey build clean bench reliability
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
@@ -16,6 +16,9 @@ help:
 	@echo "make invoke   FUNCTION=<LogicalId> EVENT=events/<file>.json  (Docker-free 'sam local invoke')"
 	@echo "make apikey   TENANT=<id>  create an API key in the table of AWS_ENDPOINT_URL_DYNAMODB/TABLE_NAME"
 	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
+	@echo "make bench        cost and speed per operation -> bench/results.json (docs/benchmarks.md)"
+	@echo "make reliability  storms, faults, fuzzing, properties -> bench/reliability.json"
+	@echo "  (both: TEST_DYNAMODB_ENDPOINT=<url>|aws to run against another DynamoDB)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +53,12 @@ invoke: install
 
 apikey: install
 	$(PY) -m tools.apikey create --tenant "$(TENANT)"
+
+bench: install
+	$(PY) bench/bench.py
+
+reliability: install
+	$(PY) bench/reliability.py
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build

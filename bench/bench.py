@@ -168,7 +168,8 @@ def _import_ms(code: str, env: dict[str, str]) -> float:
 def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
     """Import time of each handler module, each in a fresh interpreter, against a bare import
     of boto3 + Powertools + pydantic; runs interleaved so machine load hits all alike."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    # As deployed: tracing active (template Tracing: Active), so Powertools imports the X-Ray SDK.
+    env = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
     for fn in functions.values():
         env.update({k: v for k, v in fn.environment.items() if k not in env})
     codes = {"bare": _IMPORT_BARE}
