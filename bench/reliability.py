@@ -352,7 +352,8 @@ def storm_plan(rules: dict[str, Any], leaderboard: bool) -> tuple[list[Req], dic
         return f"{run}-{uuid.uuid4().hex[:12]}"
 
     # per-action daily limit: create_character (limit 2) raced 10 times per user
-    limited = next(a for a, r in rules["actions"].items() if r.get("daily_limit") and r["daily_limit"] < 5)
+    limited = max((a for a, r in rules["actions"].items() if r.get("daily_limit") and r["daily_limit"] < 5),
+                  key=lambda a: rules["actions"][a]["daily_limit"])
     limit, xp_each = rules["actions"][limited]["daily_limit"], rules["actions"][limited]["xp"]
     for u in range(scaled(25)):
         user = f"limit-{u}"
