@@ -107,19 +107,37 @@ def _summary(ms: list[float]) -> dict[str, float]:
     }
 
 
-def warm_time(driver: Driver, client: Any, req: Request, script: list) -> dict[str, float]:
-    """Per-request time through the full handler with DynamoDB replayed from ``script``."""
-    logical_id, event = driver.event(req)
+class WarmCase:
+    """One operation's request, timed through the full handler with DynamoDB replayed."""
 
-    def once() -> None:
-        result = driver.invoke(logical_id, copy.deepcopy(event))
+    def __init__(self, driver: Driver, client: Any, req: Request, script: list) -> None:
+        self.driver, self.client, self.script = driver, client, script
+        self.logical_id, self.event = driver.event(req)
+        self.samples: list[float] = []
+
+    def run(self, timed: bool = True) -> None:
+        event = copy.deepcopy(self.event)
+        replay = ddbmeter.Replayer(self.client, self.script) if self.script else contextlib.nullcontext()
+        with replay:
+            t = time.perf_counter()
+            result = self.driver.invoke(self.logical_id, event)
+            elapsed = (time.perf_counter() - t) * 1000
         if result["statusCode"] != 200:
             raise RuntimeError(f"warm run answered {result['statusCode']}: {result.get('body')}")
+        if timed:
+            self.samples.append(elapsed)
 
-    if not script:
-        return _summary(_timings(once, WARM_ITERATIONS))
-    with ddbmeter.Replayer(client, script):
-        return _summary(_timings(once, WARM_ITERATIONS))
+
+def warm_times(cases: dict[str, WarmCase]) -> dict[str, dict[str, float]]:
+    """Time every case ``WARM_ITERATIONS`` times, round-robin, so that the load of a shared
+    machine falls on all operations alike; 20 untimed warm-up rounds first."""
+    for _ in range(min(20, WARM_ITERATIONS)):
+        for case in cases.values():
+            case.run(timed=False)
+    for _ in range(WARM_ITERATIONS):
+        for case in cases.values():
+            case.run()
+    return {name: _summary(case.samples) for name, case in cases.items()}
 
 
 # ---- costs --------------------------------------------------------------------------------
@@ -277,7 +295,9 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
 # ---- main ---------------------------------------------------------------------------------
 
 
-def measure_operation(driver: Driver, rec: ddbmeter.Recorder, client: Any, op: Operation) -> dict[str, Any]:
+def measure_operation(
+    driver: Driver, rec: ddbmeter.Recorder, client: Any, op: Operation
+) -> tuple[dict[str, Any], WarmCase]:
     reps = []
     script: list = []
     for rep in range(REPS):
@@ -301,10 +321,9 @@ def measure_operation(driver: Driver, rec: ddbmeter.Recorder, client: Any, op: O
     row["rcu"] = round(statistics.mean(r.rcu for r in reps), 3)
     row["wcu"] = round(statistics.mean(r.wcu for r in reps), 3)
     row["usd_per_million"] = round(dynamodb_usd_per_million(row["rcu"], row["wcu"]), 4)
-    row["warm"] = warm_time(driver, client, op.request(last_user), script)
     if op.note:
         row["note"] = op.note
-    return row
+    return row, WarmCase(driver, client, op.request(last_user), script)
 
 
 def main() -> int:
@@ -327,13 +346,17 @@ def main() -> int:
         rec = ddbmeter.Recorder(client, tgt.client, tgt.table, shape)
         mem = memory_mb()
         operations: dict[str, Any] = {}
+        cases: dict[str, WarmCase] = {}
         pending: dict[str, str] = {}
         for op in OPERATIONS:
             if op.function not in declared:
                 pending[op.name] = f"{op.function} is not in template.yaml yet (leaderboards are built on another branch)"
                 continue
             print(f"measuring {op.name} ...", flush=True)
-            operations[op.name] = measure_operation(driver, rec, client, op)
+            operations[op.name], cases[op.name] = measure_operation(driver, rec, client, op)
+        print("timing warm requests ...", flush=True)
+        for name, warm in warm_times(cases).items():
+            operations[name]["warm"] = warm
 
         # the authorizer, amortised over its 300 s cache
         auth_id = api.authorizer
@@ -350,6 +373,7 @@ def main() -> int:
                 lambda: lambdas.invoke(api.functions[auth_id], api.handlers[auth_id], copy.deepcopy(auth_event)),
                 WARM_ITERATIONS,
             ))
+        auth_warm["note"] = "timed on its own after the operations (not round-robin)"
         auth_invocation_usd = (
             dynamodb_usd_per_million(auth_totals.rcu, auth_totals.wcu) + lambda_usd_per_million(auth_warm["median_ms"], mem)
         ) / 1e6
