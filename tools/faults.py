@@ -34,6 +34,10 @@ class _Body:
         yield self.data
 
 
+#: The writes the engine sends (a transaction, or a single conditional put).
+WRITES = ("TransactWriteItems", "PutItem")
+
+
 class InvocationCrashed(RuntimeError):
     """Stands for a Lambda invocation that timed out or crashed mid-request."""
 
@@ -130,7 +134,9 @@ class ResetAfterCommit(_Fault):
 
     event, uid = "before-send.dynamodb", "fault-reset"
 
-    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+    def __init__(
+        self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5
+    ) -> None:
         super().__init__(client, probability, operations, seed)
         self._session = URLLib3Session()
 
@@ -147,7 +153,9 @@ class CrashAfterCommit(_Fault):
 
     event, uid = "after-call.dynamodb", "fault-crash"
 
-    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+    def __init__(
+        self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5
+    ) -> None:
         super().__init__(client, probability, operations, seed)
 
     def _handler(self, http_response: Any, model: Any, **_: Any) -> None:
