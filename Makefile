@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean bench-leaderboard replay replay-se migrate migrate-status
+.PHONY: help install run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
@@ -20,6 +20,9 @@ help:
 	@echo "make replay   FILE=<activity.jsonl|csv> TENANT=<id> [ARGS='--backfill --local']  (see docs/replay.md)"
 	@echo "make replay-se  replay the Cardano Stack Exchange dump (SE_DUMP=...) into build/replay/stackexchange"
 	@echo "make migrate  apply pending data migrations to TABLE_NAME; make migrate-status lists them"
+	@echo "make bench        cost and speed per operation -> bench/results.json (docs/benchmarks.md)"
+	@echo "make reliability  storms, faults, fuzzing, properties -> bench/reliability.json"
+	@echo "  (both: TEST_DYNAMODB_ENDPOINT=<url>|aws to run against another DynamoDB)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +78,13 @@ migrate: install
 
 migrate-status: install
 	$(PY) -m tools.migrate status
+# MALLOC_ARENA_MAX: the embedded moto churns memory from many threads; fewer malloc arenas
+# keep the resident size of a run near what it really holds.
+bench: install
+	MALLOC_ARENA_MAX=2 $(PY) bench/bench.py
+
+reliability: install
+	MALLOC_ARENA_MAX=2 $(PY) bench/reliability.py
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build

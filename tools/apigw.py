@@ -138,7 +138,8 @@ class LocalHttpApi:
         self.authorizer = template.authorizer_function()
         self._openapi_body: bytes | None = None
 
-    def _call(self, logical_id: str, event: dict[str, Any]) -> Any:
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run one function of the template with ``event`` (as Lambda would, see Containers)."""
         return self.containers[logical_id].invoke(event)
 
     def _openapi(self) -> tuple[int, dict[str, str], bytes]:
@@ -173,7 +174,7 @@ class LocalHttpApi:
             if not identity:
                 return _gateway(401, "Unauthorized")
             try:
-                decision = self._call(self.authorizer, authorizer_event(event, [identity]))
+                decision = self.invoke(self.authorizer, authorizer_event(event, [identity]))
             except Exception:  # the service answers 500 when the authorizer fails
                 traceback.print_exc()
                 return _gateway(500, "Internal Server Error")
@@ -181,7 +182,7 @@ class LocalHttpApi:
                 return _gateway(403, "Forbidden")
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context", {})}
         try:
-            result = self._call(logical_id, event)
+            result = self.invoke(logical_id, event)
         except Exception:
             traceback.print_exc()
             return _gateway(500, "Internal Server Error")

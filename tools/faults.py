@@ -34,6 +34,10 @@ class _Body:
         yield self.data
 
 
+#: The writes the engine sends (a transaction, or a single conditional put).
+WRITES = ("TransactWriteItems", "PutItem")
+
+
 class InvocationCrashed(RuntimeError):
     """Stands for a Lambda invocation that timed out or crashed mid-request."""
 
@@ -78,7 +82,12 @@ def _operation(request: Any) -> str:
 
 class Throttle(_Fault):
     """Refuse a share of requests as DynamoDB does when a partition or the account is over
-    its throughput (alternating the two error codes)."""
+    its throughput (alternating the two error codes).
+
+    ``probability``: each attempt alone; ``burst``: a call whose every attempt is refused
+    (the next ``burst_length`` attempts on the thread), so botocore gives up and the
+    request fails as a whole.
+    """
 
     event, uid = "before-send.dynamodb", "fault-throttle"
     CODES = (
@@ -86,8 +95,33 @@ class Throttle(_Fault):
         "com.amazon.coral.availability#ThrottlingException",
     )
 
+    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = (), seed: int = 5,
+                 burst: float = 0.0, burst_length: int = 5) -> None:
+        super().__init__(client, probability, operations, seed)
+        self.burst, self.burst_length = burst, burst_length
+        self._pending = threading.local()
+        self.bursts = 0
+
+    def _throttled(self, operation: str) -> bool:
+        left = getattr(self._pending, "left", 0)
+        if left:
+            self._pending.left = left - 1
+            with self.lock:
+                self.injected += 1
+            return True
+        if self.burst:
+            with self.lock:
+                start = self.rng.random() < self.burst
+                if start:
+                    self.bursts += 1
+                    self.injected += 1
+            if start:
+                self._pending.left = self.burst_length - 1
+                return True
+        return self._hit(operation)
+
     def _handler(self, request: Any, **_: Any) -> AWSResponse | None:
-        if not self._hit(_operation(request)):
+        if not self._throttled(_operation(request)):
             return None
         code = self.CODES[self.injected % 2]
         body = json.dumps({"__type": code, "message": "Rate of requests exceeds the allowed throughput."}).encode()
@@ -100,7 +134,9 @@ class ResetAfterCommit(_Fault):
 
     event, uid = "before-send.dynamodb", "fault-reset"
 
-    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+    def __init__(
+        self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5
+    ) -> None:
         super().__init__(client, probability, operations, seed)
         self._session = URLLib3Session()
 
@@ -117,7 +153,9 @@ class CrashAfterCommit(_Fault):
 
     event, uid = "after-call.dynamodb", "fault-crash"
 
-    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = ("TransactWriteItems", "PutItem"), seed: int = 5) -> None:
+    def __init__(
+        self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5
+    ) -> None:
         super().__init__(client, probability, operations, seed)
 
     def _handler(self, http_response: Any, model: Any, **_: Any) -> None:

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from . import template
@@ -47,14 +48,14 @@ class LambdaContext:
         return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
-def load_handler(fn: template.Function, container: int = 0) -> Handler:
-    """Import ``fn``'s module from its code directory and return its handler callable.
+def load_module(fn: template.Function, container: int = 0) -> ModuleType:
+    """Import ``fn``'s handler module from its code directory, once per ``container``.
 
-    Each ``container`` number gets a module instance of its own, as each Lambda execution
+    Each container number gets a module instance of its own, as each Lambda execution
     environment has its own globals (a Powertools resolver keeps the current event there).
     """
     use_layer()
-    module_name, attr = fn.handler.rsplit(".", 1)
+    module_name = fn.handler.rsplit(".", 1)[0]
     name = f"lambda_{fn.logical_id}_{module_name}_{container}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, fn.code_dir / f"{module_name}.py")
@@ -63,7 +64,12 @@ def load_handler(fn: template.Function, container: int = 0) -> Handler:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return getattr(sys.modules[name], attr)
+    return sys.modules[name]
+
+
+def load_handler(fn: template.Function, container: int = 0) -> Handler:
+    """The handler callable of ``fn`` in execution environment ``container``."""
+    return getattr(load_module(fn, container), fn.handler.rsplit(".", 1)[1])
 
 
 def invoke(fn: template.Function, handler: Handler, event: dict[str, Any]) -> Any:

@@ -19,10 +19,7 @@ VERSION = "1.0.0"
 
 def _app_of(fn: template.Function) -> Any:
     """The Powertools resolver of one function (``app`` next to its handler), or None."""
-    lambdas.load_handler(fn)
-    module_name = fn.handler.rsplit(".", 1)[0]
-    module = sys.modules[f"lambda_{fn.logical_id}_{module_name}"]
-    return getattr(module, "app", None)
+    return getattr(lambdas.load_module(fn), "app", None)
 
 
 def merged_document(table_name: str = "openapi-only") -> dict[str, Any]:

@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from gamification.errors import ValidationFailed
-from gamification.http import ERRORS, DateQuery, build_app, entrypoint, respond, tenant_of
+from gamification.http import DateQuery, build_app, entrypoint, respond, responses, tenant_of
 from gamification.models import ID_PATTERN, LeaderboardResponse
 from gamification.runtime import engine
 
 app = build_app()
 
 
-@app.get("/v1/leaderboards/<board>", summary="Leaderboard, a user's rank, final snapshots", responses=ERRORS)
+@app.get("/v1/leaderboards/<board>", summary="Leaderboard, a user's rank, final snapshots", responses=responses(LeaderboardResponse))
 def get_leaderboard(
     board: Annotated[str, Path(min_length=1, max_length=64)],
     period: Annotated[Literal["daily", "weekly", "monthly", "all_time"], Query()],

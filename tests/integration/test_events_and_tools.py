@@ -31,23 +31,23 @@ def test_every_function_has_an_event_file():
     ],
 )
 def test_events_through_the_handlers(local_api, tenant, function, event, status):
-    result = local_api._call(function, load_event(event, tenant.id))
+    result = local_api.invoke(function, load_event(event, tenant.id))
     assert result["statusCode"] == status, result
     assert json.loads(result["body"])
 
 
 def test_handler_without_a_tenant_is_401(local_api):
     event = load_event("get_profile.json", "")
-    result = local_api._call("GetProfileFunction", event)
+    result = local_api.invoke("GetProfileFunction", event)
     assert result["statusCode"] == 401
 
 
 def test_authorizer_event(local_api, tenant):
     event = load_event("authorizer.json")
     event["headers"]["authorization"] = f"Bearer {tenant.api_key}"
-    assert local_api._call("AuthorizerFunction", event) == {"isAuthorized": True, "context": {"tenant_id": tenant.id}}
+    assert local_api.invoke("AuthorizerFunction", event) == {"isAuthorized": True, "context": {"tenant_id": tenant.id}}
     event["headers"]["authorization"] = "Bearer unknown-key-0000"
-    assert local_api._call("AuthorizerFunction", event)["context"]["tenant_id"] == ""
+    assert local_api.invoke("AuthorizerFunction", event)["context"]["tenant_id"] == ""
 
 
 def test_invoker_runs_a_function_with_an_event_file(tmp_path):

@@ -16,8 +16,10 @@ def test_limits_for_a_new_user(api, clock):
         "2026-11-21", 1, 0, 150, 150
     )
     assert body["resets_at"] == "2026-11-22T00:00:00.000000Z" and body["timezone"] == "UTC"
-    assert body["actions"]["create_character"] == {"count": 0, "limit": 2, "remaining": 2, "xp": 30}
-    assert body["actions"]["forked"] == {"count": 0, "limit": None, "remaining": None, "xp": 10}
+    assert body["actions"]["create_character"] == {
+        "count": 0, "limit": 2, "remaining": 2, "xp": 30, "xp_min": None, "xp_max": None
+    }
+    assert body["actions"]["forked"] == {"count": 0, "limit": None, "remaining": None, "xp": 10, "xp_min": None, "xp_max": None}
 
 
 def test_limits_for_another_date(api, clock):

@@ -59,7 +59,7 @@ def test_default_rules_encode_seed_000_coins(rules):
         (lambda d: d["daily_xp_caps"].append({"levels": [2, 3], "cap": 1}), "daily_xp_caps"),
         (lambda d: d["daily_xp_caps"].append({"levels": [7, 8], "cap": 1}), "daily_xp_caps"),
         (lambda d: d["daily_xp_caps"].__setitem__(0, {"levels": [2, 1], "cap": 1}), "daily_xp_caps.0.levels"),
-        (lambda d: d["actions"]["daily_chat"].update(xp=-5), "actions.daily_chat.xp"),
+        (lambda d: d["actions"]["daily_chat"].update(xp=10**9), "actions.daily_chat.xp"),
         (lambda d: d["actions"]["daily_chat"].update(daily_limit=0), "actions.daily_chat.daily_limit"),
         (lambda d: d["actions"]["daily_chat"].update(xp="lots"), "actions.daily_chat.xp"),
         (lambda d: d["actions"]["daily_chat"].update(colour="red"), "actions.daily_chat.colour"),

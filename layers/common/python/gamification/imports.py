@@ -249,5 +249,5 @@ def apply_day_usage(store: Store, tenant: str, rows: list[DayUsageRow], now: dat
     for r in rows:
         attrs: dict[str, Any] = {"day": r.day.isoformat(), "xp_gained": r.xp_gained, TTL_ATTRIBUTE: epoch(now + keep)}
         attrs.update({COUNT_PREFIX + a: c for a, c in r.action_counts.items()})
-        created += store.put_new(keys.day_key(tenant, r.user_id, r.day.isoformat()), attrs)
+        created += store.put_new(keys.usage_key(tenant, r.user_id, r.day.isoformat()), attrs)
     return created

@@ -1,0 +1,52 @@
+"""A fast subset of ``make reliability`` (bench/reliability.py, bench/properties.py) with small
+counts, so the suite keeps the storms, faults, fuzzing and properties honest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bench import properties, reliability
+from tools import target
+
+NOON = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def stack(dynamo, local_api, base_url, tenant, clock, monkeypatch):
+    from gamification.store import dynamodb_client
+
+    monkeypatch.setattr(reliability, "SCALE", 0.1)
+    clock.set(NOON)
+    tgt = target.Target("test backend", dynamo.endpoint, dynamo.table, dynamo.client)
+    return reliability.Stack(tgt, local_api, base_url, tenant.id, tenant.api_key, dynamodb_client())
+
+
+@pytest.mark.parametrize("prop", properties.PROPERTIES, ids=lambda p: p.name)
+def test_property_holds(prop):
+    result = properties.run(prop, 40)
+    assert result["failures"] == 0, result.get("counterexample")
+    assert result["examples"] > 0
+
+
+@pytest.mark.race
+def test_a_small_storm_loses_and_doubles_nothing(stack):
+    result = reliability.run_storms(stack)
+    assert result["requests"] >= 100
+    assert (result["lost"], result["doubled"], result["invariant_violations"]) == (0, 0, 0), result["examples"]
+
+
+@pytest.mark.race
+@pytest.mark.parametrize("fault", sorted(reliability.FAULTS))
+def test_retries_after_a_fault_lose_and_double_nothing(stack, fault):
+    _, make = reliability.FAULTS[fault]
+    result = reliability.run_fault(stack, fault, make)
+    assert result["faults_injected"] > 0
+    assert (result["lost"], result["doubled"], result["invariant_violations"]) == (0, 0, 0), result["examples"]
+
+
+def test_fuzzing_finds_no_server_error_or_schema_violation(stack):
+    result = reliability.run_fuzz(stack, 60)
+    assert result["cases"] >= 50
+    assert (result["server_errors"], result["schema_violations"]) == (0, 0), result["examples"]
