@@ -15,6 +15,7 @@ A cancelled transaction raises :class:`WriteConflict`; the service re-reads and 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -247,9 +248,14 @@ class Store:
         return Transaction(self.table)
 
     def commit(self, tx: Transaction) -> None:
-        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it."""
+        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it.
+
+        The ``ClientRequestToken`` (one per commit) makes botocore's own retries of this call
+        (a timeout after DynamoDB committed) idempotent for 10 minutes, instead of a conflict
+        that the engine would re-decide into a second award. (moto ignores the token.)
+        """
         try:
-            self.client.transact_write_items(TransactItems=tx.items)
+            self.client.transact_write_items(TransactItems=tx.items, ClientRequestToken=uuid.uuid4().hex)
         except self.client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             raise WriteConflict(reasons or ["TransactionCanceled"]) from None
