@@ -33,6 +33,44 @@ def serialise_moto() -> None:
 
         call_action._serialised = True  # type: ignore[attr-defined]
         DynamoHandler.call_action = call_action
+        _copy_tables_once_per_transaction()
+
+
+def _copy_tables_once_per_transaction() -> None:
+    """moto backs up a table for rollback by deep-copying it once per *item* of a
+    TransactWriteItems: O(items x table size) per transaction, which made 20-item award
+    transactions on a test table of a few thousand items take seconds (and time out under
+    the serialising lock). Copy each table once per transaction instead; the result is the
+    same backup. Safe because requests are serialised (the module's ``copy`` is swapped
+    only while one transaction runs)."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+    if getattr(original, "_copy_once", False):
+        return
+    real_copy = models.copy
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        backups: dict[int, tuple[Any, Any]] = {}
+
+        class _OnePerTable:
+            @staticmethod
+            def deepcopy(obj: Any, memo: Any = None) -> Any:
+                if not isinstance(obj, Table):
+                    return real_copy.deepcopy(obj, memo)
+                if id(obj) not in backups:
+                    backups[id(obj)] = (obj, real_copy.deepcopy(obj))
+                return backups[id(obj)][1]
+
+        models.copy = _OnePerTable  # type: ignore[assignment]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = real_copy
+
+    transact_write_items._copy_once = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def use_local_credentials() -> None:
