@@ -253,3 +253,26 @@ def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
     # rich 7 -> 8: score + 2
     assert len(tx.items) == 6 + 5 + 3
     assert update.apply(Transaction("table"), [None, None, None], xp=0, coins=0, now=datetime.now(timezone.utc)) == []
+
+
+@settings(max_examples=300)
+@given(rows, st.integers(1, 12), st.integers(1, 40))
+def test_gathering_the_top_reads_few_rows_and_is_exact(data, shards, limit):
+    from gamification.leaderboards import gather_top
+
+    board = _board(data)
+    split = [sorted((r for r in board if shard_of(r.user_id, shards) == s), key=lambda r: r.sort_key) for s in range(shards)]
+    read = [0]
+
+    def first(s, n):
+        read[0] += len(split[s][:n])
+        return split[s][:n]
+
+    def after(s, last, n):
+        rest = [r for r in split[s] if r.sort_key > last.sort_key][:n]
+        read[0] += len(rest)
+        return rest
+
+    got = gather_top(first, after, lambda fn, k: [fn(i) for i in range(k)], shards, limit)
+    assert got == sorted(board, key=lambda r: r.sort_key)[:limit]
+    assert read[0] <= limit * shards + limit
