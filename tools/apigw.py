@@ -249,6 +249,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 def make_server(api: LocalHttpApi, host: str = "127.0.0.1", port: int = 3000, quiet: bool = False) -> ThreadingHTTPServer:
     """A threaded HTTP server for ``api`` (port 0 picks a free port)."""
     handler = type("Handler", (_RequestHandler,), {"api": api, "quiet": quiet})
-    server = ThreadingHTTPServer((host, port), handler)
+    # A listen backlog like a real front end's: socketserver's default of 5 resets
+    # connections when a burst of concurrent requests (the race tests) meets a busy CPU.
+    server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+    server = server_class((host, port), handler)
     server.daemon_threads = True
     return server

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from gamification.leaderboards import COUNT_LEVELS, bucket, count_sk
+
 pytestmark = pytest.mark.race
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -21,6 +23,8 @@ def test_concurrent_awards_on_one_board_keep_scores_counts_and_ranks_exact(api, 
         results = list(pool.map(lambda u: api.xp(u, "character_liked"), jobs))  # 5 XP, 20/day
     assert all(r.status_code == 200 for r in results), [r.text for r in results if r.status_code != 200]
 
+    ledger = Counter(e["user_id"] for e in dynamo.ledger(tenant.id))
+    assert ledger == {u: 5 for u in users}, ledger
     body = api.get("/v1/leaderboards/xp", period="daily", limit=100).json()
     assert sorted((e["user_id"], e["score"]) for e in body["entries"]) == [(u, 25) for u in users]
     assert [e["rank"] for e in body["entries"]] == list(range(1, 9))
@@ -34,7 +38,9 @@ def test_concurrent_awards_on_one_board_keep_scores_counts_and_ranks_exact(api, 
         counts = Counter()
         for i in items:
             if f"#{period_key}#N" in i["pk"]:
-                counts[int(i["score"])] += int(i["n"])
-        assert {s: n for s, n in counts.items() if n} == {25: 8}, (period_key, counts)
+                counts[i["sk"]] += int(i["n"])
+        # every level of the count hierarchy holds the 8 players in 25's bucket, nothing else
+        expected = {count_sk(level, bucket(25, level)): 8 for level in range(COUNT_LEVELS)}
+        assert {sk: n for sk, n in counts.items() if n} == expected, (period_key, counts)
         scores = [i for i in items if f"#{period_key}#S" in i["pk"]]
         assert sorted(int(i["score"]) for i in scores) == [25] * 8

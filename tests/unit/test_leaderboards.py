@@ -219,3 +219,60 @@ def test_board_rules_are_validated():
             "leaderboards": {n: {} for n in ("a", "b", "c")}}  # 12 board periods
     with pytest.raises(RulesError, match="board periods"):
         parse_rules(data)
+
+
+def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
+    from gamification.boards import BoardUpdate
+    from gamification.store import Transaction
+
+    rules = parse_rules(
+        {
+            "version": 1,
+            "levels": [{"level": 1, "name": "A", "xp": 0}],
+            "actions": {"a": {"xp": 1}},
+            "leaderboards": {
+                "xp": {"metric": "xp", "periods": ["daily", "all_time"]},
+                "rich": {"metric": "coins", "periods": ["weekly"], "shards": 4},
+            },
+        }
+    )
+    update = BoardUpdate(rules, "t", "ann", date(2026, 11, 21))
+    assert [k["pk"].split("#LB#")[1].rsplit("#S", 1)[0] for k in update.keys] == [
+        "xp#daily#2026-11-21", "xp#all_time#all", "rich#weekly#2026-W47"
+    ]
+    tx = Transaction("table")
+    old_rich = {"score": 7}
+    moved = update.apply(tx, [None, {"score": 40}, old_rich], xp=12, coins=1, now=datetime(2026, 11, 21, tzinfo=timezone.utc))
+    assert [(m["board"], m["period"], m["score"]) for m in moved] == [
+        ("xp", "daily", 12), ("xp", "all_time", 52), ("rich", "weekly", 8)
+    ]
+    puts = [i["Put"] for i in tx.items if "Put" in i]
+    assert puts[0]["ConditionExpression"] == "attribute_not_exists(pk)"  # new on the daily board
+    assert puts[1]["ConditionExpression"] == "#s = :old"  # exact: written from the score read
+    # daily: score + 5 levels (+1 each); all_time 40 -> 52 crosses a 16-boundary: score + 4;
+    # rich 7 -> 8: score + 2
+    assert len(tx.items) == 6 + 5 + 3
+    assert update.apply(Transaction("table"), [None, None, None], xp=0, coins=0, now=datetime.now(timezone.utc)) == []
+
+
+@settings(max_examples=300)
+@given(rows, st.integers(1, 12), st.integers(1, 40))
+def test_gathering_the_top_reads_few_rows_and_is_exact(data, shards, limit):
+    from gamification.leaderboards import gather_top
+
+    board = _board(data)
+    split = [sorted((r for r in board if shard_of(r.user_id, shards) == s), key=lambda r: r.sort_key) for s in range(shards)]
+    read = [0]
+
+    def first(s, n):
+        read[0] += len(split[s][:n])
+        return split[s][:n]
+
+    def after(s, last, n):
+        rest = [r for r in split[s] if r.sort_key > last.sort_key][:n]
+        read[0] += len(rest)
+        return rest
+
+    got = gather_top(first, after, lambda fn, k: [fn(i) for i in range(k)], shards, limit)
+    assert got == sorted(board, key=lambda r: r.sort_key)[:limit]
+    assert read[0] <= limit * shards + limit

@@ -10,7 +10,8 @@ a user's awards, so the scores written are exact.
 
 Reads (:class:`LeaderboardReader`), for S shards of a board period:
 
-- top N: S GSI queries of at most N items each, merged (items read <= S*N);
+- top N: S GSI queries of ceil(N/S)+2 items each, merged, then more from only the shards
+  that may still hold top rows (about N + 3S items read, instead of S*N);
 - a user's rank: 1 GetItem + S x (levels needed, <= COUNT_LEVELS) count-range queries
   (<= 15 sibling items per level, plus top-level buckets above) + S tie queries (the players
   with the user's exact score who reached it earlier: the one part that grows with ties);
@@ -31,6 +32,7 @@ from .leaderboards import (
     Row,
     ScoreChange,
     delta_for,
+    gather_top,
     merge_above,
     merge_top,
     period_end,
@@ -151,8 +153,15 @@ class LeaderboardReader:
         return BoardRef(tenant, board, period, period_key(period, on), rule.shards)
 
     def top(self, ref: BoardRef, limit: int) -> list[Row]:
-        """The best ``limit`` rows of the board period (S queries, merged)."""
-        return merge_top(self.boards.gather(lambda s: self.boards.top(ref.score_pk(s), limit), ref.shards), limit)
+        """The best ``limit`` rows of the board period: S small queries, merged, plus a
+        refill of the few shards that may hold more (:func:`gather_top`)."""
+        return gather_top(
+            lambda s, n: self.boards.top(ref.score_pk(s), n),
+            lambda s, last, n: self.boards.after(ref.score_pk(s), last.sort_key, n),
+            self.boards.gather,
+            ref.shards,
+            limit,
+        )
 
     def position(self, ref: BoardRef, user_id: str, best: int | None = None) -> tuple[Row | None, int | None]:
         """The user's row and exact rank (None, None when not on the board).

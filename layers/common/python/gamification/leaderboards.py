@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -262,6 +262,42 @@ def merge_top(shards: Iterable[Iterable[Row]], limit: int) -> list[Row]:
             break
         out.append(row)
     return out
+
+
+def gather_top(
+    first: Callable[[int, int], list[Row]],
+    after: Callable[[int, Row, int], list[Row]],
+    gather: Callable[[Callable[[int], list[Row]], int], list[list[Row]]],
+    shards: int,
+    limit: int,
+) -> list[Row]:
+    """The best ``limit`` rows over ``shards`` without reading ``limit`` rows from each.
+
+    Reads ``ceil(limit / shards) + 2`` rows per shard (``first(shard, n)``: a shard's best
+    n), then, while some shard may still hold a row inside the top ``limit`` (it returned
+    all it was asked and its last row ranks above the current cut-off), reads up to
+    ``limit`` more from just those shards (``after(shard, last_row, n)``). ``gather(fn, k)``
+    runs ``fn(0..k-1)`` (in parallel). Exact; reads about ``limit + 3 * shards`` rows
+    instead of ``limit * shards``.
+    """
+    if limit <= 0:
+        return []
+    step = min(limit, -(-limit // shards) + 2)
+    parts = gather(lambda s: first(s, step), shards)
+    complete = [len(p) < step for p in parts]
+    while True:
+        best = merge_top(parts, limit)
+        cutoff = best[-1].sort_key if len(best) == limit else None
+        need = [
+            s for s in range(shards)
+            if not complete[s] and parts[s] and (cutoff is None or parts[s][-1].sort_key < cutoff)
+        ]
+        if not need:
+            return best
+        more = gather(lambda i: after(need[i], parts[need[i]][-1], limit), len(need))
+        for s, rows in zip(need, more):
+            parts[s] = parts[s] + rows
+            complete[s] = len(rows) < limit
 
 
 def merge_above(shards: Iterable[Iterable[Row]], limit: int) -> list[Row]:
