@@ -48,7 +48,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon he
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines in the report
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
-from tools import apigw, faults, lambdas, target, template  # noqa: E402
+from tools import apigw, faults, target  # noqa: E402
 
 SCALE = float(os.environ.get("RELIABILITY_SCALE", "1"))
 FUZZ_CASES = int(os.environ.get("RELIABILITY_FUZZ_CASES", "1200"))

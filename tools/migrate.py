@@ -7,25 +7,24 @@ one); ``status`` lists them. See gamification/migrations/__init__.py.
 
 from __future__ import annotations
 
-import os
 
 import typer
 
-from . import lambdas
+from . import lambdas, stack
 
 lambdas.use_layer()
 
 from gamification import migrations  # noqa: E402
-from gamification.store import Store, dynamodb_client  # noqa: E402
+from gamification.store import Store  # noqa: E402
 
 cli = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 def _store(table: str | None) -> Store:
-    name = table or os.environ.get("TABLE_NAME")
-    if not name:
-        raise typer.BadParameter("give --table or set TABLE_NAME (see the stack's TableName output)")
-    return Store(dynamodb_client(), name)
+    try:
+        return stack.table_store(table)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @cli.command()

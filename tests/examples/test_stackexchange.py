@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 

@@ -14,23 +14,10 @@ from gamification.rules import parse_rules
 from gamification.service import Engine
 from gamification.store import Store, WriteConflict
 
+from ..signed_rules import SIGNED_RULES
+
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-RULES = parse_rules(
-    {
-        "version": 1,
-        "levels": [{"level": 1, "name": "One", "xp": 0}],
-        "daily_xp_caps": [{"levels": [1, 1], "cap": 200}],
-        "xp": {"start": 1, "floor": 1},
-        "actions": {
-            "upvoted": {"xp": 10},
-            "downvoted": {"xp": -2},
-            "accepted": {"xp": 15, "cap_exempt": True},
-            "bounty_won": {"min": 50, "max": 500, "cap_exempt": True},
-            "bounty_offered": {"min": -500, "max": -50, "cap_exempt": True},
-        },
-        "coins": {"rewards": {"daily_login": {"amount": 10, "window": "day"}}},
-    }
-)
+RULES = parse_rules(SIGNED_RULES)
 
 
 @pytest.fixture

@@ -13,19 +13,9 @@ from gamification.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E40
 from gamification.errors import DailyXpCapReached, ValidationFailed  # noqa: E402
 from gamification.rules import RulesError, parse_rules  # noqa: E402
 
-BASE = {
-    "version": 1,
-    "levels": [{"level": 1, "name": "One", "xp": 0}, {"level": 2, "name": "Two", "xp": 1000}],
-    "daily_xp_caps": [{"levels": [1, 2], "cap": 200}],
-    "xp": {"start": 1, "floor": 1},
-    "actions": {
-        "upvoted": {"xp": 10},
-        "downvoted": {"xp": -2},
-        "accepted": {"xp": 15, "cap_exempt": True},
-        "bounty_won": {"min": 50, "max": 500, "cap_exempt": True},
-        "bounty_offered": {"min": -500, "max": -50, "cap_exempt": True},
-    },
-}
+from ..signed_rules import SIGNED_RULES  # noqa: E402
+
+BASE = SIGNED_RULES
 RULES = parse_rules(BASE)
 
 
