@@ -42,4 +42,5 @@ def test_every_route_of_the_contract_is_served():
         "GET /v1/users/{user_id}/limits",
         "GET /v1/levels",
         "GET /v1/users/{user_id}",
+        "GET /v1/leaderboards/{board}",
     } <= routes
