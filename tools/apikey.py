@@ -14,16 +14,8 @@ from . import lambdas, stack
 lambdas.use_layer()
 
 from gamification import auth, keys  # noqa: E402
-from gamification.store import Store  # noqa: E402
 
 cli = typer.Typer(add_completion=False, help=__doc__)
-
-
-def _store(table: str | None) -> Store:
-    try:
-        return stack.table_store(table)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 @cli.command()
@@ -35,7 +27,7 @@ def create(
     """Create a new key for TENANT and print it (it cannot be shown again)."""
     key = auth.new_api_key()
     try:
-        auth.register_api_key(_store(table), tenant, key, name)
+        auth.register_api_key(stack.table_store(table), tenant, key, name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(key)
@@ -44,7 +36,7 @@ def create(
 @cli.command()
 def revoke(api_key: str, table: str = typer.Option(None, help="Table name (default: $TABLE_NAME)")) -> None:
     """Disable API_KEY (authorizer caches may honour it for up to 5 minutes)."""
-    store = _store(table)
+    store = stack.table_store(table)
     k = keys.api_key_key(auth.hash_api_key(api_key))
     item = store.get(k)
     if not item:

@@ -15,16 +15,8 @@ from . import lambdas, stack
 lambdas.use_layer()
 
 from gamification import migrations  # noqa: E402
-from gamification.store import Store  # noqa: E402
 
 cli = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
-
-
-def _store(table: str | None) -> Store:
-    try:
-        return stack.table_store(table)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 @cli.command()
@@ -34,7 +26,7 @@ def up(
 ) -> None:
     """Apply pending migrations in number order."""
     try:
-        done = migrations.migrate(_store(table), to=to, log=typer.echo)
+        done = migrations.migrate(stack.table_store(table), to=to, log=typer.echo)
     except migrations.Locked as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -44,7 +36,7 @@ def up(
 @cli.command()
 def status(table: str = typer.Option(None, help="Table name (default: $TABLE_NAME)")) -> None:
     """List migrations: number, name, status, when applied, items changed."""
-    for row in migrations.status(_store(table)):
+    for row in migrations.status(stack.table_store(table)):
         typer.echo(
             f"{row['number']:03d} {row['name']:24s} {row['status']:8s} {row['applied_at'] or '-':28s} "
             f"{row['changed']:>7} changed  {row['description']}"

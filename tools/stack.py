@@ -58,11 +58,13 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
 
 def table_store(table: str | None) -> Any:
     """The :class:`gamification.store.Store` of ``table`` (default ``$TABLE_NAME``) for the
-    operator CLIs. Raises ValueError when neither names a table."""
+    operator CLIs. Raises typer.BadParameter when neither names a table."""
+    import typer
+
     lambdas.use_layer()
     from gamification.store import Store, dynamodb_client
 
     name = table or os.environ.get("TABLE_NAME")
     if not name:
-        raise ValueError("give --table or set TABLE_NAME (see the stack's TableName output)")
+        raise typer.BadParameter("give --table or set TABLE_NAME (see the stack's TableName output)")
     return Store(dynamodb_client(), name)
