@@ -62,36 +62,34 @@ class BoardStore:
 
     # ---- one shard ------------------------------------------------------------------
 
-    def top(self, score_pk: str, limit: int) -> list[Row]:
-        """The best ``limit`` rows of one shard, best first (GSI)."""
+    def _ranked(self, score_pk: str, limit: int, condition: str = "", sort_key: str = "", forward: bool = True) -> list[Row]:
+        """Up to ``limit`` rows of one shard from the ``lb_rank`` GSI, in rank order
+        (``forward``) or reverse, optionally bounded by ``lb_sk <condition> sort_key``."""
+        values = {":p": score_pk}
+        key_condition = "lb_pk = :p"
+        if condition:
+            key_condition += f" AND lb_sk {condition} :k"
+            values[":k"] = sort_key
         items = self._query(
             IndexName=GSI,
-            KeyConditionExpression="lb_pk = :p",
-            ExpressionAttributeValues=marshal({":p": score_pk}),
+            KeyConditionExpression=key_condition,
+            ExpressionAttributeValues=marshal(values),
+            ScanIndexForward=forward,
             Limit=limit,
         )
         return [_row(i) for i in items[:limit]]
+
+    def top(self, score_pk: str, limit: int) -> list[Row]:
+        """The best ``limit`` rows of one shard, best first."""
+        return self._ranked(score_pk, limit)
 
     def after(self, score_pk: str, sort_key: str, limit: int) -> list[Row]:
         """Up to ``limit`` rows of one shard ranked just below ``sort_key``, best first."""
-        items = self._query(
-            IndexName=GSI,
-            KeyConditionExpression="lb_pk = :p AND lb_sk > :k",
-            ExpressionAttributeValues=marshal({":p": score_pk, ":k": sort_key}),
-            Limit=limit,
-        )
-        return [_row(i) for i in items[:limit]]
+        return self._ranked(score_pk, limit, ">", sort_key)
 
     def before(self, score_pk: str, sort_key: str, limit: int) -> list[Row]:
         """Up to ``limit`` rows of one shard ranked just above ``sort_key``, nearest first."""
-        items = self._query(
-            IndexName=GSI,
-            KeyConditionExpression="lb_pk = :p AND lb_sk < :k",
-            ExpressionAttributeValues=marshal({":p": score_pk, ":k": sort_key}),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [_row(i) for i in items[:limit]]
+        return self._ranked(score_pk, limit, "<", sort_key, forward=False)
 
     def count_range(self, count_pk: str, lo: str, hi: str) -> int:
         """Sum of the count items of one shard with ``lo <= sk <= hi`` (strongly consistent;
