@@ -125,17 +125,23 @@ def test_idempotency_key_reused_for_another_request_is_422(api, clock, dynamo, t
     assert len(dynamo.ledger(tenant.id)) == 1
 
 
-def test_crash_after_the_write_then_retry_has_the_effect_once(api, clock, dynamo, tenant, monkeypatch):
-    clock.set(NOON)
+def land_next_commit_then_raise(monkeypatch, error: Exception) -> None:
+    """The engine's next commit reaches DynamoDB, then ``error`` reaches the engine (a lost
+    response); later commits are normal."""
     store = runtime.engine().store
     real_commit = store.commit
 
-    def commit_then_crash(tx):
+    def commit_then_raise(tx):
         real_commit(tx)
         monkeypatch.setattr(store, "commit", real_commit)
-        raise TimeoutError("Lambda timed out after DynamoDB committed")
+        raise error
 
-    monkeypatch.setattr(store, "commit", commit_then_crash)
+    monkeypatch.setattr(store, "commit", commit_then_raise)
+
+
+def test_crash_after_the_write_then_retry_has_the_effect_once(api, clock, dynamo, tenant, monkeypatch):
+    clock.set(NOON)
+    land_next_commit_then_raise(monkeypatch, TimeoutError("Lambda timed out after DynamoDB committed"))
     crashed = api.xp("kai", "create_character", key="retry-me")
     assert crashed.status_code == 500
     retried = api.xp("kai", "create_character", key="retry-me")
@@ -175,18 +181,10 @@ def test_a_commit_applied_but_reported_as_refused_is_not_repeated(api, clock, dy
     from gamification.store import WriteConflict
 
     clock.set(NOON)
-    store = runtime.engine().store
-    real_commit = store.commit
-
-    def applied_then_refused(tx):
-        real_commit(tx)
-        monkeypatch.setattr(store, "commit", real_commit)
-        raise WriteConflict(["ConditionalCheckFailed"])
-
-    monkeypatch.setattr(store, "commit", applied_then_refused)
+    land_next_commit_then_raise(monkeypatch, WriteConflict(["ConditionalCheckFailed"]))
     r = api.xp("lia", "create_character")
     assert r.status_code == 200 and r.json()["total_xp"] == 30
-    monkeypatch.setattr(store, "commit", applied_then_refused)
+    land_next_commit_then_raise(monkeypatch, WriteConflict(["ConditionalCheckFailed"]))
     c = api.coins("lia", "daily_login")
     assert c.status_code == 200 and c.json()["awarded"] is True and c.json()["balance"] == 13
     assert len(dynamo.ledger(tenant.id)) == 1
