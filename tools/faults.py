@@ -46,7 +46,7 @@ class _Fault:
     event = ""
     uid = ""
 
-    def __init__(self, client: Any, probability: float, operations: tuple[str, ...], seed: int = 5) -> None:
+    def __init__(self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5) -> None:
         self.client = client
         self.probability = probability
         self.operations = operations
@@ -152,11 +152,6 @@ class CrashAfterCommit(_Fault):
     """Kill the invocation right after a write succeeded (timeout or crash before answering)."""
 
     event, uid = "after-call.dynamodb", "fault-crash"
-
-    def __init__(
-        self, client: Any, probability: float, operations: tuple[str, ...] = WRITES, seed: int = 5
-    ) -> None:
-        super().__init__(client, probability, operations, seed)
 
     def _handler(self, http_response: Any, model: Any, **_: Any) -> None:
         if http_response.status_code < 300 and self._hit(model.name):
