@@ -39,7 +39,7 @@ $(SAM_VENV)/.installed:
 install: $(VENV)/.installed
 
 run: install
-	$(PY) -m tools.serve
+	$(PY) -m tools.local.serve
 
 lint: install $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
@@ -53,14 +53,14 @@ unit: install
 
 invoke: install
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || (echo "usage: make invoke FUNCTION=AwardXpFunction EVENT=events/award_xp.json"; exit 2)
-	$(PY) -m tools.invoke $(FUNCTION) $(EVENT)
+	$(PY) -m tools.local.invoke $(FUNCTION) $(EVENT)
 
 # Leaderboard read cost at 1k/10k/100k players (not part of `make test`; a few minutes).
 bench-leaderboard: install
 	$(PY) -m bench.leaderboard_rank
 
 apikey: install
-	$(PY) -m tools.apikey create --tenant "$(TENANT)"
+	$(PY) -m tools.ops.apikey create --tenant "$(TENANT)"
 
 $(VENV)/.plot: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev,plot]"
@@ -68,16 +68,16 @@ $(VENV)/.plot: $(VENV)/.installed
 
 replay: install
 	@test -n "$(FILE)" -a -n "$(TENANT)" || (echo "usage: make replay FILE=activity.jsonl TENANT=my-game [ARGS='--backfill']"; exit 2)
-	$(PY) -m tools.replay run "$(FILE)" --tenant "$(TENANT)" $(ARGS)
+	$(PY) -m tools.ops.replay run "$(FILE)" --tenant "$(TENANT)" $(ARGS)
 
 replay-se: $(VENV)/.plot
 	$(PY) -m examples.stackexchange.replay_se $(if $(SE_DUMP),--dump "$(SE_DUMP)")
 
 migrate: install
-	$(PY) -m tools.migrate up
+	$(PY) -m tools.ops.migrate up
 
 migrate-status: install
-	$(PY) -m tools.migrate status
+	$(PY) -m tools.ops.migrate status
 # MALLOC_ARENA_MAX: the embedded moto churns memory from many threads; fewer malloc arenas
 # keep the resident size of a run near what it really holds.
 bench: install

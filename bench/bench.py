@@ -2,7 +2,7 @@
 ``bench/results.json``.
 
 - DynamoDB traffic per operation: round trips, items read/written (GSI writes included),
-  RCU/WCU from the real item sizes (tools/ddbmeter.py), against the backend of
+  RCU/WCU from the real item sizes (bench/instruments/ddbmeter.py), against the backend of
   ``TEST_DYNAMODB_ENDPOINT`` (embedded serialised moto by default; a URL; or ``aws``).
 - Warm time per request through the full handler (API Gateway v2 event in, response out)
   with DynamoDB answered from the recorded responses (no I/O).
@@ -39,9 +39,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.instruments import ddbmeter, target
 from bench.operations import OPERATIONS, Operation, Request  # noqa: E402
 from bench.prices import PRICES  # noqa: E402
-from tools import apigw, ddbmeter, lambdas, target, template  # noqa: E402
+from tools.local import (
+    apigw,
+    lambdas,
+    template,  # noqa: E402
+)
 
 WARM_ITERATIONS = int(os.environ.get("BENCH_WARM_ITERATIONS", "300"))
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
@@ -218,7 +223,7 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
 
 
 def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
-    """Requests/s through ``python -m tools.serve`` (the make run stack) over loopback."""
+    """Requests/s through ``python -m tools.local.serve`` (the make run stack) over loopback."""
     import requests
 
     if tgt.kind.startswith("aws"):
@@ -227,7 +232,7 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
     if tgt.embedded:
         env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # let the stack start its own, as make run does
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.serve"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "tools.local.serve"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -333,8 +338,9 @@ def main() -> int:
     declared = set(template.functions("x"))
     with target.dynamodb("gamification-bench") as tgt:
         lambdas.use_layer()
-        from gamification import auth, runtime
-        from gamification.store import Store, dynamodb_client
+        from gamification import runtime
+        from gamification.dal.store import Store, dynamodb_client
+        from gamification.usecases import auth
 
         runtime.reset()
         api = apigw.LocalHttpApi(tgt.table)
@@ -410,7 +416,7 @@ def main() -> int:
             "authorizer": f"one invocation per API key per 300 s cache window, {AUTH_REQUESTS_PER_CACHE_WINDOW} "
             "requests per key per window; its GetItem is eventually consistent",
             "idempotency_keys": "every award carries an Idempotency-Key, as the API recommends",
-            "rcu_wcu": "computed from the items' real sizes (tools/ddbmeter.py); GSI writes counted from the "
+            "rcu_wcu": "computed from the items' real sizes (bench/instruments/ddbmeter.py); GSI writes counted from the "
             "template's GlobalSecondaryIndexes",
             "tracing": "POWERTOOLS_TRACE_DISABLED (no X-Ray daemon locally); metrics and logs enabled",
         },

@@ -30,18 +30,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools import backend, lambdas  # noqa: E402
+from tools.local import (
+    backend,
+    lambdas,  # noqa: E402
+)
 
 lambdas.use_layer()
 
 import boto3  # noqa: E402
+from gamification.dal import keys  # noqa: E402
+from gamification.dal.store import Store, marshal  # noqa: E402
+from gamification.domain.leaderboards import Row, count_deltas, count_sk, rank_sort_key, shard_of  # noqa: E402
+from gamification.domain.rules import load_rules, parse_rules  # noqa: E402
+from gamification.usecases.boards import BoardRef, LeaderboardReader  # noqa: E402
 from moto import mock_aws  # noqa: E402
-
-from gamification import keys  # noqa: E402
-from gamification.boards import BoardRef, LeaderboardReader  # noqa: E402
-from gamification.leaderboards import Row, count_deltas, count_sk, rank_sort_key, shard_of  # noqa: E402
-from gamification.rules import load_rules, parse_rules  # noqa: E402
-from gamification.store import Store, marshal  # noqa: E402
 
 TENANT = "bench"
 BOARD, PERIOD, PERIOD_KEY = "xp", "all_time", "all"

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tools import lambdas
+from tools.local import lambdas
 
 lambdas.use_layer()
 
-from gamification.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E402
-from gamification.errors import ActionLimitReached, DailyXpCapReached  # noqa: E402
-from gamification.levels import level_for_xp, progress_for_xp  # noqa: E402
-from gamification.periods import (  # noqa: E402
+from gamification.domain.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E402
+from gamification.domain.errors import ActionLimitReached, DailyXpCapReached  # noqa: E402
+from gamification.domain.levels import level_for_xp, progress_for_xp  # noqa: E402
+from gamification.domain.periods import (  # noqa: E402
     day_key,
     local_date,
     local_midnight,
@@ -31,7 +31,7 @@ from gamification.periods import (  # noqa: E402
     window_key,
     window_start,
 )
-from gamification.rules import load_rules, parse_rules  # noqa: E402
+from gamification.domain.rules import load_rules, parse_rules  # noqa: E402
 
 #: Zones with the awkward cases: DST at midnight (Santiago, Havana), half-hour and 45-minute
 #: offsets (Kolkata, Chatham), 30-minute DST (Lord Howe), a skipped day (Apia, 2011-12-30),

@@ -8,13 +8,13 @@ and level arithmetic hold for any input. Prints a summary and writes
   from the rules file alone, and the ledger, day usage and profile items in the table are
   checked against them;
 - faults: throttling, a connection reset after a write committed, and an invocation that
-  dies after its write, injected at the botocore layer (tools/faults.py); clients retry 5xx
+  dies after its write, injected at the botocore layer (bench/instruments/faults.py); clients retry 5xx
   with the same Idempotency-Key;
-- fuzz: schemathesis cases generated from the merged OpenAPI document (tools/openapi.py),
+- fuzz: schemathesis cases generated from the merged OpenAPI document (tools/local/openapi.py),
   checked for server errors and responses that break the documented schema;
 - properties: hypothesis properties of periods, windows and levels (bench/properties.py).
 
-Backend: ``TEST_DYNAMODB_ENDPOINT`` as in the test suite (tools/target.py). Sizes (env):
+Backend: ``TEST_DYNAMODB_ENDPOINT`` as in the test suite (bench/instruments/target.py). Sizes (env):
 ``RELIABILITY_SCALE`` (1.0 multiplies storm and fault sizes), ``RELIABILITY_FUZZ_CASES``
 (1200), ``RELIABILITY_PROPERTY_EXAMPLES`` (1000 per property), ``RELIABILITY_OUT``.
 """
@@ -48,7 +48,11 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon he
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines in the report
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
-from tools import apigw, faults, target  # noqa: E402
+from bench.instruments import (
+    faults,
+    target,  # noqa: E402
+)
+from tools.local import apigw
 
 SCALE = float(os.environ.get("RELIABILITY_SCALE", "1"))
 FUZZ_CASES = int(os.environ.get("RELIABILITY_FUZZ_CASES", "1200"))
@@ -76,8 +80,8 @@ class Stack:
     extra_tables: list[str] = field(default_factory=list)
 
     def new_tenant(self) -> tuple[str, str]:
-        from gamification import auth
-        from gamification.store import Store
+        from gamification.dal.store import Store
+        from gamification.usecases import auth
 
         tenant, key = f"r-{uuid.uuid4().hex[:10]}", auth.new_api_key()
         auth.register_api_key(Store(self.tgt.client, self.tgt.table), tenant, key)
@@ -92,9 +96,9 @@ class Stack:
         import gc
 
         from gamification import runtime
-        from gamification.store import dynamodb_client
+        from gamification.dal.store import dynamodb_client
 
-        from tools import backend
+        from tools.local import backend
 
         name = f"{self.tgt.table.rsplit('-p', 1)[0]}-p{uuid.uuid4().hex[:4]}"
         backend.create_table(self.tgt.client, name)
@@ -118,8 +122,8 @@ class Stack:
     def user_items(self, tenant: str, users: set[str]) -> dict[str, list[dict[str, Any]]]:
         """Every item of each user of ``tenant`` (strongly consistent queries, one partition
         each: a scan of the whole table is slow on an emulator once it holds many items)."""
-        from gamification import keys
-        from gamification.store import unmarshal
+        from gamification.dal import keys
+        from gamification.dal.store import unmarshal
 
         out: dict[str, list[dict[str, Any]]] = {}
         for user in sorted(users):
@@ -144,7 +148,7 @@ class Stack:
 def stack() -> Iterator[Stack]:
     with target.dynamodb("gamification-reliability") as tgt:
         from gamification import runtime
-        from gamification.store import dynamodb_client
+        from gamification.dal.store import dynamodb_client
 
         runtime.reset()
         api = apigw.LocalHttpApi(tgt.table)
@@ -548,7 +552,7 @@ def run_fuzz(s: Stack, cases: int) -> dict[str, Any]:
     from schemathesis.checks import not_a_server_error, response_schema_conformance
     from schemathesis.generation import GenerationMode
 
-    from tools import openapi
+    from tools.local import openapi
 
     doc = openapi.merged_document(s.tgt.table)
     schema = schemathesis.openapi.from_dict(doc)

@@ -24,12 +24,13 @@ import boto3
 import pytest
 import requests
 
-from tools import apigw, backend, lambdas
+from tools.local import apigw, backend, lambdas
 
 lambdas.use_layer()
 
-from gamification import auth, runtime  # noqa: E402
-from gamification.store import Store, unmarshal  # noqa: E402
+from gamification import runtime  # noqa: E402
+from gamification.dal.store import Store, unmarshal  # noqa: E402
+from gamification.usecases import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -1,4 +1,4 @@
-"""Stack Exchange dump (Posts.xml, Votes.xml) -> activity events for ``tools.replay``.
+"""Stack Exchange dump (Posts.xml, Votes.xml) -> activity events for ``tools.ops.replay``.
 
 Source of the rules: https://stackoverflow.com/help/whats-reputation ; schema of the dump:
 https://meta.stackexchange.com/q/2677 . One event per reputation change the dump can show:

@@ -2,7 +2,7 @@
 reputation: ``make replay-se`` or ``python -m examples.stackexchange.replay_se``.
 
 Steps: convert the dump to activity events (:mod:`examples.stackexchange.convert`), replay
-them with ``tools.replay`` in backfill mode through ``Engine.award_xp`` (the embedded
+them with ``tools.ops.replay`` in backfill mode through ``Engine.award_xp`` (the embedded
 DynamoDB by default, or ``--table`` with the usual AWS settings), read every user's total,
 and write to ``--out`` (default ``build/replay/stackexchange``):
 
@@ -26,13 +26,14 @@ from typing import Any
 
 import typer
 
-from tools import lambdas, replay as rp
+from tools.local import lambdas
+from tools.ops import replay as rp
 
 lambdas.use_layer()
 
-from gamification.awards import DayUsage, decide_xp  # noqa: E402
-from gamification.errors import GamificationError  # noqa: E402
-from gamification.rules import Rules, load_rules  # noqa: E402
+from gamification.domain.awards import DayUsage, decide_xp  # noqa: E402
+from gamification.domain.errors import GamificationError  # noqa: E402
+from gamification.domain.rules import Rules, load_rules  # noqa: E402
 
 from . import convert as se  # noqa: E402
 

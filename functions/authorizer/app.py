@@ -3,10 +3,9 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from gamification.auth import authorize
 from gamification.observability import logger
 from gamification.runtime import store
+from gamification.usecases.auth import authorize
 
 
 @logger.inject_lambda_context

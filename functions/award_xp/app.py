@@ -2,9 +2,8 @@
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-
-from gamification.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.models import AwardXpRequest, AwardXpResponse
+from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import AwardXpRequest, AwardXpResponse
 from gamification.observability import metrics
 from gamification.runtime import engine
 

@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-
-from gamification.errors import ValidationFailed
-from gamification.http import DateQuery, build_app, entrypoint, respond, responses, tenant_of
-from gamification.models import ID_PATTERN, LeaderboardResponse
+from gamification.api.http import DateQuery, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import ID_PATTERN, LeaderboardResponse
+from gamification.domain.errors import ValidationFailed
 from gamification.runtime import engine
 
 app = build_app()

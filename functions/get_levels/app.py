@@ -1,9 +1,8 @@
 """GET /v1/levels: the level ladder (seed 001 ``GET /api/levels``)."""
 
 from aws_lambda_powertools.event_handler import Response
-
-from gamification.http import build_app, entrypoint, respond, responses
-from gamification.models import LevelsResponse
+from gamification.api.http import build_app, entrypoint, respond, responses
+from gamification.api.models import LevelsResponse
 from gamification.runtime import engine
 
 app = build_app()

@@ -3,10 +3,9 @@
 from datetime import date
 
 from aws_lambda_powertools.event_handler import Response
-
-from gamification.errors import ValidationFailed
-from gamification.http import DateQuery, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.models import LimitsResponse
+from gamification.api.http import DateQuery, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import LimitsResponse
+from gamification.domain.errors import ValidationFailed
 from gamification.runtime import engine
 
 app = build_app()

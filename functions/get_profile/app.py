@@ -1,9 +1,8 @@
 """GET /v1/users/{user_id}: total XP, level, progress and coin balance (seeds 002, 003)."""
 
 from aws_lambda_powertools.event_handler import Response
-
-from gamification.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.models import ProfileResponse
+from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import ProfileResponse
 from gamification.runtime import engine
 
 app = build_app()

@@ -10,11 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from gamification import clock
 from gamification.observability import logger, metrics, tracer
-from gamification.rollover import Rollover, scheduled_instant
 from gamification.runtime import engine
+from gamification.usecases.rollover import Rollover, scheduled_instant
 
 
 @logger.inject_lambda_context

@@ -8,13 +8,13 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
+from gamification.dal.store import Store
+from gamification.domain.rules import load_rules
+from gamification.usecases.engine import Engine
 
 from examples.stackexchange import convert as se
 from examples.stackexchange.replay_se import HERE, compare, likely_cause, simulate
-from gamification.rules import load_rules
-from gamification.service import Engine
-from gamification.store import Store
-from tools import replay as rp
+from tools.ops import replay as rp
 
 POSTS = """<?xml version="1.0" encoding="utf-8"?>
 <posts>

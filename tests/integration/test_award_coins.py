@@ -51,7 +51,7 @@ def test_scoped_reward_once_per_scope_forever(api, clock):
 )
 def test_week_and_month_windows(api, clock, window, same, other, monkeypatch):
     from gamification import runtime
-    from gamification.rules import CoinReward
+    from gamification.domain.rules import CoinReward
 
     rules = runtime.engine().rules
     rewards = {**rules.coins.rewards, "streak_bonus": CoinReward(amount=5, window=window)}

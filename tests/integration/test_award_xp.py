@@ -162,8 +162,8 @@ def test_occurred_at_bounds(api, clock, dynamo, tenant):
 
 
 def test_tenants_are_isolated(api, clock, base_url, dynamo):
-    from gamification import auth
-    from gamification.store import Store
+    from gamification.dal.store import Store
+    from gamification.usecases import auth
 
     from ..conftest import Api
 
@@ -178,7 +178,7 @@ def test_tenants_are_isolated(api, clock, base_url, dynamo):
 def test_a_commit_applied_but_reported_as_refused_is_not_repeated(api, clock, dynamo, tenant, monkeypatch):
     """botocore re-sends a transaction whose response was lost; DynamoDB refuses the copy.
     The engine must notice its first copy landed, and not award again (no key needed)."""
-    from gamification.store import WriteConflict
+    from gamification.dal.store import WriteConflict
 
     clock.set(NOON)
     land_next_commit_then_raise(monkeypatch, WriteConflict(["ConditionalCheckFailed"]))

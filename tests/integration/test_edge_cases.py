@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-
-from gamification import keys, runtime
-from gamification.store import Store, WriteConflict
+from gamification import runtime
+from gamification.dal import keys
+from gamification.dal.store import Store, WriteConflict
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -154,7 +154,7 @@ def test_a_non_retryable_cancellation_is_not_retried():
 
 
 def test_local_stack_never_plants_the_default_key_in_a_remote_table(monkeypatch):
-    from tools import stack
+    from tools.local import stack
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.eu-west-1.amazonaws.com")
     monkeypatch.delenv("GAMIFICATION_API_KEY", raising=False)

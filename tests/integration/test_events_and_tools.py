@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tools import template
+from tools.local import template
 
 from ..conftest import EVENTS, ROOT, load_event
 
@@ -53,7 +53,7 @@ def test_authorizer_event(local_api, tenant):
 def test_invoker_runs_a_function_with_an_event_file(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "TABLE_NAME"))}
     out = subprocess.run(
-        [sys.executable, "-m", "tools.invoke", "AwardXpFunction", "events/award_xp.json"],
+        [sys.executable, "-m", "tools.local.invoke", "AwardXpFunction", "events/award_xp.json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr

@@ -7,11 +7,10 @@ import io
 from datetime import datetime, timezone
 
 import pytest
-
-from gamification.imports import ImportRowError, apply, parse_rows
-from gamification.rules import load_rules
-from gamification.service import Engine
-from gamification.store import Store
+from gamification.dal.store import Store
+from gamification.domain.rules import load_rules
+from gamification.ops.imports import ImportRowError, apply, parse_rows
+from gamification.usecases.engine import Engine
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -91,9 +90,9 @@ def test_bad_rows_are_named(kind, text, message):
 def test_seed_001_daily_counters_keep_today_s_limits(dynamo, tenant):
     from datetime import timedelta
 
-    from gamification.errors import ActionLimitReached
-    from gamification.imports import apply_day_usage, parse_day_usage
-    from gamification.models import AwardXpRequest
+    from gamification.api.models import AwardXpRequest
+    from gamification.domain.errors import ActionLimitReached
+    from gamification.ops.imports import apply_day_usage, parse_day_usage
 
     users = (
         "id,exp,daily_exp_gained,last_exp_reset_date,daily_action_counts\n"

@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-
-from gamification.leaderboards import COUNT_LEVELS, bucket, count_sk
+from gamification.domain.leaderboards import COUNT_LEVELS, bucket, count_sk
 
 pytestmark = pytest.mark.race
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

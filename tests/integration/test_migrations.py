@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from gamification.dal import keys
+from gamification.dal import store as store_mod
+from gamification.dal.store import Store
+from gamification.ops import migrations
 
-from gamification import keys, migrations, store as store_mod
-from gamification.store import Store
-from tools import backend
+from tools.local import backend
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from gamification.dal.store import Store
+from gamification.domain.rules import parse_rules
+from gamification.usecases.engine import Engine
 
-from gamification.rules import parse_rules
-from gamification.service import Engine
-from gamification.store import Store
-from tools import replay as rp
+from tools.ops import replay as rp
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_cli_on_the_embedded_stack(tmp_path):
     csv_path = tmp_path / "act.csv"
     csv_path.write_text("user,action,occurred_at\n" + "".join(f"{r['user']},{r['action']},{r['occurred_at']}\n" for r in rows))
     out = tmp_path / "summary.json"
-    cmd = [sys.executable, "-m", "tools.replay", "run", str(csv_path), "--tenant", "cli", "--local", "--backfill",
+    cmd = [sys.executable, "-m", "tools.ops.replay", "run", str(csv_path), "--tenant", "cli", "--local", "--backfill",
            "--no-progress", "--state", str(tmp_path / "s.journal"), "--summary-json", str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -150,7 +150,7 @@ def test_cli_on_the_embedded_stack(tmp_path):
 
 
 def test_coin_reward_lines_go_through_award_coins(dynamo, tmp_path):
-    from gamification.rules import load_rules
+    from gamification.domain.rules import load_rules
 
     rows = [
         {"user": "c1", "reason": "daily_login", "occurred_at": "2025-03-01T08:00:00Z"},

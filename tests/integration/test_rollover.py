@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
-
 from gamification import runtime
-from gamification.board_store import BoardStore
-from gamification.rollover import Rollover
-from gamification.rules import DEFAULT_RULES_FILE, parse_rules
-from tools import lambdas, template
+from gamification.dal.board_store import BoardStore
+from gamification.domain.rules import DEFAULT_RULES_FILE, parse_rules
+from gamification.usecases.rollover import Rollover
+
+from tools.local import lambdas, template
 
 from ..conftest import load_event
 

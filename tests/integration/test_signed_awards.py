@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from gamification import keys
-from gamification.errors import DailyXpCapReached, ValidationFailed
-from gamification.models import AwardCoinsRequest, AwardXpRequest
-from gamification.rules import parse_rules
-from gamification.service import Engine
-from gamification.store import Store, WriteConflict
+from gamification.api.models import AwardCoinsRequest, AwardXpRequest
+from gamification.dal import keys
+from gamification.dal.store import Store, WriteConflict
+from gamification.domain.errors import DailyXpCapReached, ValidationFailed
+from gamification.domain.rules import parse_rules
+from gamification.usecases.engine import Engine
 
 from ..signed_rules import SIGNED_RULES
 

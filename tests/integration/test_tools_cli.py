@@ -9,11 +9,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from gamification.dal.store import Store
+from gamification.domain.rules import load_rules
+from gamification.usecases.engine import Engine
 
-from gamification.store import Store
-from gamification.service import Engine
-from gamification.rules import load_rules
-from tools import backend
+from tools.local import backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,19 +34,19 @@ def cli(*args, table):
 
 
 def test_migrate_up_and_status(table):
-    assert "pending" in cli("tools.migrate", "status", table=table)
-    assert "applied 2 migration(s)" in cli("tools.migrate", "up", table=table)
-    out = cli("tools.migrate", "status", table=table)
+    assert "pending" in cli("tools.ops.migrate", "status", table=table)
+    assert "applied 2 migration(s)" in cli("tools.ops.migrate", "up", table=table)
+    out = cli("tools.ops.migrate", "status", table=table)
     assert out.count("applied") == 2 and "pending" not in out
-    assert "nothing to apply" in cli("tools.migrate", "up", table=table)
+    assert "nothing to apply" in cli("tools.ops.migrate", "up", table=table)
 
 
 def test_importer(dynamo, table, tmp_path):
     csv_path = tmp_path / "coin_log.csv"
     csv_path.write_text("id,user_id,amount,reason,created_at\n1,ann,10,daily_login,2026-05-01 08:00:00\n")
-    out = cli("tools.importer", "coin_log", str(csv_path), "--tenant", "imp", table=table)
+    out = cli("tools.ops.importer", "coin_log", str(csv_path), "--tenant", "imp", table=table)
     assert "1 entries written" in out
-    out = cli("tools.importer", "coin_log", str(csv_path), "--tenant", "imp", table=table)
+    out = cli("tools.ops.importer", "coin_log", str(csv_path), "--tenant", "imp", table=table)
     assert "1 already imported" in out
     engine = Engine(load_rules(), Store(dynamo.client, table))
     assert engine.profile("imp", "ann").body["coins_balance"] == 10
@@ -69,7 +69,7 @@ def test_replay_cli_on_a_table_resumes_across_processes(dynamo, table, tmp_path)
     path = tmp_path / "a.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     state, out = tmp_path / "state.jsonl", tmp_path / "summary.json"
-    base = ("tools.replay", "run", str(path), "--tenant", "rc", "--backfill", "--no-progress", "--state", str(state),
+    base = ("tools.ops.replay", "run", str(path), "--tenant", "rc", "--backfill", "--no-progress", "--state", str(state),
             "--summary-json", str(out))
     cli(*base, "--stop-after", "5", table=table)
     assert json.loads(out.read_text())["applied_this_run"] == 5

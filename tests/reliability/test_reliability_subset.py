@@ -8,14 +8,14 @@ from datetime import datetime, timezone
 import pytest
 
 from bench import properties, reliability
-from tools import target
+from bench.instruments import target
 
 NOON = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
 def stack(dynamo, local_api, base_url, tenant, clock, monkeypatch):
-    from gamification.store import dynamodb_client
+    from gamification.dal.store import dynamodb_client
 
     monkeypatch.setattr(reliability, "SCALE", 0.1)
     clock.set(NOON)

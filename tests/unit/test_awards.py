@@ -6,10 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-
-from gamification.awards import DayUsage, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
-from gamification.errors import ActionLimitReached, DailyXpCapReached, UnknownAction, UnknownReward, ValidationFailed
-from gamification.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
+from gamification.domain.awards import DayUsage, check_event_time, decide_xp, resolve_reward, xp_bonus_coins
+from gamification.domain.errors import (
+    ActionLimitReached,
+    DailyXpCapReached,
+    UnknownAction,
+    UnknownReward,
+    ValidationFailed,
+)
+from gamification.domain.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
 
 RULES = load_rules()
 

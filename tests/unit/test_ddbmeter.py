@@ -1,11 +1,11 @@
 """Item sizes and capacity units as the DynamoDB developer guide defines them
-(tools/ddbmeter.py feeds `make bench`)."""
+(bench/instruments/ddbmeter.py feeds `make bench`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.ddbmeter import TableShape, item_size, number_size, read_units, value_size, write_units
+from bench.instruments.ddbmeter import TableShape, item_size, number_size, read_units, value_size, write_units
 
 
 @pytest.mark.parametrize(

@@ -3,30 +3,29 @@ which periods have ended, and period keys across week, month, year and DST bound
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
-
-from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools import lambdas
+from tools.local import lambdas
 
 lambdas.use_layer()
 
-from gamification.boards import LeaderboardReader  # noqa: E402
-from gamification.errors import UnknownLeaderboard, UnknownPeriod  # noqa: E402
-from gamification.keys import stamp  # noqa: E402
-from gamification.leaderboards import (  # noqa: E402
+from gamification.dal.keys import stamp  # noqa: E402
+from gamification.dal.store import Store  # noqa: E402
+from gamification.domain.errors import UnknownLeaderboard, UnknownPeriod  # noqa: E402
+from gamification.domain.leaderboards import (  # noqa: E402
     COUNT_LEVELS,
+    Row,
+    ScoreChange,
     above_ranges,
     bucket,
     count_deltas,
     count_sk,
-    Row,
-    ScoreChange,
     ended_periods,
     merge_above,
     merge_top,
@@ -41,9 +40,9 @@ from gamification.leaderboards import (  # noqa: E402
     score_from_desc,
     shard_of,
 )
-from gamification.periods import local_date, local_midnight  # noqa: E402
-from gamification.rules import RulesError, load_rules, parse_rules  # noqa: E402
-from gamification.store import Store  # noqa: E402
+from gamification.domain.periods import local_date, local_midnight  # noqa: E402
+from gamification.domain.rules import RulesError, load_rules, parse_rules  # noqa: E402
+from gamification.usecases.boards import LeaderboardReader  # noqa: E402
 
 scores = st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1)
 ZONES = [ZoneInfo("America/New_York"), ZoneInfo("Australia/Lord_Howe"), ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata")]
@@ -222,8 +221,8 @@ def test_board_rules_are_validated():
 
 
 def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
-    from gamification.boards import BoardUpdate
-    from gamification.store import Transaction
+    from gamification.dal.store import Transaction
+    from gamification.usecases.boards import BoardUpdate
 
     rules = parse_rules(
         {
@@ -258,7 +257,7 @@ def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
 @settings(max_examples=300)
 @given(rows, st.integers(1, 12), st.integers(1, 40))
 def test_gathering_the_top_reads_few_rows_and_is_exact(data, shards, limit):
-    from gamification.leaderboards import gather_top
+    from gamification.domain.leaderboards import gather_top
 
     board = _board(data)
     split = [sorted((r for r in board if shard_of(r.user_id, shards) == s), key=lambda r: r.sort_key) for s in range(shards)]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from gamification.domain.levels import level_for_xp, progress_for_xp
+from gamification.domain.rules import load_rules
 from hypothesis import given
 from hypothesis import strategies as st
-
-from gamification.levels import level_for_xp, progress_for_xp
-from gamification.rules import load_rules
 
 RULES = load_rules()
 

@@ -1,11 +1,11 @@
-"""The merged OpenAPI document (tools/openapi.py) describes every route of template.yaml,
+"""The merged OpenAPI document (tools/local/openapi.py) describes every route of template.yaml,
 including its success body: fuzzing and client generators rely on it."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools import openapi, template
+from tools.local import openapi, template
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import tomllib
 
-from tools import template
-from tools.template import ROOT
+from tools.local import template
+from tools.local.template import ROOT
 
 
 def _names(specs):

@@ -6,10 +6,16 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from gamification.domain.periods import (
+    local_date,
+    local_midnight,
+    next_window_start,
+    window_end,
+    window_key,
+    window_start,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-from gamification.periods import local_date, local_midnight, next_window_start, window_end, window_key, window_start
 
 UTC = ZoneInfo("UTC")
 

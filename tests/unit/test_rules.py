@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 import yaml
-
-from gamification.rules import DEFAULT_RULES_FILE, RulesError, load_rules, parse_rules
+from gamification.domain.rules import DEFAULT_RULES_FILE, RulesError, load_rules, parse_rules
 
 
 @pytest.fixture(scope="module")

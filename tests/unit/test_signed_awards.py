@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tools import lambdas
+from tools.local import lambdas
 
 lambdas.use_layer()
 
-from gamification.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E402
-from gamification.errors import DailyXpCapReached, ValidationFailed  # noqa: E402
-from gamification.rules import RulesError, parse_rules  # noqa: E402
+from gamification.domain.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E402
+from gamification.domain.errors import DailyXpCapReached, ValidationFailed  # noqa: E402
+from gamification.domain.rules import RulesError, parse_rules  # noqa: E402
 
 from ..signed_rules import SIGNED_RULES  # noqa: E402
 
@@ -91,9 +91,9 @@ def test_defaults_keep_v1_files_unchanged():
     assert (rules.xp.start, rules.xp.floor) == (0, 0)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from gamification.errors import ActionLimitReached  # noqa: E402
+from gamification.domain.errors import ActionLimitReached  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 STEP = st.one_of(
     st.tuples(st.sampled_from(["upvoted", "downvoted", "accepted"]), st.none()),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .rules import cached_rules
-from .service import Engine
-from .settings import get_settings
-from .store import Store, dynamodb_client
+from gamification.dal.store import Store, dynamodb_client
+from gamification.domain.rules import cached_rules
+from gamification.settings import get_settings
+from gamification.usecases.engine import Engine
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,188 @@
+"""HTTP glue shared by every API function: the Powertools resolver with request validation
+and OpenAPI, error mapping to the v1 envelope (once, here), path/header parameter types, and
+the Lambda entry point with logging, tracing and metrics."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Union
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+
+from gamification.api.models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse, GatewayError
+from gamification.domain.errors import (
+    Contention,
+    GamificationError,
+    LimitReached,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    ValidationFailed,
+)
+from gamification.observability import logger, metrics, tracer
+from gamification.usecases.engine import Outcome
+
+UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 _ . : @ -")]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Retries with the same key have their effect once and replay the first response.",
+    ),
+]
+DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD (default: today in the rules' time zone)")]
+
+#: Documented error responses for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
+    for code, text in {
+        400: "Bad input (validation_error, unknown_action, unknown_reward)",
+        413: "Request body over 16 KB (payload_too_large)",
+        422: "Idempotency-Key reused for a different request",
+        429: "Daily limit or cap reached",
+        503: "Contention; retry with the same Idempotency-Key",
+    }.items()
+}
+# Without an Authorization header the gateway itself answers 401 in its own shape; with an
+# unknown key the function answers 401 in the API's envelope.
+ERRORS[401] = {
+    "description": "Invalid API key (error envelope), or no Authorization header (the gateway's own message)",
+    "content": {"application/json": {"model": Union[ErrorResponse, GatewayError]}},  # noqa: UP007
+}
+
+
+def responses(model: type[Any], description: str = "Success") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route: its 200 body ``model`` and the documented errors.
+
+    Powertools documents the return annotation only when a route passes no ``responses``, so
+    a route that lists its errors must list its 200 too, or the document has no success body.
+    """
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}, **ERRORS}
+
+
+def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=headers)
+
+
+def build_app() -> APIGatewayHttpResolver:
+    """A resolver that validates requests and maps every error to the v1 envelope."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(GamificationError)
+    def _domain(exc: GamificationError) -> Response:
+        headers = {}
+        if isinstance(exc, (LimitReached, Contention)) and exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        if exc.status >= 500:
+            logger.warning("request failed", extra={"code": exc.code})
+        return _error(exc.status, exc.body(), headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": "body", "message": "Malformed JSON body", "type": e["type"]}
+            if e["type"] == "json_invalid"
+            else {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"field": "request", "message": "invalid"}
+        message = f"{first['field']}: {first['message']}"
+        return _error(400, {"error": {"code": "validation_error", "message": message, "errors": problems}})
+
+    @app.not_found
+    def _missing(exc: Exception) -> Response:
+        return _error(404, NotFound("No such route").body())
+
+    return app
+
+
+def tenant_of(app: APIGatewayHttpResolver) -> str:
+    """The tenant the authorizer resolved for this request. Raises Unauthenticated (401)."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    tenant = context.get("tenant_id")
+    if not tenant:
+        raise Unauthenticated("Missing or invalid API key (Authorization: Bearer <key>)")
+    return str(tenant)
+
+
+def respond(outcome: Outcome) -> Response:
+    """A 200 JSON response; replays carry ``Idempotent-Replayed: true``."""
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(200, content_types.APPLICATION_JSON, outcome.body, headers=headers)
+
+
+_ID = re.compile(ID_PATTERN)
+
+#: Largest request body accepted (bytes). Award bodies are tiny; metadata is at most 2 KB.
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _proxy_error(error: GamificationError) -> dict[str, Any]:
+    """An API Gateway proxy response for an error raised before routing."""
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return {"statusCode": error.status, "headers": headers, "body": json.dumps(error.body())}
+
+
+def _decoded_path(raw_path: str) -> str:
+    """Percent-decode path segments that decode to a valid id (``al%40ice`` -> ``al@ice``),
+    so ids validate the same however a client encodes them; any other segment stays as
+    sent and fails validation (400) rather than changing the route."""
+    return "/".join(
+        decoded if "%" in part and _ID.match(decoded := unquote(part)) else part for part in raw_path.split("/")
+    )
+
+
+def guard(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Checks every API request passes before routing; returns an error response or None.
+
+    - no tenant from the authorizer -> 401 (before validation, so unauthenticated callers
+      learn nothing about the schema);
+    - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
+    - a body that is not UTF-8 JSON (or nests too deep to parse) -> 400 ``validation_error``.
+
+    Normalises the event in place: the body is read as JSON whatever content type the
+    client declared (curl -d sends a form type), and path segments are percent-decoded.
+    """
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if not context.get("tenant_id"):
+        return _proxy_error(Unauthenticated("Missing or invalid API key (Authorization: Bearer <key>)"))
+    if event.get("rawPath"):
+        event["rawPath"] = _decoded_path(event["rawPath"])
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+        if len(raw) > MAX_BODY_BYTES:
+            return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
+        json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError, UnicodeError):
+        return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
+    event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+    event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
+    return None
+
+
+def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for ``app``: :func:`guard`, then the resolver, with structured
+    logs, tracing and flushed metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return guard(event) or app.resolve(event, context)
+
+    return lambda_handler

@@ -1,0 +1,427 @@
+"""The data-access layer: the only module that talks to DynamoDB (boto3 low-level client).
+
+Every invariant is a condition here, evaluated by DynamoDB inside one ``TransactWriteItems``:
+
+- the user's ``PROFILE`` carries a ``version``; a write names the version it read
+  (optimistic concurrency), so totals, levels and balances in a response are exact;
+- the ``DAY#`` usage item asserts the action's daily limit and the daily XP cap directly
+  (``count < limit``, ``xp_gained <= cap - amount``), so even a caller that skipped the
+  read could not overshoot;
+- ledger entries, once-markers and idempotency records are created with
+  ``attribute_not_exists(pk)``, so nothing is recorded twice.
+
+A cancelled transaction raises :class:`WriteConflict`; the service re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from gamification.dal import keys
+from gamification.dal.keys import Key
+
+_ser = TypeSerializer()
+_deser = TypeDeserializer()
+
+#: Attribute prefix of per-action daily counts on a ``DAY#`` item (``n_create_character``).
+COUNT_PREFIX = "n_"
+#: TTL attribute (epoch seconds) named in template.yaml.
+TTL_ATTRIBUTE = "expires_at"
+
+
+#: Cancellation reasons that mean "state moved or DynamoDB was busy": decide again.
+#: Any other reason (``ValidationError``, ``ItemCollectionSizeLimitExceeded``...) is a bug
+#: or a hard limit, and is raised as it is instead of being retried.
+RETRYABLE_REASONS = frozenset(
+    {"None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+
+class WriteConflict(Exception):
+    """A transaction was cancelled for a retryable reason: a condition failed or another
+    write raced it. ``reasons`` holds one DynamoDB cancellation code per item."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+def marshal(item: dict[str, Any]) -> dict[str, Any]:
+    """Python values -> DynamoDB attribute values (None values are dropped)."""
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values -> Python values; integral numbers become ``int``."""
+    out = {k: _deser.deserialize(v) for k, v in item.items()}
+    return {k: _plain(v) for k, v in out.items()}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, set)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def epoch(instant: datetime) -> int:
+    """Epoch seconds for a TTL attribute."""
+    return int(instant.timestamp())
+
+
+def version_of(profile: dict[str, Any] | None) -> int:
+    """The optimistic-concurrency version of a profile item (0: no profile yet)."""
+    return int(profile["version"]) if profile else 0
+
+
+@dataclass
+class Transaction:
+    """Builds one ``TransactWriteItems`` request (at most 100 items, each 2 WCU per KB).
+
+    ``token`` becomes the ``ClientRequestToken``: DynamoDB then treats an SDK re-send of the
+    same transaction within 10 minutes as already done instead of refusing it.
+    """
+
+    table: str
+    token: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def put_new(self, key: Key, attrs: dict[str, Any]) -> Transaction:
+        """Create an item that must not exist yet (ledger entry, marker, idempotency record)."""
+        self.items.append(
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": marshal({**key, **attrs}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        return self
+
+    def bump_profile(
+        self,
+        key: Key,
+        seen_version: int,
+        *,
+        user_id: str,
+        now: datetime,
+        xp: int = 0,
+        coins: int = 0,
+        xp_floor: int | None = None,
+    ) -> Transaction:
+        """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
+        ``seen_version`` (0: the profile must not exist yet).
+
+        ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
+        ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
+        """
+        cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
+        values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
+        if seen_version:
+            values[":seen"] = seen_version
+            if xp_floor is not None and xp < 0:
+                cond += " AND #xp >= :xpmin"
+                values[":xpmin"] = xp_floor - xp
+        self.items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": marshal(key),
+                    "UpdateExpression": (
+                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) "
+                        "ADD #v :one, #xp :xp, #coins :coins"
+                    ),
+                    "ConditionExpression": cond,
+                    "ExpressionAttributeNames": {
+                        "#u": "user_id",
+                        "#upd": "updated_at",
+                        "#cre": "created_at",
+                        "#v": "version",
+                        "#xp": "total_xp",
+                        "#coins": "coins_balance",
+                    },
+                    "ExpressionAttributeValues": marshal(values),
+                }
+            }
+        )
+        return self
+
+    def add_day_usage(
+        self,
+        key: Key,
+        *,
+        day: str,
+        action: str,
+        cap_amount: int,
+        cap: int | None,
+        limit: int | None,
+        expires_at: datetime,
+    ) -> Transaction:
+        """Count one award of ``action`` and ``cap_amount`` XP on a day's usage item.
+
+        DynamoDB refuses it when the action's count has reached ``limit`` or when
+        ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
+        ``cap_amount`` is signed: a penalty lowers the day's net and is never refused by
+        the cap.
+        """
+        names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
+        values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
+        conds = []
+        if limit is not None:
+            conds.append("(attribute_not_exists(#n) OR #n < :limit)")
+            values[":limit"] = limit
+        if cap is not None and cap_amount > 0:
+            conds.append("(attribute_not_exists(#g) OR #g <= :room)")
+            values[":room"] = cap - cap_amount
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": marshal(key),
+            "UpdateExpression": "SET #d = :day, #ttl = :exp ADD #g :amt, #n :one",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": marshal(values),
+        }
+        if conds:
+            update["ConditionExpression"] = " AND ".join(conds)
+        self.items.append({"Update": update})
+        return self
+
+    def set_board_score(
+        self,
+        key: Key,
+        *,
+        user_id: str,
+        old_score: int | None,
+        score: int,
+        sort_key: str,
+        reached_at: str,
+        expires_at: datetime | None,
+    ) -> Transaction:
+        """Write a user's score on one board period shard, only if it is still ``old_score``
+        (None: the user must not be on it yet). ``sort_key`` feeds the ``lb_rank`` GSI."""
+        values: dict[str, Any] = {}
+        if old_score is None:
+            cond = "attribute_not_exists(pk)"
+        else:
+            cond = "#s = :old"
+            values[":old"] = old_score
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": marshal(
+                {
+                    **key,
+                    "lb_pk": key["pk"],
+                    "lb_sk": sort_key,
+                    "user_id": user_id,
+                    "score": score,
+                    "reached_at": reached_at,
+                    TTL_ATTRIBUTE: epoch(expires_at) if expires_at else None,
+                }
+            ),
+            "ConditionExpression": cond,
+        }
+        if old_score is not None:
+            put["ExpressionAttributeNames"] = {"#s": "score"}
+            put["ExpressionAttributeValues"] = marshal(values)
+        self.items.append({"Put": put})
+        return self
+
+    def add_board_count(self, key: Key, *, delta: int, expires_at: datetime | None) -> Transaction:
+        """Add ``delta`` (+1/-1) to one count item of a board shard's count hierarchy."""
+        values: dict[str, Any] = {":d": delta}
+        update = "ADD #n :d"
+        names = {"#n": "n"}
+        if expires_at:
+            update = "SET #ttl = :exp " + update
+            names["#ttl"] = TTL_ATTRIBUTE
+            values[":exp"] = epoch(expires_at)
+        self.items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": marshal(key),
+                    "UpdateExpression": update,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": marshal(values),
+                }
+            }
+        )
+        return self
+
+
+class Store:
+    """Reads and transactional writes against the gamification table."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def transaction(self, token: str | None = None) -> Transaction:
+        """A new, empty transaction against this table (``token``: see :class:`Transaction`)."""
+        return Transaction(self.table, token)
+
+    def commit(self, tx: Transaction) -> None:
+        """Run ``tx`` atomically. Raises :class:`WriteConflict` when DynamoDB cancels it for
+        a retryable reason; re-raises the cancellation for any other reason."""
+        extra = {"ClientRequestToken": tx.token} if tx.token else {}
+        try:
+            self.client.transact_write_items(TransactItems=tx.items, **extra)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if not set(reasons) <= RETRYABLE_REASONS:
+                raise
+            raise WriteConflict(reasons) from None
+
+    def put_new(self, key: Key, attrs: dict[str, Any]) -> bool:
+        """Create one item if absent (single conditional PutItem); False if it existed or a
+        transaction on it was in flight (read again to know)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=marshal({**key, **attrs}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except (
+            self.client.exceptions.ConditionalCheckFailedException,
+            self.client.exceptions.TransactionConflictException,
+        ):
+            return False
+
+    def get_many(self, wanted: list[Key | None]) -> list[dict[str, Any] | None]:
+        """Strongly consistent read of up to 100 items in one ``BatchGetItem`` (retrying
+        unprocessed keys); results in the order asked, None for a missing item or a None key."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = [marshal(k) for k in wanted if k]
+        for attempt in itertools.count():
+            if not pending:
+                break
+            if attempt:
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # unprocessed keys mean throttling
+            resp = self.client.batch_get_item(
+                RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for raw in resp.get("Responses", {}).get(self.table, []):
+                item = unmarshal(raw)
+                found[(item["pk"], item["sk"])] = item
+            pending = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        return [found.get((k["pk"], k["sk"])) if k else None for k in wanted]
+
+    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+        """One item, or None."""
+        resp = self.client.get_item(TableName=self.table, Key=marshal(key), ConsistentRead=consistent)
+        return unmarshal(resp["Item"]) if "Item" in resp else None
+
+    def put(self, key: Key, attrs: dict[str, Any]) -> None:
+        """Create or replace one item (administrative writes such as API keys)."""
+        self.client.put_item(TableName=self.table, Item=marshal({**key, **attrs}))
+
+
+def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
+    """Per-action counts stored on a ``DAY#`` item."""
+    if not item:
+        return {}
+    return {k[len(COUNT_PREFIX):]: int(v) for k, v in item.items() if k.startswith(COUNT_PREFIX)}
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """One low-level DynamoDB client per process, reused across warm invocations.
+
+    Standard retry mode retries throttling, 5xx and lost connections with backoff (safe for
+    transactions: see :class:`Transaction` ``token``). A short read timeout
+    (``GAMIFICATION_DYNAMODB_READ_TIMEOUT``, 2 s) keeps a request, its retries and the
+    engine's optimistic retries inside the 10 s function timeout; the local stack, whose
+    serialised backend queues concurrent requests, sets a longer one. The endpoint comes
+    from ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
+    """
+    return boto3.client(
+        "dynamodb",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=1,
+            read_timeout=float(os.environ.get("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "2")),
+            tcp_keepalive=True,
+            max_pool_connections=64,  # leaderboard reads gather shards in parallel
+        ),
+    )
+
+
+# ---- administrative access (data migrations, imports) -------------------------------------
+
+
+def scan_page(
+    store: Store,
+    start: dict[str, Any] | None,
+    limit: int,
+    filter_expression: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a consistent table scan from ``start`` (a previous page's last key, plain
+    values). Returns (items, next start or None at the end). ``limit`` counts items read
+    before the filter, so a page may be empty while more follow."""
+    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": limit, "ConsistentRead": True}
+    if start:
+        kwargs["ExclusiveStartKey"] = marshal(start)
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = marshal(values)
+    resp = store.client.scan(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
+
+
+def set_if_absent(store: Store, key: Key, attr: str, value: Any) -> bool:
+    """``SET attr = value`` on an existing item that lacks ``attr`` (idempotent backfill of a
+    new attribute); False when the item is gone or already has it."""
+    try:
+        store.client.update_item(
+            TableName=store.table,
+            Key=marshal(key),
+            UpdateExpression="SET #a = :v",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
+            ExpressionAttributeNames={"#a": attr},
+            ExpressionAttributeValues=marshal({":v": value}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def take_lease(store: Store, key: Key, owner: str, now: int, seconds: int) -> bool:
+    """Hold the lock item ``key`` for ``seconds`` (epoch ``now``) unless another owner's
+    lease is still running. False when it is."""
+    try:
+        store.client.put_item(
+            TableName=store.table,
+            Item=marshal({**key, "owner": owner, "lease_until": now + seconds}),
+            ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues=marshal({":now": now, ":me": owner}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def drop(store: Store, key: Key) -> None:
+    """Delete one item (releasing a lock)."""
+    store.client.delete_item(TableName=store.table, Key=marshal(key))

@@ -1,0 +1,178 @@
+"""Scheduled period roll-over: freeze every ended board period's top N and pay its prizes.
+
+A period is *ended* for the roll-over once ``end + max_event_age + SKEW`` has passed: before
+that a late event (``occurred_at`` up to ``max_event_age`` old) could still move the board,
+so a snapshot taken earlier would not be final. Live boards never depend on this job.
+
+Per tenant (from the registry), board and ending period (daily/weekly/monthly) a cursor
+holds the last finalised period key. A run finalises, oldest first, every ended period after
+the cursor (or from the tenant's ``first_seen`` minus ``max_event_age``), at most
+``max_periods`` per board period per run, and moves the cursor after each one:
+
+1. snapshot: one item ``{entries: [{rank, user_id, score}], finalised_at, ...}`` created
+   with ``attribute_not_exists`` (immutable; a repeated run reads the existing one);
+2. prizes: ``prizes[i]`` coins to rank ``i+1``, each paid once by a once-marker
+   (``ONCE#leaderboard_prize#{board}.{period}.{rank}#{period_key}``) written with
+   ``attribute_not_exists`` in the same transaction as the coin ledger entry and balance;
+3. cursor: conditional on the value read, so two overlapping runs never skip a period.
+
+Running it twice does nothing more; running late or after missed runs catches up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from gamification.dal import keys
+from gamification.dal.board_store import BoardStore
+from gamification.dal.store import Store, WriteConflict
+from gamification.domain.leaderboards import ENDING_PERIODS, ended_periods, next_period_day, ranked
+from gamification.domain.periods import local_date
+from gamification.domain.rules import Rules
+from gamification.usecases.boards import BoardRef, LeaderboardReader
+
+PRIZE_REASON = "leaderboard_prize"
+#: Clock skew allowed between the functions that award and the roll-over.
+SKEW = timedelta(minutes=1)
+MAX_PRIZE_ATTEMPTS = 20
+
+
+@dataclass
+class RolloverReport:
+    """What one run did: ``finalised`` ``[{tenant, board, period, period_key}]``, prizes paid."""
+
+    now: str
+    tenants: int = 0
+    finalised: list[dict[str, str]] = field(default_factory=list)
+    prizes_paid: int = 0
+
+
+class Rollover:
+    """Finalises ended board periods for registered tenants. ``max_periods`` bounds one
+    run's work per (tenant, board, period); the next run continues from the cursor."""
+
+    def __init__(self, rules: Rules, store: Store, max_periods: int = 400) -> None:
+        self.rules = rules
+        self.store = store
+        self.boards = BoardStore(store)
+        self.reader = LeaderboardReader(rules, store)
+        self.max_periods = max_periods
+
+    @property
+    def grace(self) -> timedelta:
+        """How long after its end a period can still receive awards (plus clock skew)."""
+        return self.rules.max_event_age + SKEW
+
+    def run(self, now: datetime, tenants: list[str] | None = None) -> RolloverReport:
+        """Finalise every ended period of every board for ``tenants`` (default: the registry)."""
+        registry = {str(t["tenant_id"]): t for t in self.boards.tenants()}
+        report = RolloverReport(now=keys.stamp(now))
+        for tenant in tenants if tenants is not None else sorted(registry):
+            entry = registry.get(tenant)
+            first_seen = datetime.fromisoformat(entry["first_seen"].replace("Z", "+00:00")) if entry else now
+            report.tenants += 1
+            self.run_tenant(tenant, first_seen, now, report)
+        return report
+
+    def run_tenant(self, tenant: str, first_seen: datetime, now: datetime, report: RolloverReport) -> None:
+        """Catch up one tenant's boards (see the module docstring)."""
+        zone = self.rules.zone
+        for name, board in self.rules.leaderboards.items():
+            for period in board.periods:
+                if period not in ENDING_PERIODS:
+                    continue
+                ck = keys.rollover_cursor_key(tenant, name, period)
+                seen = self.boards.cursor(ck)
+                start = (
+                    next_period_day(period, seen) if seen else local_date(first_seen - self.rules.max_event_age, zone)
+                )
+                for pkey in ended_periods(period, start, now, zone, self.grace, self.max_periods):
+                    report.prizes_paid += self.finalise(tenant, name, period, pkey, now)
+                    if not self.boards.advance_cursor(ck, seen, pkey, now):
+                        break  # another run is on this board period; it will carry on
+                    seen = pkey
+                    report.finalised.append({"tenant": tenant, "board": name, "period": period, "period_key": pkey})
+
+    def finalise(self, tenant: str, board: str, period: str, period_key: str, now: datetime) -> int:
+        """Snapshot one ended board period (once) and pay its prizes (each once).
+        Returns the number of prizes paid by this call."""
+        rule = self.rules.leaderboards[board]
+        sk = keys.board_snapshot_key(tenant, board, period, period_key)
+        snap = self.boards.snapshot(sk)
+        if snap is None:
+            ref = BoardRef(tenant, board, period, period_key, rule.shards)
+            entries = ranked(self.reader.top(ref, rule.snapshot_size))
+            attrs = {
+                "board": board,
+                "period": period,
+                "period_key": period_key,
+                "metric": rule.metric,
+                "entries": entries,
+                "size": len(entries),
+                "finalised_at": keys.stamp(now),
+            }
+            if not self.boards.put_snapshot(sk, attrs):
+                snap = self.boards.snapshot(sk)
+            else:
+                snap = attrs
+        assert snap is not None
+        paid = 0
+        for entry, amount in zip(snap["entries"], rule.prizes):
+            rank = int(entry["rank"])
+            paid += self.pay_prize(tenant, str(entry["user_id"]), f"{board}.{period}.{rank}", period_key, amount, now)
+        return paid
+
+    def pay_prize(self, tenant: str, user_id: str, scope: str, period_key: str, amount: int, now: datetime) -> int:
+        """``amount`` coins once per (scope, period_key): once-marker + coin ledger entry +
+        balance in one transaction, like a once-per-window coin reward. 1 if paid now, 0 if
+        it had been paid. Prize coins do not count on ``coins`` boards (no feedback loop)."""
+        k_profile = keys.profile_key(tenant, user_id)
+        k_once = keys.once_key(tenant, user_id, PRIZE_REASON, scope, period_key)
+        for _ in range(MAX_PRIZE_ATTEMPTS):
+            profile, marker = self.store.get_many([k_profile, k_once])
+            if marker:
+                return 0
+            balance = int(profile.get("coins_balance", 0)) if profile else 0
+            event_id = uuid.uuid4().hex
+            tx = self.store.transaction()
+            tx.put_new(
+                k_once,
+                {"reason": PRIZE_REASON, "scope": scope, "window_key": period_key, "event_id": event_id,
+                 "created_at": keys.stamp(now)},
+            )
+            tx.put_new(
+                keys.coin_entry_key(tenant, user_id, now, event_id),
+                {
+                    "type": "coins",
+                    "user_id": user_id,
+                    "amount": amount,
+                    "reason": PRIZE_REASON,
+                    "scope": scope,
+                    "window_key": period_key,
+                    "occurred_at": keys.stamp(now),
+                    "recorded_at": keys.stamp(now),
+                    "balance": balance + amount,
+                },
+            )
+            tx.bump_profile(k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, coins=amount)
+            try:
+                self.store.commit(tx)
+            except WriteConflict:
+                continue
+            return 1
+        raise WriteConflict(["PrizeContention"])
+
+
+def scheduled_instant(event: dict[str, Any], default: datetime) -> datetime:
+    """The instant a scheduled event stands for: its ``time`` (RFC 3339, as EventBridge and
+    EventBridge Scheduler send it), else ``default``. Raises ValueError for a bad ``time``."""
+    raw = (event or {}).get("time")
+    if not raw:
+        return default
+    instant = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        raise ValueError(f"event time has no offset: {raw}")
+    return instant

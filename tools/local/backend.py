@@ -1,0 +1,166 @@
+"""The embedded DynamoDB-compatible backend: moto's server, serialised with one lock.
+
+engineering.md: stock moto does not serialise concurrent DynamoDB requests (8 threads racing
+a capped ADD overshot in 10 of 10 trials); one RLock around ``DynamoHandler.call_action``
+made it exact. Every request to this backend therefore runs alone, like on one DynamoDB item.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from tools.local import template
+
+_patch_lock = threading.Lock()
+
+
+def serialise_moto() -> None:
+    """Wrap moto's DynamoDB request handler in one process-wide RLock (idempotent)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    with _patch_lock:
+        if getattr(DynamoHandler.call_action, "_serialised", False):
+            return
+        lock = threading.RLock()
+        original = DynamoHandler.call_action
+
+        def call_action(self: Any) -> Any:
+            with lock:
+                return original(self)
+
+        call_action._serialised = True  # type: ignore[attr-defined]
+        DynamoHandler.call_action = call_action
+
+
+def fast_moto_transactions() -> None:
+    """Make moto's ``TransactWriteItems`` cost O(items written), not O(table size) (idempotent).
+
+    moto 5 backs up the whole table (``copy.deepcopy``) once per item of every transaction,
+    to roll back a cancelled one: a replay of ten thousand events becomes quadratic (1.5
+    events/s after a few thousand). This snapshots only the items the transaction names,
+    turns the whole-table backup into a no-op for the call, and restores those items when
+    the call fails. Relies on :func:`serialise_moto` (one request at a time).
+    """
+    import copy
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    with _patch_lock:
+        if getattr(DynamoDBBackend.transact_write_items, "_item_snapshots", False):
+            return
+        original = DynamoDBBackend.transact_write_items
+
+        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+            touched = []
+            for entry in transact_items[:100]:
+                try:
+                    op_type, op = next(iter(entry.items()))
+                    table = self.tables[op["TableName"]]
+                    key = op["Item"] if op_type == "Put" else op["Key"]
+                    hk = DynamoType(key[table.hash_key_attr])
+                    rk = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                except Exception:  # noqa: BLE001 - moto reports a malformed operation itself
+                    continue
+                current = table.items.get(hk)
+                if rk is not None:
+                    current = current.get(rk) if current else None
+                touched.append((table, hk, rk, copy.deepcopy(current)))
+            Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]
+            try:
+                original(self, transact_items)
+            except Exception:
+                for table, hk, rk, snapshot in reversed(touched):
+                    if rk is None:
+                        if snapshot is None:
+                            table.items.pop(hk, None)
+                        else:
+                            table.items[hk] = snapshot
+                    elif snapshot is None:
+                        table.items.get(hk, {}).pop(rk, None)
+                    else:
+                        table.items[hk][rk] = snapshot
+                raise
+            finally:
+                del Table.__deepcopy__
+
+        transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
+        DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def use_local_credentials() -> None:
+    """Dummy credentials and a region for the local backend (never overrides real ones), and
+    a read timeout that allows for requests queueing on the serialising lock."""
+    os.environ.setdefault("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "60")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+
+
+def start_dynamodb(port: int = 0, host: str = "127.0.0.1") -> tuple[Any, str]:
+    """Start the serialised moto server in this process; returns (server, endpoint URL)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per DynamoDB call
+    serialise_moto()
+    fast_moto_transactions()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return server, f"http://{bound_host}:{bound_port}"
+
+
+class InProcess:
+    """moto's ``mock_aws`` for this process, with the same patches as the server;
+    ``stop()`` ends it (the same interface as the server's)."""
+
+    def __init__(self) -> None:
+        from moto import mock_aws
+
+        use_local_credentials()
+        serialise_moto()
+        fast_moto_transactions()
+        self._mock = mock_aws()
+        self._mock.start()
+
+    def stop(self) -> None:
+        self._mock.stop()
+
+
+def start_in_process() -> InProcess:
+    """Serve DynamoDB inside this process (no HTTP) until ``stop()``."""
+    return InProcess()
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create ``table_name`` exactly as template.yaml defines the table (keys, GSIs, billing,
+    TTL), and wait until it is active. A table that exists already is left as it is."""
+    props = template.table_definition()
+    args: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    try:
+        client.create_table(**args)
+    except client.exceptions.ResourceInUseException:
+        return
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        for attempt in range(10):  # a fresh table may refuse TTL for a moment on real DynamoDB
+            try:
+                client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+                break
+            except client.exceptions.ResourceInUseException:
+                time.sleep(1 + attempt)

@@ -1,0 +1,69 @@
+"""Bring up what the functions need locally: a DynamoDB endpoint (the embedded serialised
+moto server unless ``AWS_ENDPOINT_URL_DYNAMODB`` names another), the table from
+template.yaml, and the local API key. Shared by ``make run`` and ``make invoke``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from tools.local import backend, lambdas
+
+DEFAULT_TABLE = "gamification-local"
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_TENANT = "local"
+
+
+def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
+    """Start or reach the backend, create the table and register the API key.
+
+    ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws``,
+    serialised like the server; about twice as fast, for batch tools such as replays that
+    need no other client). Returns ``{"endpoint", "table", "api_key", "tenant", "server"}``
+    (server None when an external endpoint is used; endpoint None in process). Sets
+    ``AWS_ENDPOINT_URL_DYNAMODB`` (not in process) and ``TABLE_NAME``.
+    """
+    lambdas.use_layer()
+    import boto3
+    from gamification.dal.store import Store
+    from gamification.usecases import auth
+
+    server = None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    local = not endpoint or urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+    if endpoint and local:
+        backend.use_local_credentials()  # a local emulator (e.g. the `make run` stack)
+    if not local and "GAMIFICATION_API_KEY" not in os.environ:
+        # The default key is public knowledge: never plant it in a real table.
+        raise SystemExit("a non-local DynamoDB endpoint needs GAMIFICATION_API_KEY set explicitly")
+    if not endpoint and in_process:
+        server = backend.start_in_process()
+    elif not endpoint:
+        backend.use_local_credentials()
+        server, endpoint = backend.start_dynamodb(port=dynamodb_port)
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    client = boto3.client("dynamodb")
+    backend.create_table(client, table)
+    api_key = os.environ.get("GAMIFICATION_API_KEY", DEFAULT_API_KEY)
+    tenant = os.environ.get("GAMIFICATION_TENANT", DEFAULT_TENANT)
+    auth.register_api_key(Store(client, table), tenant, api_key, name="local")
+    from gamification.ops import migrations
+
+    migrations.migrate(Store(client, table))  # a new table starts with every migration applied
+    return {"endpoint": endpoint, "table": table, "api_key": api_key, "tenant": tenant, "server": server}
+
+
+def table_store(table: str | None) -> Any:
+    """The :class:`gamification.dal.store.Store` of ``table`` (default ``$TABLE_NAME``) for the
+    operator CLIs. Raises typer.BadParameter when neither names a table."""
+    import typer
+
+    lambdas.use_layer()
+    from gamification.dal.store import Store, dynamodb_client
+
+    name = table or os.environ.get("TABLE_NAME")
+    if not name:
+        raise typer.BadParameter("give --table or set TABLE_NAME (see the stack's TableName output)")
+    return Store(dynamodb_client(), name)
