@@ -103,7 +103,7 @@ def fast_moto_transactions() -> None:
 
 def use_local_credentials() -> None:
     """Dummy credentials and a region for the local backend (never overrides real ones), and
-    a read timeout that allows for requests queueing on the serialising lock."""
+    a read timeout that allows for a local engine starved of CPU by a storm of racing tests."""
     os.environ.setdefault("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "60")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")

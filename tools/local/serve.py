@@ -59,6 +59,7 @@ def main() -> int:
     finally:
         server.server_close()
         poller.stop()
+        api.close()
         if info["server"]:
             info["server"].stop()
     return 0

@@ -19,9 +19,9 @@ DEFAULT_TENANT = "local"
 def prepare(dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None) -> dict[str, Any]:
     """Start or reach the backend, create the table and register the API key.
 
-    ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws``,
-    serialised like the server; about twice as fast, for batch tools such as replays that
-    need no other client). Otherwise DynamoDB Local on ``dynamodb_port`` (data kept in
+    ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws`` with
+    the patches of tools/local/backend.py; no engine to start, for batch tools such as
+    replays that need no other client). Otherwise DynamoDB Local on ``dynamodb_port`` (data kept in
     ``db_path`` when given), or moto with a warning where Java is missing. Returns
     ``{"endpoint", "table", "api_key", "tenant", "server", "engine"}`` (server None when an
     external endpoint is used; endpoint None in process). Sets
