@@ -1,11 +1,12 @@
 """Every item the engine writes, built in one place: ledger entries, once-markers,
 idempotency records, imported day usage (keys from :mod:`gamification.dal.keys`).
 
-Each builder returns ``(key, attributes)`` in plain Python values, ready for
+Each item builder returns ``(key, attributes)`` in plain Python values, ready for
 :meth:`gamification.dal.store.Transaction.put_new` (created with ``attribute_not_exists``:
-nothing is recorded twice). Attributes that are None are not stored. The conditional
-updates of running totals (profile, day usage, board scores) are built by the
-:class:`~gamification.dal.store.Transaction` methods that carry their conditions.
+nothing is recorded twice). Attributes that are None are not stored. The running totals
+(profile, day usage) are :class:`Update` s whose conditions carry the invariants, added
+with :meth:`gamification.dal.store.Transaction.update` (board scores and counts:
+:meth:`~gamification.dal.store.Transaction.set_board_score`, ``add_board_count``).
 
 Times are stored as :func:`gamification.dal.keys.stamp` strings (UTC, microseconds); TTLs
 (``expires_at``) as epoch seconds. Amounts: XP and coins are signed integers.
@@ -14,6 +15,7 @@ Times are stored as :func:`gamification.dal.keys.stamp` strings (UTC, microsecon
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,3 +135,67 @@ def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
     if not item:
         return {}
     return {k[len(COUNT_PREFIX):]: int(v) for k, v in item.items() if k.startswith(COUNT_PREFIX)}
+
+
+# ---- conditional updates of running totals ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Update:
+    """One conditional ``UpdateItem`` (plain values; the store marshals them)."""
+
+    key: Key
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+    condition: str | None = None
+
+
+def profile_bump(
+    key: Key, seen_version: int, *, user_id: str, now: datetime, xp: int = 0, coins: int = 0,
+    xp_floor: int | None = None,
+) -> Update:
+    """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
+    ``seen_version`` (0: the profile must not exist yet): optimistic concurrency, so the
+    totals, levels and balances in a response are exact.
+
+    ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
+    ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
+    """
+    cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
+    values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
+    if seen_version:
+        values[":seen"] = seen_version
+        if xp_floor is not None and xp < 0:
+            cond += " AND #xp >= :xpmin"
+            values[":xpmin"] = xp_floor - xp
+    return Update(
+        key,
+        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) ADD #v :one, #xp :xp, #coins :coins",
+        {"#u": "user_id", "#upd": "updated_at", "#cre": "created_at", "#v": "version", "#xp": "total_xp",
+         "#coins": "coins_balance"},  # fmt: skip
+        values,
+        cond,
+    )
+
+
+def day_usage(
+    key: Key, *, day: str, action: str, cap_amount: int, cap: int | None, limit: int | None, expires_at: datetime
+) -> Update:
+    """Count one award of ``action`` and ``cap_amount`` XP on a day's usage item.
+
+    DynamoDB refuses it when the action's count has reached ``limit`` or when
+    ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition), so even a
+    caller that skipped the read could not overshoot. ``cap_amount`` is signed: a penalty
+    lowers the day's net and is never refused by the cap.
+    """
+    names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
+    values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
+    conds = []
+    if limit is not None:
+        conds.append("(attribute_not_exists(#n) OR #n < :limit)")
+        values[":limit"] = limit
+    if cap is not None and cap_amount > 0:
+        conds.append("(attribute_not_exists(#g) OR #g <= :room)")
+        values[":room"] = cap - cap_amount
+    return Update(key, "SET #d = :day, #ttl = :exp ADD #g :amt, #n :one", names, values, " AND ".join(conds) or None)

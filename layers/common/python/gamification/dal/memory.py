@@ -102,7 +102,7 @@ def _operand(token: str, item: dict[str, Any] | None, names: dict[str, str], val
 
 def _holds(expression: str, item: dict[str, Any] | None, names: dict[str, str], values: dict[str, Any]) -> bool:
     def atom(text: str) -> bool:
-        text = text.strip().strip("()").strip()
+        text = text.strip()
         if m := _ATOM.match(text):
             present = item is not None and names.get(m[2], m[2]) in item
             return present if m[1] == "attribute_exists" else not present
@@ -112,7 +112,13 @@ def _holds(expression: str, item: dict[str, Any] | None, names: dict[str, str], 
         left, right = _operand(m[1], item, names, values), _operand(m[3], item, names, values)
         return left is not None and right is not None and _COMPARE[m[2]](left, right)
 
-    return all(any(atom(alt) for alt in clause.split(" OR ")) for clause in expression.split(" AND "))
+    def clause(text: str) -> bool:
+        text = text.strip()
+        if text.startswith("(") and text.endswith(")") and not _ATOM.match(text):
+            text = text[1:-1]
+        return any(atom(alt) for alt in text.split(" OR "))
+
+    return all(clause(c) for c in expression.split(" AND "))
 
 
 def _update(expression: str, item: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-from gamification.dal import keys
+from gamification.dal import items, keys
 from gamification.dal.items import COUNT_PREFIX, TTL_ATTRIBUTE, day_counts, epoch
 from gamification.dal.keys import Key
 from gamification.settings import environment
@@ -112,92 +112,29 @@ class Transaction:
         )
         return self
 
-    def bump_profile(
-        self,
-        key: Key,
-        seen_version: int,
-        *,
-        user_id: str,
-        now: datetime,
-        xp: int = 0,
-        coins: int = 0,
-        xp_floor: int | None = None,
-    ) -> Transaction:
-        """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
-        ``seen_version`` (0: the profile must not exist yet).
-
-        ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
-        ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
-        """
-        cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
-        values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
-        if seen_version:
-            values[":seen"] = seen_version
-            if xp_floor is not None and xp < 0:
-                cond += " AND #xp >= :xpmin"
-                values[":xpmin"] = xp_floor - xp
-        self.items.append(
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": marshal(key),
-                    "UpdateExpression": (
-                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) "
-                        "ADD #v :one, #xp :xp, #coins :coins"
-                    ),
-                    "ConditionExpression": cond,
-                    "ExpressionAttributeNames": {
-                        "#u": "user_id",
-                        "#upd": "updated_at",
-                        "#cre": "created_at",
-                        "#v": "version",
-                        "#xp": "total_xp",
-                        "#coins": "coins_balance",
-                    },
-                    "ExpressionAttributeValues": marshal(values),
-                }
-            }
-        )
-        return self
-
-    def add_day_usage(
-        self,
-        key: Key,
-        *,
-        day: str,
-        action: str,
-        cap_amount: int,
-        cap: int | None,
-        limit: int | None,
-        expires_at: datetime,
-    ) -> Transaction:
-        """Count one award of ``action`` and ``cap_amount`` XP on a day's usage item.
-
-        DynamoDB refuses it when the action's count has reached ``limit`` or when
-        ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
-        ``cap_amount`` is signed: a penalty lowers the day's net and is never refused by
-        the cap.
-        """
-        names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
-        values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
-        conds = []
-        if limit is not None:
-            conds.append("(attribute_not_exists(#n) OR #n < :limit)")
-            values[":limit"] = limit
-        if cap is not None and cap_amount > 0:
-            conds.append("(attribute_not_exists(#g) OR #g <= :room)")
-            values[":room"] = cap - cap_amount
+    def update(self, change: items.Update) -> Transaction:
+        """Add one conditional update built by :mod:`gamification.dal.items`."""
         update: dict[str, Any] = {
             "TableName": self.table,
-            "Key": marshal(key),
-            "UpdateExpression": "SET #d = :day, #ttl = :exp ADD #g :amt, #n :one",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": marshal(values),
+            "Key": marshal(change.key),
+            "UpdateExpression": change.expression,
+            "ExpressionAttributeNames": change.names,
+            "ExpressionAttributeValues": marshal(change.values),
         }
-        if conds:
-            update["ConditionExpression"] = " AND ".join(conds)
+        if change.condition:
+            update["ConditionExpression"] = change.condition
         self.items.append({"Update": update})
         return self
+
+    def bump_profile(self, key: Key, seen_version: int, **change: Any) -> Transaction:
+        """Add signed XP and coins to a profile still at ``seen_version``
+        (:func:`gamification.dal.items.profile_bump`)."""
+        return self.update(items.profile_bump(key, seen_version, **change))
+
+    def add_day_usage(self, key: Key, **change: Any) -> Transaction:
+        """Count one award on a day's usage item, refused past its limit or cap
+        (:func:`gamification.dal.items.day_usage`)."""
+        return self.update(items.day_usage(key, **change))
 
     def set_board_score(
         self,
