@@ -1,4 +1,5 @@
-"""Import existing balances and ledgers from CSV exports of the seeds' SQL tables.
+"""Import existing balances and ledgers from CSV exports of the source systems' SQL tables
+(docs/replay.md, "Importing balances and ledgers").
 
 Every imported change becomes a ledger entry (reason and time preserved) written in the
 same ``TransactWriteItems`` as the profile total it moves, with a key derived from the
@@ -6,12 +7,12 @@ source row (``import-<table>-<row id>``): re-running an import writes nothing tw
 
 Expected columns (a header row; extra columns are ignored; aliases in brackets):
 
-| kind              | seed | columns                                                              | becomes |
+| kind              | from | columns                                                              | becomes |
 |-------------------|------|----------------------------------------------------------------------|---------|
-| ``coin_log``      | 000  | ``user_id, amount, reason, created_at`` (+ ``id``)                   | coin ledger entries, ``coins_balance`` |
-| ``xp_transactions``| 002 | ``user_id, amount`` [``xp``, ``xp_amount``], ``reason`` [``source``, ``action``], ``created_at`` (+ ``id``) | XP ledger entries, ``total_xp`` |
-| ``users``         | 001  | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules); optional ``daily_exp_gained, last_exp_reset_date, daily_action_counts`` (JSON) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp``; that day's usage (see :func:`parse_day_usage`) |
-| ``user_gamification`` | 003 | ``user_id``, ``total_xp`` [``xp``] (level, streak columns ignored)  | as ``users`` |
+| ``coin_log``      | the coin-log service | ``user_id, amount, reason, created_at`` (+ ``id``)                   | coin ledger entries, ``coins_balance`` |
+| ``xp_transactions``| Progressive Flow | ``user_id, amount`` [``xp``, ``xp_amount``], ``reason`` [``source``, ``action``], ``created_at`` (+ ``id``) | XP ledger entries, ``total_xp`` |
+| ``users``         | Mikoshi | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules); optional ``daily_exp_gained, last_exp_reset_date, daily_action_counts`` (JSON) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp``; that day's usage (see :func:`parse_day_usage`) |
+| ``user_gamification`` | the achievements app | ``user_id``, ``total_xp`` [``xp``] (level, streak columns ignored)  | as ``users`` |
 
 Times: ``created_at`` as ISO 8601; without an offset it is read as UTC (SQL ``timestamp``).
 Balance snapshots are dated ``as_of`` (default: now). Imported entries do not count toward
@@ -209,7 +210,7 @@ def _write(
 
 @dataclass(frozen=True)
 class DayUsageRow:
-    """Seed 001's per-user usage of one day: XP toward the cap and awards per action."""
+    """Mikoshi's per-user usage of one day: XP toward the cap and awards per action."""
 
     user_id: str
     day: date
@@ -218,7 +219,7 @@ class DayUsageRow:
 
 
 def parse_day_usage(rows: Iterable[dict[str, str]]) -> list[DayUsageRow]:
-    """Seed 001 ``users`` rows with ``daily_exp_gained`` and ``last_exp_reset_date`` (and
+    """Mikoshi ``users`` rows with ``daily_exp_gained`` and ``last_exp_reset_date`` (and
     optionally ``daily_action_counts``, a JSON object): the usage of that day, so limits and
     caps keep holding on the day of the switch. Rows without them are skipped."""
     out = []

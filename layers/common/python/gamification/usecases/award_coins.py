@@ -1,5 +1,5 @@
-"""``POST /v1/users/{user_id}/coins``: a coin reward paid once per window (the source
-system's "award coins once"; README.md, "Coins").
+"""``POST /v1/users/{user_id}/coins``: a coin reward paid once per window (the coin-log
+service's ``awardCoinsOnce``; README.md, "The API (v1)", "Award coins once").
 
 A repeat inside the window is ``awarded: false`` (not an error); tiers of one reward share
 its window (``daily_goal`` pays once a day, whichever tier comes first). Two round trips

@@ -1,4 +1,4 @@
-"""``POST /v1/users/{user_id}/xp``: award XP for an action (README.md, "Award order for XP").
+"""``POST /v1/users/{user_id}/xp``: award XP for an action (README.md, "The API (v1)").
 
 Two DynamoDB round trips in the common case (:mod:`gamification.usecases.optimistic`): one
 ``BatchGetItem`` of the profile, the day's usage item, the idempotency record and the user's

@@ -4,7 +4,7 @@ A request with an ``Idempotency-Key`` has its effect once: its response is store
 key (scoped to the tenant) in the same transaction as the award, and a retry with the same
 key and the same request gets that response again (``Idempotent-Replayed: true``), even
 after its ``occurred_at`` has aged or the rules changed. The same key with another request
-is refused (422 ``idempotency_key_reused``). See README.md, "Idempotency".
+is refused (422 ``idempotency_key_reused``). See README.md, "The API (v1)".
 """
 
 from __future__ import annotations
