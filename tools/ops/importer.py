@@ -59,7 +59,9 @@ def main(
         entries = parse_rows(kind, rows, when)
         usage = parse_day_usage(rows) if kind == "users" else []
     except ImportRowError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(f"{csv_file.name}: {exc}; nothing was written") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise typer.BadParameter(f"{csv_file.name}: not a UTF-8 CSV file ({exc}); nothing was written") from None
     store = Store(dynamodb_client(), name)
     summary = apply(store, tenant, kind, entries, now, rules.xp.start)
     if usage:
