@@ -1,4 +1,4 @@
-"""GET /v1/users/{user_id}/limits: a day's XP usage, cap and per-action limits (seed 001)."""
+"""GET /v1/users/{user_id}/limits: a day's XP usage, cap and per-action limits (Mikoshi; docs/api.md)."""
 
 from datetime import date
 
