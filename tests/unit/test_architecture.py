@@ -49,7 +49,7 @@ def test_the_copy_is_clean_so_the_added_import_is_what_breaks_it(copy_of_the_lay
     ("module", "line", "contract"),
     [
         ("domain/periods.py", "import boto3", "The domain imports nothing of ours"),
-        ("dal/keys.py", "from gamification import settings", "The DAL imports the domain only"),
+        ("dal/keys.py", "from gamification import clock", "The DAL imports the domain only"),
         ("usecases/auth.py", "from gamification.api import http", "Layers:"),
         ("dal/keys.py", "from gamification.usecases import auth", "Layers:"),
         ("usecases/auth.py", "import botocore.config", "Only gamification.dal imports boto3"),
