@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Backend: the embedded moto server with the serialising lock (engineering.md), or the
+Backend: the embedded moto server with the serialising lock (tools/local/backend.py), or the
 DynamoDB endpoint in ``TEST_DYNAMODB_ENDPOINT`` (a URL such as DynamoDB Local, or ``aws`` for
 the account of the current credentials). The table is created from template.yaml with a
 unique name and, on an external endpoint, deleted afterwards.
