@@ -5,11 +5,14 @@ docs/api.md; Powertools validates requests and builds the OpenAPI document from 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -27,6 +30,23 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 MAX_METADATA_BYTES = 2048
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+
+#: RFC 3339 date-time with an offset (``2026-11-21T09:30:00Z``, ``...+01:00``): pydantic alone
+#: would also take a Unix number or a date-time without ``T``-separated time.
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str) and _RFC3339.match(value):
+        return value
+    if isinstance(value, datetime):  # built in Python (tools, tests), not parsed from JSON
+        return value
+    raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-11-21T09:30:00Z")
+
+
+#: ``occurred_at`` of every event: an RFC 3339 string with offset, parsed to an aware datetime.
+EventTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 class _Model(BaseModel):
@@ -47,7 +67,7 @@ class AwardXpRequest(_Request):
     declare with ``min``/``max`` (e.g. a bounty); fixed-XP actions are sent without it."""
 
     action: RuleName
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
     amount: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -67,7 +87,7 @@ class AwardCoinsRequest(_Request):
     reason: RuleName
     scope: Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)] | None = None
     tier: RuleName | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
 
 
 class DailyUsage(_Model):

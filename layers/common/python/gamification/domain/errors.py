@@ -68,6 +68,14 @@ class NotFound(GamificationError):
     code = "not_found"
 
 
+class MethodNotAllowed(GamificationError):
+    """405: the path is a route of the API, but not for this method (``allow`` lists the
+    methods it serves)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class IdempotencyKeyReused(GamificationError):
     """422: an Idempotency-Key already used for a different request (route, user or body)."""
 
