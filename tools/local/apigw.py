@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tools.local import lambdas, template
+from tools.local import isolation, lambdas, template
 
 MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 API_ID = "local"
@@ -129,6 +129,7 @@ class LocalHttpApi:
     ``(status, headers, body)``."""
 
     def __init__(self, table_name: str) -> None:
+        isolation.isolate_router_events()  # concurrent requests must not share an event
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)
