@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import time
 import traceback
@@ -130,6 +131,7 @@ class LocalHttpApi:
 
     def __init__(self, table_name: str) -> None:
         isolation.isolate_router_events()  # concurrent requests must not share an event
+        os.environ.setdefault("GAMIFICATION_ALLOW_LOOPBACK_EGRESS", "true")  # local webhook receivers
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)
