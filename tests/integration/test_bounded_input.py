@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamification.api import bounds
-from gamification.api.http import MAX_BODY_BYTES
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -102,6 +101,10 @@ def test_leaderboard_query_numbers_out_of_range_are_400(api, query):
 
 
 def test_a_body_one_byte_over_the_limit_is_413(api, clock, dynamo, tenant):
+    # Imported here, after the local API applied the template's environment: importing the
+    # HTTP layer at collection would build Powertools' Metrics without its namespace.
+    from gamification.api.http import MAX_BODY_BYTES
+
     clock.set(NOON)
     filler = "x" * (MAX_BODY_BYTES - len('{"action": "forked", "pad": ""}') + 1)
     r = api.post("/v1/users/u1/xp", raw='{"action": "forked", "pad": "' + filler + '"}')
