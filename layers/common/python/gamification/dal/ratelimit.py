@@ -33,12 +33,10 @@ from gamification.dal.store import TTL_ATTRIBUTE, Store, marshal
 
 @dataclass(frozen=True)
 class Decision:
-    """``allowed``; ``retry_after``: whole seconds until the window ends (>= 1); ``count``
-    the requests of the window so far when allowed (None when refused)."""
+    """``allowed``; ``retry_after``: whole seconds until the window ends (>= 1)."""
 
     allowed: bool
     retry_after: int
-    count: int | None = None
 
 
 def window_start(now: float, window_seconds: int) -> int:
@@ -51,17 +49,12 @@ def hit(store: Store, tenant: str, *, limit: int, window_seconds: int, now: floa
     the window already holds ``limit`` requests. One conditional ``UpdateItem``."""
     start = window_start(now, window_seconds)
     end = start + window_seconds
-    retry_after = max(1, math.ceil(end - now))
-    try:
-        resp = store.client.update_item(
-            TableName=store.table,
-            Key=marshal(keys.rate_window_key(tenant, start)),
-            UpdateExpression="ADD #n :one SET #ttl = if_not_exists(#ttl, :ttl)",
-            ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
-            ExpressionAttributeNames={"#n": "n", "#ttl": TTL_ATTRIBUTE},
-            ExpressionAttributeValues=marshal({":one": 1, ":limit": limit, ":ttl": end + window_seconds}),
-            ReturnValues="UPDATED_NEW",
-        )
-    except store.client.exceptions.ConditionalCheckFailedException:
-        return Decision(False, retry_after)
-    return Decision(True, retry_after, int(resp["Attributes"]["n"]["N"]))
+    allowed = store.write_if(
+        "update_item",
+        Key=marshal(keys.rate_window_key(tenant, start)),
+        UpdateExpression="ADD #n :one SET #ttl = if_not_exists(#ttl, :ttl)",
+        ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+        ExpressionAttributeNames={"#n": "n", "#ttl": TTL_ATTRIBUTE},
+        ExpressionAttributeValues=marshal({":one": 1, ":limit": limit, ":ttl": end + window_seconds}),
+    )
+    return Decision(allowed, max(1, math.ceil(end - now)))

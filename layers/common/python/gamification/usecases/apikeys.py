@@ -84,18 +84,16 @@ def _find(store: Store, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _update(store: Store, item_key: keys.Key, entry_key: keys.Key, changes: dict[str, Any]) -> None:
+    """SET ``changes`` on a key item and its listing entry. Raises KeyNotFound if either is gone."""
     names = {f"#a{i}": k for i, k in enumerate(changes)}
-    values = {f":v{i}": v for i, v in enumerate(changes.values())}
+    values = marshal({f":v{i}": v for i, v in enumerate(changes.values())})
     expr = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(changes)))
     for k in (item_key, entry_key):
-        store.client.update_item(
-            TableName=store.table,
-            Key=marshal(k),
-            UpdateExpression=expr,
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=marshal(values),
-        )
+        if not store.write_if(
+            "update_item", Key=marshal(k), UpdateExpression=expr, ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        ):
+            raise KeyNotFound(f"no item {k['pk']} / {k['sk']}")
 
 
 def revoke(store: Store, ref: str) -> dict[str, Any]:
@@ -137,17 +135,15 @@ def set_limit(store: Store, tenant: str, limit: int | None, window_seconds: int 
     if window_seconds is not None and not 1 <= window_seconds <= MAX_WINDOW_SECONDS:
         raise ValueError(f"window must be 1 to {MAX_WINDOW_SECONDS} seconds")
     k = keys.tenant_registry_key(tenant)
+    names = {"#l": "rate_limit", "#w": "rate_window_seconds"}
     if limit is None:
-        expr, names, values = "REMOVE #l, #w", {"#l": "rate_limit", "#w": "rate_window_seconds"}, None
+        change: dict[str, Any] = {"UpdateExpression": "REMOVE #l, #w"}
     else:
-        expr, names = "SET #l = :l, #w = :w", {"#l": "rate_limit", "#w": "rate_window_seconds"}
-        values = marshal({":l": limit, ":w": window_seconds or 1})
-    try:
-        resp = store.client.update_item(
-            TableName=store.table, Key=marshal(k), UpdateExpression=expr, ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names, ReturnValues="ALL_NEW",
-            **({"ExpressionAttributeValues": values} if values else {}),
-        )
-    except store.client.exceptions.ConditionalCheckFailedException:
-        raise KeyNotFound(f"no tenant {tenant} (create a key for it first)") from None
-    return unmarshal(resp["Attributes"])
+        change = {"UpdateExpression": "SET #l = :l, #w = :w",
+                  "ExpressionAttributeValues": marshal({":l": limit, ":w": window_seconds or 1})}
+    if not store.write_if(
+        "update_item", Key=marshal(k), ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names,
+        **change,
+    ):
+        raise KeyNotFound(f"no tenant {tenant} (create a key for it first)")
+    return store.get(k) or {}
