@@ -2,7 +2,8 @@
 gamification.dal.keys: each statement is limited by ``dynamodb:LeadingKeys`` to partition
 namespaces that keys.py really builds, and each function only to the namespaces its kind
 needs (API functions: tenant data ``T#`` and request counters ``RATE#``; the authorizer:
-API keys and the tenant registry; scheduled functions: tenant data and the registry)."""
+API keys and the tenant registry; scheduled functions: tenant data and the registry; the
+``$default`` route: nothing)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ ALLOWED = {
     "api": {"T#*", "RATE#*"},
     "authorizer": {"APIKEY#*", keys.TENANTS},
     "scheduled": {"T#*", keys.TENANTS},
+    # The $default route answers 404/405 from the route table: no table access at all.
+    "default_route": set(),
 }
 
 
@@ -72,7 +75,10 @@ def kind_of(logical_id: str, res: dict[str, Any]) -> str:
     events = res["Properties"].get("Events", {}) or {}
     if logical_id == template.authorizer_function():
         return "authorizer"
-    if any(e["Type"] == "HttpApi" for e in events.values()):
+    http = [e for e in events.values() if e["Type"] == "HttpApi"]
+    if http and all("Path" not in (e.get("Properties") or {}) for e in http):
+        return "default_route"
+    if http:
         return "api"
     return "scheduled"
 
@@ -130,3 +136,13 @@ def test_api_functions_can_count_requests_and_read_functions_cannot_write_tenant
                 assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(st["Action"]), (
                     f"{logical_id}: a GET route may not write tenant data"
                 )
+
+
+def test_the_default_route_function_has_no_table_access():
+    """The ``$default`` route (no Path: what no other route matches) reads and writes nothing."""
+    defaults = [lid for lid, res in FUNCTIONS.items() if kind_of(lid, res) == "default_route"]
+    assert defaults, "template.yaml has no $default route function"
+    for lid in defaults:
+        props = FUNCTIONS[lid]["Properties"]
+        assert not dynamodb_statements(props), lid
+        assert not props.get("Policies"), f"{lid}: the $default route needs no permissions"
