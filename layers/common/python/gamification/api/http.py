@@ -252,8 +252,11 @@ def rate_guard(event: dict[str, Any]) -> dict[str, Any] | None:
     """Count the request against its tenant's limit (one conditional ``UpdateItem``, see
     :mod:`gamification.usecases.throttle`); a 429 ``rate_limited`` response with
     ``Retry-After`` when the tenant's window is full, else None. Runs after :func:`guard`, so
-    requests refused without any I/O (401, 413, malformed JSON) are not counted."""
-    from gamification.runtime import store
+    requests refused without any I/O (401, 413, malformed JSON) are not counted.
+
+    The store is built here from the process's cached client (not :mod:`gamification.runtime`,
+    which sits beside the HTTP glue in the import layers and may not be imported by it)."""
+    from gamification.dal.store import Store, dynamodb_client
     from gamification.settings import get_settings
     from gamification.usecases.throttle import tenant_limit, throttle
 
@@ -261,7 +264,7 @@ def rate_guard(event: dict[str, Any]) -> dict[str, Any] | None:
     settings = get_settings()
     limit, window = tenant_limit(context, settings.rate_limit, settings.rate_window_seconds)
     try:
-        throttle(store(), str(context["tenant_id"]), limit, window)
+        throttle(Store(dynamodb_client(), settings.table_name), str(context["tenant_id"]), limit, window)
     except GamificationError as exc:
         return _proxy_error(exc)
     return None
