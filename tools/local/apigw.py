@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import time
 import traceback
@@ -129,6 +130,7 @@ class LocalHttpApi:
     ``(status, headers, body)``."""
 
     def __init__(self, table_name: str, isolation: str = "process") -> None:
+        os.environ.setdefault("GAMIFICATION_ALLOW_LOOPBACK_EGRESS", "true")  # local webhook receivers
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)

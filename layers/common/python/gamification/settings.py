@@ -22,7 +22,11 @@ class Environment(BaseSettings):
       optimistic-concurrency retries per request, at most this many, within this time;
     - ``GAMIFICATION_DYNAMODB_READ_TIMEOUT``: seconds botocore waits for a DynamoDB answer
       (2 s keeps a request, its retries and the engine's retries inside the 10 s function
-      timeout; the local stack, whose serialised backend queues requests, sets 60).
+      timeout; the local stack, whose serialised backend queues requests, sets 60);
+    - ``GAMIFICATION_RATE_LIMIT`` / ``GAMIFICATION_RATE_WINDOW_SECONDS``: the default
+      per-tenant request limit, requests per window of seconds (0 = unlimited; a tenant's
+      registry item may set its own; docs/security.md);
+    - ``GAMIFICATION_ALLOW_LOOPBACK_EGRESS``: webhooks may target loopback (the local stack only).
     """
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
@@ -32,6 +36,10 @@ class Environment(BaseSettings):
     max_write_attempts: int = Field(default=40, alias="GAMIFICATION_MAX_WRITE_ATTEMPTS", ge=1, le=1000)
     retry_budget_seconds: float = Field(default=5.0, alias="GAMIFICATION_RETRY_BUDGET_SECONDS", gt=0, le=60)
     dynamodb_read_timeout_seconds: float = Field(default=2.0, alias="GAMIFICATION_DYNAMODB_READ_TIMEOUT", gt=0, le=300)
+    # security posture: per-tenant request limits and webhook egress
+    rate_limit: int = Field(default=0, alias="GAMIFICATION_RATE_LIMIT", ge=0, le=1_000_000)
+    rate_window_seconds: int = Field(default=1, alias="GAMIFICATION_RATE_WINDOW_SECONDS", ge=1, le=3600)
+    allow_loopback_egress: bool = Field(default=False, alias="GAMIFICATION_ALLOW_LOOPBACK_EGRESS")
 
 
 class Settings(Environment):

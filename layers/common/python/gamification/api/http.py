@@ -61,7 +61,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Bad input (validation_error, unknown_action, unknown_reward)",
         413: "Request body over 16 KB (payload_too_large)",
         422: "Idempotency-Key reused for a different request",
-        429: "Daily limit or cap reached",
+        429: "Daily limit or cap reached, or the tenant's request limit (rate_limited; Retry-After)",
         503: "Contention; retry with the same Idempotency-Key",
     }.items()
 }
@@ -162,6 +162,8 @@ def _proxy_error(error: GamificationError) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, LimitReached) and error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
     return {"statusCode": error.status, "headers": headers, "body": json.dumps(error.body())}
 
 
@@ -238,6 +240,31 @@ def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], d
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return guard(event) or app.resolve(event, context)
+        return guard(event) or rate_guard(event) or app.resolve(event, context)
 
     return lambda_handler
+
+
+# ---- security posture: per-tenant request limits -----------------------------------------
+
+
+def rate_guard(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Count the request against its tenant's limit (one conditional ``UpdateItem``, see
+    :mod:`gamification.usecases.throttle`); a 429 ``rate_limited`` response with
+    ``Retry-After`` when the tenant's window is full, else None. Runs after :func:`guard`, so
+    requests refused without any I/O (401, 413, malformed JSON) are not counted.
+
+    The store is built here from the process's cached client (not :mod:`gamification.runtime`,
+    which sits beside the HTTP glue in the import layers and may not be imported by it)."""
+    from gamification.dal.store import Store, dynamodb_client
+    from gamification.settings import get_settings
+    from gamification.usecases.throttle import tenant_limit, throttle
+
+    context = event["requestContext"]["authorizer"]["lambda"]
+    settings = get_settings()
+    limit, window = tenant_limit(context, settings.rate_limit, settings.rate_window_seconds)
+    try:
+        throttle(Store(dynamodb_client(), settings.table_name), str(context["tenant_id"]), limit, window)
+    except GamificationError as exc:
+        return _proxy_error(exc)
+    return None

@@ -4,7 +4,6 @@ docs/api.md; Powertools validates requests and builds the OpenAPI document from 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,8 +17,9 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
-    field_validator,
 )
+
+from gamification.api.bounds import MAX_METADATA_BYTES, Metadata  # noqa: F401 - MAX_METADATA_BYTES re-exported
 
 #: docs/api.md: 1 to 128 characters of ``A-Z a-z 0-9 _ . : @ -`` (never ``#``, the key delimiter).
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
@@ -27,7 +27,6 @@ UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 #: Idempotency keys: 1 to 255 visible ASCII characters (UUIDs, ULIDs, "order-123:retry").
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-MAX_METADATA_BYTES = 2048
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
 
@@ -69,15 +68,8 @@ class AwardXpRequest(_Request):
     action: RuleName
     occurred_at: EventTime | None = None
     amount: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
-    metadata: dict[str, Any] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _small(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        # allow_nan=False: NaN / Infinity are not JSON and would be stored as invalid JSON
-        if v is not None and len(json.dumps(v, separators=(",", ":"), allow_nan=False)) > MAX_METADATA_BYTES:
-            raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
-        return v
+    #: Bounded in size, depth, keys, strings and numbers (gamification.api.bounds).
+    metadata: Metadata = None
 
 
 class AwardCoinsRequest(_Request):

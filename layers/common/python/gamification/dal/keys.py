@@ -32,6 +32,19 @@ scheduled roll-over lists tenants from it.
 | migration lock    | ``MIGRATIONS``              | ``LOCK``                            |
 
 Migrations belong to the table, not to a tenant: they are the one other partition without one.
+
+Security posture (docs/security.md):
+
+| item                 | pk                               | sk                          |
+|----------------------|----------------------------------|-----------------------------|
+| rate-limit window    | ``RATE#{t}#{window_start}``      | ``RATE``                    |
+| API-key index entry  | ``APIKEYS``                      | ``{t}#{key_id}``            |
+
+A rate window counts one tenant's requests in one fixed window (epoch seconds of its start;
+TTL ``expires_at``). It has a partition prefix of its own, not ``T#``, so the read-only
+functions may be granted ``UpdateItem`` on counters (``RATE#*``) without any write access to
+tenant data. The API-key index lists keys by tenant for the operator CLI (``key_id``: first 12
+hex digits of the key's SHA-256; never the key), without scanning the table.
 """
 
 from __future__ import annotations
@@ -143,3 +156,19 @@ def migration_key(number: int) -> Key:
 
 def migration_lock_key() -> Key:
     return {"pk": MIGRATIONS, "sk": "LOCK"}
+
+
+# ---- security posture: per-tenant rate windows and the API-key index ----------------------
+
+RATE_PREFIX = "RATE#"
+APIKEYS = "APIKEYS"
+
+
+def rate_window_key(tenant: str, window_start: int) -> Key:
+    """The request counter of ``tenant`` for the fixed window starting at epoch ``window_start``."""
+    return {"pk": f"{RATE_PREFIX}{tenant}#{window_start}", "sk": "RATE"}
+
+
+def api_key_index_key(tenant: str, key_id: str) -> Key:
+    """The operator's listing entry of one API key (``key_id``: see the module docstring)."""
+    return {"pk": APIKEYS, "sk": f"{tenant}#{key_id}"}

@@ -106,6 +106,13 @@ class DailyXpCapReached(LimitReached):
     code = "daily_xp_cap_reached"
 
 
+class RateLimited(LimitReached):
+    """429: the tenant sent more requests than its limit allows in the current window
+    (``retry_after``: seconds until the window ends; details ``limit``, ``window_seconds``)."""
+
+    code = "rate_limited"
+
+
 class Contention(GamificationError):
     """503: too many concurrent writes to one user; safe to retry with the same key."""
 

@@ -29,9 +29,12 @@ def bearer_token(header: str | None) -> str | None:
 
 
 def tenant_for_key(store: Store, api_key: str) -> str | None:
-    """The tenant an API key belongs to, or None for an unknown or disabled key."""
+    """The tenant an API key belongs to, or None for an unknown, disabled (revoked) or
+    expired key (``not_after``, an RFC 3339 UTC stamp set by a rotation's grace period)."""
     item = store.get(keys.api_key_key(hash_api_key(api_key)), consistent=False)
     if not item or item.get("disabled"):
+        return None
+    if item.get("not_after") and str(item["not_after"]) <= keys.stamp(clock.now()):
         return None
     return str(item["tenant_id"])
 
@@ -42,11 +45,17 @@ def register_api_key(store: Store, tenant: str, api_key: str, name: str = "defau
     if not TENANT_PATTERN.match(tenant):
         raise ValueError(f"tenant id must match {TENANT_PATTERN.pattern}")
     now = clock.now()
-    store.put(
-        keys.api_key_key(hash_api_key(api_key)),
-        {"tenant_id": tenant, "name": name, "created_at": keys.stamp(now)},
-    )
+    key_hash = hash_api_key(api_key)
+    entry = {"tenant_id": tenant, "name": name, "key_id": key_id(key_hash), "created_at": keys.stamp(now)}
+    # The operator's listing (the hash finds the key item; it cannot authenticate anyone).
+    store.put(keys.api_key_index_key(tenant, entry["key_id"]), {**entry, "key_hash": key_hash})
+    store.put(keys.api_key_key(key_hash), entry)
     BoardStore(store).register_tenant(tenant, now)  # so the scheduled roll-over finds it
+
+
+def key_id(key_hash: str) -> str:
+    """The public id of a key: the first 12 hex digits of its SHA-256 (listed, never secret)."""
+    return key_hash[:12]
 
 
 def new_api_key() -> str:
@@ -64,4 +73,21 @@ def authorize(store: Store, headers: dict[str, Any]) -> dict[str, Any]:
     """
     token = bearer_token(headers.get("authorization"))
     tenant = tenant_for_key(store, token) if token else None
-    return {"isAuthorized": True, "context": {"tenant_id": tenant or ""}}
+    context: dict[str, Any] = {"tenant_id": tenant or ""}
+    if tenant:
+        context.update(tenant_limits(store, tenant))
+    return {"isAuthorized": True, "context": context}
+
+
+#: The longest a revoked or expired key keeps working in the cloud: the HTTP API caches an
+#: authorizer's answer per Authorization header for ``ReauthorizeEvery`` seconds
+#: (template.yaml; a test keeps the two equal). The local stack has no cache: at once.
+REVOCATION_BOUND_SECONDS = 60
+
+
+def tenant_limits(store: Store, tenant: str) -> dict[str, int]:
+    """The tenant's own request limit from its registry item (``rate_limit`` requests per
+    ``rate_window_seconds``), as authorizer context; empty when the operator set none (the
+    functions then use their default). One eventually consistent GetItem per authorization."""
+    item = store.get(keys.tenant_registry_key(tenant), consistent=False) or {}
+    return {name: int(item[name]) for name in ("rate_limit", "rate_window_seconds") if item.get(name) is not None}

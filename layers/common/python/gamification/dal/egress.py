@@ -1,0 +1,128 @@
+"""Outbound HTTP guard (server-side request forgery): where a webhook may be delivered.
+
+:func:`check_webhook_url` is called when a tenant registers a webhook URL and again before
+every delivery, because DNS answers change (a name that resolved to a public address at
+registration may resolve to ``169.254.169.254`` later: DNS rebinding). It resolves the host
+itself (``socket.getaddrinfo``; this is I/O, hence the data-access layer) and refuses the URL
+when *any* address it resolves to is not a public unicast address.
+
+Rules (docs in SECURITY.md, "Webhook egress"):
+
+- scheme ``https`` only; ``http`` only when ``allow_loopback`` (the local stack) and every
+  address is loopback;
+- no user info (``user:pass@host``), a host is required, the port must be valid;
+- refused addresses, IPv4 and IPv6 alike (IPv4-mapped ``::ffff:a.b.c.d`` and NAT64/6to4
+  forms are judged by the IPv4 address they carry): private (10/8, 172.16/12, 192.168/16,
+  100.64/10 shared, fc00::/7), loopback (127/8, ::1), link-local (169.254/16 with the cloud
+  metadata endpoint, fe80::/10), multicast, reserved, unspecified (0.0.0.0, ::), and every
+  other non-global range of the IANA special-purpose registries (``ipaddress.is_global``);
+- ``allow_loopback`` admits loopback addresses only (never private or link-local ones).
+
+Delivery code must connect to the address checked here (or re-check right before
+connecting) and must not follow redirects, or the check can be bypassed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from gamification.domain.errors import GamificationError
+
+#: Longest URL accepted (bytes of the text as given).
+MAX_URL_LENGTH = 2048
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class InvalidWebhookUrl(GamificationError):
+    """400: a webhook URL that the engine will not deliver to (scheme, host or address)."""
+
+    code = "invalid_webhook_url"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="url")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries: IPv4-mapped, 6to4, or NAT64 (64:ff9b::/96)."""
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address in ipaddress.IPv6Network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _unwrap(address: IPAddress) -> IPAddress:
+    if isinstance(address, ipaddress.IPv6Address):
+        return _embedded_ipv4(address) or address
+    return address
+
+
+def refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    """Why ``address`` may not be a delivery target, or None if it may."""
+    a = _unwrap(address)
+    if a.is_loopback:
+        return None if allow_loopback else "loopback"
+    for kind in ("unspecified", "link_local", "multicast", "private", "reserved"):
+        if getattr(a, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if isinstance(a, ipaddress.IPv4Address) and a in ipaddress.IPv4Network("100.64.0.0/10"):
+        return "shared (carrier-grade NAT)"
+    if not a.is_global:
+        return "not globally routable"
+    return None
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (TCP). Raises InvalidWebhookUrl if none."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve") from exc
+    out: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        text = str(sockaddr[0]).split("%", 1)[0]  # drop an IPv6 zone id
+        try:
+            out.append(ipaddress.ip_address(text))
+        except ValueError:
+            continue
+    if not out:
+        raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve")
+    return out
+
+
+def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
+    """Refuse a webhook URL the engine must not call (see the module docstring).
+
+    ``allow_loopback``: True only for the local stack (``http://127.0.0.1:...`` receivers in
+    development). Raises :class:`InvalidWebhookUrl` (400 ``invalid_webhook_url``); returns
+    None when every resolved address is allowed.
+    """
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        raise InvalidWebhookUrl(f"webhook url must be 1 to {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidWebhookUrl("webhook url is malformed") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise InvalidWebhookUrl("webhook url must use https")
+    if scheme == "http" and not allow_loopback:
+        raise InvalidWebhookUrl("webhook url must use https")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidWebhookUrl("webhook url must not carry credentials")
+    host = parts.hostname
+    if not host:
+        raise InvalidWebhookUrl("webhook url has no host")
+    addresses = resolve(host, port or (443 if scheme == "https" else 80))
+    for address in addresses:
+        why = refusal(address, allow_loopback=allow_loopback)
+        if why:
+            raise InvalidWebhookUrl(f"webhook host {host!r} resolves to a {why} address ({address}); refused")
+        if scheme == "http" and not _unwrap(address).is_loopback:
+            raise InvalidWebhookUrl("webhook url must use https (http only for loopback receivers)")

@@ -1,0 +1,130 @@
+"""The webhook egress guard, without network: ``socket.getaddrinfo`` is replaced."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tools.local import lambdas
+
+lambdas.use_layer()
+
+from gamification.dal import egress  # noqa: E402
+from gamification.dal.egress import InvalidWebhookUrl, check_webhook_url  # noqa: E402
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """``dns["host"] = ["addr", ...]`` makes ``host`` resolve to those addresses."""
+    table: dict[str, list[str]] = {}
+    calls: list[tuple[str, int]] = []
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        calls.append((host, port))
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+             (a, port, 0, 0) if ":" in a else (a, port))
+            for a in table[host]
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    table["calls"] = calls  # type: ignore[assignment]
+    return table
+
+
+REFUSED = [
+    "10.0.0.5", "172.16.3.4", "172.31.255.255", "192.168.1.1", "100.64.0.1",  # private, shared
+    "127.0.0.1", "127.8.9.10", "::1",  # loopback
+    "169.254.169.254", "fe80::1",  # link-local (cloud metadata)
+    "224.0.0.1", "ff02::1",  # multicast
+    "240.0.0.1", "255.255.255.255",  # reserved, broadcast
+    "0.0.0.0", "::",  # unspecified
+    "fc00::1", "fd12:3456::1",  # unique local
+    "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",  # IPv4-mapped
+    "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",  # NAT64 and 6to4 of 169.254.169.254
+    "192.0.2.10", "198.51.100.1", "2001:db8::1",  # documentation ranges
+]
+
+
+@pytest.mark.parametrize("address", REFUSED)
+def test_a_host_resolving_to_a_non_public_address_is_refused(dns, address):
+    dns["hooks.example.com"] = [address]
+    with pytest.raises(InvalidWebhookUrl) as info:
+        check_webhook_url("https://hooks.example.com/x", allow_loopback=False)
+    assert info.value.status == 400 and info.value.body()["error"]["code"] == "invalid_webhook_url"
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
+def test_a_public_https_url_passes(dns, address):
+    dns["hooks.example.com"] = [address]
+    assert check_webhook_url("https://hooks.example.com:8443/in?x=1", allow_loopback=False) is None
+    assert dns["calls"][-1] == ("hooks.example.com", 8443)
+
+
+def test_one_private_address_among_public_ones_refuses_the_host(dns):
+    dns["rebind.example.com"] = ["93.184.215.14", "10.1.2.3"]
+    with pytest.raises(InvalidWebhookUrl, match="private"):
+        check_webhook_url("https://rebind.example.com/", allow_loopback=False)
+
+
+def test_ip_literals_are_checked_too(dns):
+    dns["169.254.169.254"] = ["169.254.169.254"]
+    dns["::1"] = ["::1"]
+    with pytest.raises(InvalidWebhookUrl, match="link-local"):
+        check_webhook_url("https://169.254.169.254/latest/meta-data/", allow_loopback=False)
+    with pytest.raises(InvalidWebhookUrl, match="loopback"):
+        check_webhook_url("https://[::1]/", allow_loopback=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://hooks.example.com/", "ftp://hooks.example.com/", "file:///etc/passwd", "gopher://x/", "https:///nohost",
+     "https://user:pw@hooks.example.com/", "https://hooks.example.com:99999/", "", "https://" + "a" * 3000 + ".com/",
+     "javascript:alert(1)"],
+)
+def test_bad_schemes_credentials_and_shapes_are_refused(dns, url):
+    dns["hooks.example.com"] = ["93.184.215.14"]
+    with pytest.raises(InvalidWebhookUrl):
+        check_webhook_url(url, allow_loopback=False)
+
+
+def test_an_unresolvable_host_is_refused(dns):
+    with pytest.raises(InvalidWebhookUrl, match="does not resolve"):
+        check_webhook_url("https://nowhere.invalid/", allow_loopback=False)
+
+
+def test_locally_loopback_is_allowed_over_http_and_https(dns):
+    dns["localhost"] = ["127.0.0.1", "::1"]
+    dns["127.0.0.1"] = ["127.0.0.1"]
+    check_webhook_url("http://localhost:9000/hook", allow_loopback=True)
+    check_webhook_url("http://127.0.0.1:9000/hook", allow_loopback=True)
+    check_webhook_url("https://localhost/hook", allow_loopback=True)
+    with pytest.raises(InvalidWebhookUrl, match="loopback"):
+        check_webhook_url("https://localhost/hook", allow_loopback=False)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.1", "169.254.169.254", "fe80::1", "0.0.0.0"])
+def test_allow_loopback_admits_loopback_only(dns, address):
+    dns["lan.example"] = [address]
+    with pytest.raises(InvalidWebhookUrl):
+        check_webhook_url("http://lan.example/", allow_loopback=True)
+    with pytest.raises(InvalidWebhookUrl):
+        check_webhook_url("https://lan.example/", allow_loopback=True)
+
+
+def test_http_to_a_public_host_is_refused_even_locally(dns):
+    dns["hooks.example.com"] = ["93.184.215.14"]
+    with pytest.raises(InvalidWebhookUrl, match="https"):
+        check_webhook_url("http://hooks.example.com/", allow_loopback=True)
+    check_webhook_url("https://hooks.example.com/", allow_loopback=True)
+
+
+def test_refusal_reasons_cover_mapped_addresses():
+    import ipaddress
+
+    assert egress.refusal(ipaddress.ip_address("::ffff:127.0.0.1"), allow_loopback=True) is None
+    assert egress.refusal(ipaddress.ip_address("::ffff:10.0.0.1"), allow_loopback=True) == "private"
+    assert egress.refusal(ipaddress.ip_address("8.8.8.8"), allow_loopback=False) is None
