@@ -20,14 +20,16 @@ Reads (:class:`LeaderboardReader`), for S shards of a board period:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from gamification.api.models import LeaderboardResponse
 from gamification.dal import keys
 from gamification.dal.board_store import BoardStore
+from gamification.dal.projection_store import ProjectionStore
 from gamification.dal.store import Store, Transaction
+from gamification.domain.board_projection import Top, players_above, rank_keys, tie_keys, ties_ahead
 from gamification.domain.errors import PeriodNotFinal, UnknownLeaderboard, UnknownPeriod
 from gamification.domain.leaderboards import (
     BoardPeriod,
@@ -152,9 +154,23 @@ class LeaderboardReader:
             )
         return BoardRef(tenant, board, period, period_key(period, on), rule.shards)
 
-    def top(self, ref: BoardRef, limit: int) -> list[Row]:
-        """The best ``limit`` rows of the board period: S small queries, merged, plus a
-        refill of the few shards that may hold more (:func:`gather_top`)."""
+    def layout(self, ref: BoardRef) -> tuple[BoardRef, Top]:
+        """The board period's top item (one GetItem): its top rows and the write-shard count
+        it was projected with (which wins over the rules' ``shards``, so a changed
+        ``shards`` only applies to periods that start after the change)."""
+        item = self.boards.store.get(keys.board_top_key(ref.tenant, ref.board, ref.period, ref.period_key))
+        if item and "shards" in item:
+            ref = replace(ref, shards=int(item["shards"]))
+        return ref, Top.load(item)
+
+    def top(self, ref: BoardRef, limit: int, top: Top | None = None) -> list[Row]:
+        """The best ``limit`` rows: from the top item when it holds them (1 request), else
+        S small GSI queries, merged, plus a refill of the few shards that may hold more
+        (:func:`gather_top`)."""
+        if top is None:
+            ref, top = self.layout(ref)
+        if top.complete or len(top.rows) >= limit:
+            return top.rows[:limit]
         return gather_top(
             lambda s, n: self.boards.top(ref.score_pk(s), n),
             lambda s, last, n: self.boards.after(ref.score_pk(s), last.sort_key, n),
@@ -163,12 +179,10 @@ class LeaderboardReader:
             limit,
         )
 
-    def position(self, ref: BoardRef, user_id: str, best: int | None = None) -> tuple[Row | None, int | None]:
-        """The user's row and exact rank (None, None when not on the board).
-
-        ``best``: the board's best score when the caller has it (from the top entries); it
-        lets the count reads skip levels that cannot hold anyone above the user.
-        """
+    def position(self, ref: BoardRef, user_id: str, top: Top | None = None) -> tuple[Row | None, int | None]:
+        """The user's row and exact rank (None, None when not on the board): from the top
+        item if the user is in it, else one GetItem of the score item and one BatchGetItem
+        of the 13 count items and 2 tie items of its score (``ref`` as from :meth:`layout`)."""
         shard = shard_of(user_id, ref.shards)
         item = self.boards.store.get(
             keys.board_score_key(ref.tenant, ref.board, ref.period, ref.period_key, shard, user_id)
@@ -176,14 +190,15 @@ class LeaderboardReader:
         if not item:
             return None, None
         row = Row(user_id, int(item["score"]), str(item["reached_at"]))
-        jobs = [(s, lo, hi) for s in range(ref.shards) for lo, hi in above_ranges(row.score, best)]
-        above = self.boards.gather(
-            lambda i: self.boards.count_range(ref.count_pk(jobs[i][0]), jobs[i][1], jobs[i][2]), len(jobs)
-        ) if jobs else []
-        ties = self.boards.gather(
-            lambda s: self.boards.ties_ahead(ref.score_pk(s), row.score, row.sort_key, user_id), ref.shards
-        )
-        return row, rank_of(above, ties)
+        for i, r in enumerate(top.rows if top else []):
+            if r.user_id == user_id and r == row:
+                return row, i + 1
+        counts = [keys.board_counts_key(ref.tenant, ref.board, ref.period, ref.period_key, sk) for sk in rank_keys(row.score)]
+        ties = [keys.board_tie_key(ref.tenant, ref.board, ref.period, ref.period_key, sk) for sk in tie_keys(row)]
+        found = ProjectionStore(self.boards.store).read(counts + ties)
+        above = players_above(row.score, {k["sk"]: found.get((k["pk"], k["sk"]), {}) for k in counts})
+        ahead = ties_ahead(row, *(found.get((k["pk"], k["sk"])) for k in ties))
+        return row, 1 + above + ahead
 
     def around(self, ref: BoardRef, row: Row, rank: int, n: int) -> list[dict[str, object]]:
         """The user's entry with up to ``n`` entries above and below, best first."""
@@ -231,7 +246,8 @@ class LeaderboardReader:
             ]
             finalised_at = snap.get("finalised_at")
         else:
-            entries = ranked(self.top(ref, limit))
+            ref, top = self.layout(ref)
+            entries = ranked(self.top(ref, limit, top))
         body: dict[str, Any] = {
             "board": board,
             "metric": self.rules.leaderboards[board].metric,
@@ -242,8 +258,9 @@ class LeaderboardReader:
             "finalised_at": finalised_at,
         }
         if user_id is not None:
-            best = entries[0]["score"] if entries and not final else None
-            row, rank = self.position(ref, user_id, best)
+            if final:
+                ref, top = self.layout(ref)
+            row, rank = self.position(ref, user_id, top)
             body["user"] = {"user_id": user_id, "rank": rank, "score": row.score if row else 0}
             if around is not None:
                 body["around"] = self.around(ref, row, rank, around) if row and rank else []
