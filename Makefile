@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
+.PHONY: help install run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
@@ -19,6 +19,7 @@ help:
 	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
 	@echo "make replay   FILE=<activity.jsonl|csv> TENANT=<id> [ARGS='--backfill --local']  (see docs/replay.md)"
 	@echo "make replay-se  replay the Cardano Stack Exchange dump (SE_DUMP=...) into build/replay/stackexchange"
+	@echo "make rebuild-boards TENANT=<id> [BOARD=] [PERIOD=] [DATE=]  recompute boards from the ledger"
 	@echo "make migrate  apply pending data migrations to TABLE_NAME; make migrate-status lists them"
 	@echo "make bench        cost and speed per operation -> bench/results.json (docs/benchmarks.md)"
 	@echo "make reliability  storms, faults, fuzzing, properties -> bench/reliability.json"
@@ -78,6 +79,11 @@ migrate: install
 
 migrate-status: install
 	$(PY) -m tools.ops.migrate status
+
+# Leaderboards: recompute board periods from the ledger (exact, resumable; docs/leaderboards.md).
+rebuild-boards: install
+	@test -n "$(TENANT)" || (echo "usage: make rebuild-boards TENANT=my-game [BOARD=xp] [PERIOD=daily] [DATE=2026-11-21]"; exit 2)
+	$(PY) -m tools.ops.rebuild_boards --tenant "$(TENANT)" $(if $(BOARD),--board "$(BOARD)") $(if $(PERIOD),--period "$(PERIOD)") $(if $(DATE),--date "$(DATE)") $(ARGS)
 # MALLOC_ARENA_MAX: the embedded moto churns memory from many threads; fewer malloc arenas
 # keep the resident size of a run near what it really holds.
 bench: install

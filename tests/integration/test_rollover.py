@@ -15,10 +15,25 @@ from gamification.usecases.rollover import Rollover
 
 from tools.local import lambdas, template
 
-from ..conftest import load_event
+import pytest
+
+from ..conftest import drain_before_board_reads, load_event
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)  # Saturday of ISO week 2026-W47
 LONG_AGO = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _boards_follow_the_ledger(api, streams, monkeypatch):
+    """Boards are projected from the stream: reads and roll-overs wait until it is drained."""
+    drain_before_board_reads(api, streams, monkeypatch)
+    run = Rollover.run
+
+    def drained_run(self, *args, **kwargs):
+        streams.wait_until_drained()
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Rollover, "run", drained_run)
 
 
 def prize_rules(**board):
