@@ -1,20 +1,14 @@
-"""Leaderboard use cases: the board part of an award (read keys for the first round trip,
-writes for the award transaction) and ``GET /v1/leaderboards/{board}``.
+"""Leaderboard reads: ``GET /v1/leaderboards/{board}`` and the roll-over's top N.
 
-Award path (no extra round trip): :class:`BoardUpdate` names the user's score item on every
-board period the event touches; the engine reads them in its ``BatchGetItem`` and
-:meth:`BoardUpdate.apply` adds, per board period with a non-zero delta, the score item (conditioned on the score read) and
-the count-hierarchy updates (:func:`gamification.domain.leaderboards.count_deltas`: usually 2-4
-items, at most 2 * COUNT_LEVELS) to its ``TransactWriteItems``. The profile ``version`` condition already serialises
-a user's awards, so the scores written are exact.
+Boards are a projection of the ledger (:mod:`gamification.usecases.board_projector`), so
+they may trail an award by the projector's batching window plus one invocation (about 1-2 s).
+Reads of one board period (:class:`LeaderboardReader`):
 
-Reads (:class:`LeaderboardReader`), for S shards of a board period:
-
-- top N: S GSI queries of ceil(N/S)+2 items each, merged, then more from only the shards
-  that may still hold top rows (about N + 3S items read, instead of S*N);
-- a user's rank: 1 GetItem + S x (levels needed, <= COUNT_LEVELS) count-range queries
-  (<= 15 sibling items per level, plus top-level buckets above) + S tie queries (the players
-  with the user's exact score who reached it earlier: the one part that grows with ties);
+- top N: the period's top item (1 GetItem) when it holds N rows, else S GSI queries of
+  ceil(N/S)+2 items each, merged, plus a refill of the few shards that may hold more;
+- a user's rank: from the top item if the user is in it; else 1 GetItem of the score item
+  and 1 BatchGetItem of 15 items with known keys (13 count items, 2 tie items): 3 requests
+  with the top item, at most 17 items, whatever the board's size;
 - ``around=N``: S queries above and S below the user, N items each at most.
 """
 
@@ -28,26 +22,19 @@ from gamification.api.models import LeaderboardResponse
 from gamification.dal import keys
 from gamification.dal.board_store import BoardStore
 from gamification.dal.projection_store import ProjectionStore
-from gamification.dal.store import Store, Transaction
+from gamification.dal.store import Store
 from gamification.domain.board_projection import Top, players_above, rank_keys, tie_keys, ties_ahead
 from gamification.domain.errors import PeriodNotFinal, UnknownLeaderboard, UnknownPeriod
 from gamification.domain.leaderboards import (
     BoardPeriod,
     Row,
-    ScoreChange,
-    above_ranges,
-    count_sk,
-    delta_for,
     gather_top,
     merge_above,
     merge_top,
     period_end,
     period_key,
-    rank_of,
-    rank_sort_key,
     ranked,
     shard_of,
-    touched,
 )
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
@@ -65,57 +52,6 @@ def live_expiry(rules: Rules, period: str, day: date) -> datetime | None:
     """TTL instant of a board period's live items (None for all_time)."""
     end = period_end(period, day, rules.zone)
     return None if end is None else end + rules.max_event_age + RETENTION[period]
-
-
-class BoardUpdate:
-    """The leaderboard part of one award to ``user_id`` for an event on local ``day``."""
-
-    def __init__(self, rules: Rules, tenant: str, user_id: str, day: date) -> None:
-        self.rules = rules
-        self.tenant = tenant
-        self.user_id = user_id
-        self.day = day
-        self.periods: list[BoardPeriod] = touched(rules, day)
-        self.shards = [shard_of(user_id, bp.shards) for bp in self.periods]
-        #: Keys to read in the award's first round trip, one per touched board period.
-        self.keys: list[keys.Key] = [
-            keys.board_score_key(tenant, bp.board, bp.period, bp.period_key, shard, user_id)
-            for bp, shard in zip(self.periods, self.shards)
-        ]
-
-    def apply(
-        self, tx: Transaction, items: list[dict[str, Any] | None], *, xp: int, coins: int, now: datetime
-    ) -> list[dict[str, Any]]:
-        """Add the board writes to ``tx`` given the score ``items`` read for :attr:`keys`
-        (same order). Returns ``[{board, period, period_key, score}]`` of boards that moved.
-        Adds 1 + len(count_deltas) items per moved board period (at most 1 + 2*COUNT_LEVELS)."""
-        moved = []
-        reached_at = keys.stamp(now)
-        for bp, shard, key, item in zip(self.periods, self.shards, self.keys, items):
-            delta = delta_for(bp.metric, xp, coins)
-            if not delta:
-                continue
-            change = ScoreChange(int(item["score"]) if item else None, (int(item["score"]) if item else 0) + delta)
-            expires = live_expiry(self.rules, bp.period, self.day)
-            tx.set_board_score(
-                key,
-                user_id=self.user_id,
-                old_score=change.old,
-                score=change.new,
-                sort_key=rank_sort_key(change.new, reached_at, self.user_id),
-                reached_at=reached_at,
-                expires_at=expires,
-            )
-            for level, bucket_id, d in change.count_deltas:
-                tx.add_board_count(
-                    keys.board_count_key(
-                        self.tenant, bp.board, bp.period, bp.period_key, shard, count_sk(level, bucket_id)
-                    ),
-                    delta=d,
-                    expires_at=expires,
-                )
-            moved.append({"board": bp.board, "period": bp.period, "period_key": bp.period_key, "score": change.new})
-        return moved
 
 
 @dataclass(frozen=True)
