@@ -130,3 +130,21 @@ def test_an_award_writes_no_board_item_yet_shows_on_every_period_once_projected(
     for key in ("2026-11-21", "2026-W47", "2026-11", "all"):
         counts = [i for i in items if i["pk"].endswith(f"#{key}#C")]
         assert len(counts) == 13 and all(sum(v for k, v in i.items() if k[:1] == "c" and k[1:].isalnum() and len(k) == 2) == 1 for i in counts)
+
+
+def test_the_projector_function_takes_a_stream_event_file_and_reports_partial_failures(local_api, tenant, api, clock):
+    """events/board_projector.json through the function (``make invoke``): the entry lands on
+    the boards once, whatever the number of deliveries; its top-level ``shardId`` (as in
+    tumbling-window events) spares the DescribeStream lookup."""
+    import json
+
+    from ..conftest import EVENTS
+
+    clock.set(NOON)
+    raw = (EVENTS / "board_projector.json").read_text().replace("T#my-game#", f"T#{tenant.id}#")
+    event = json.loads(raw)
+    for _ in range(2):
+        assert local_api.invoke("BoardProjectorFunction", json.loads(raw)) == {"batchItemFailures": []}
+    day = event["Records"][0]["dynamodb"]["NewImage"]["day"]["S"]
+    body = board(api, "daily", date=day)
+    assert body["entries"] == [{"rank": 1, "user_id": "alice", "score": 30}]
