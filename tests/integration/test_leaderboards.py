@@ -104,23 +104,14 @@ def test_a_capped_or_refused_award_moves_the_board_by_what_was_awarded(api, cloc
     assert board(api, user_id="gus")["user"] == {"user_id": "gus", "rank": 1, "score": 150}
 
 
-def test_an_award_writes_no_board_item_yet_shows_on_every_period_once_projected(api, clock, dynamo, tenant):
-    from gamification import runtime
-
+def test_an_award_writes_no_board_item_yet_shows_on_every_period_once_projected(api, clock, dynamo, tenant, environments):
     clock.set(NOON)
-    client = runtime.engine().store.client
-    calls: list[tuple[str, dict]] = []
-
-    def record(model, params, **_):
-        calls.append((model.name, params))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record)
-    try:
-        for _ in range(3):
-            assert api.xp("hal", "forked").status_code == 200
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", record)
-    award = [name for name, _ in calls if name != "GetItem"]  # GetItem: the authorizer's key lookup
+    award_fn = ["AwardXpFunction"]
+    environments.call("tests.environment_hooks:record_calls", functions=award_fn)
+    for _ in range(3):
+        assert api.xp("hal", "forked").status_code == 200
+    calls = [c for got in environments.api.control("call", "tests.environment_hooks:recorded_calls", (), {}, functions=award_fn) for c in got]
+    award = [name for name, _ in calls]
     assert award == ["BatchGetItem", "TransactWriteItems"] * 3
     assert not [p for _, p in calls if "#LB#" in str(p)]  # boards left the award path
     for period in ("daily", "weekly", "monthly", "all_time"):

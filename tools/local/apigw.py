@@ -3,7 +3,7 @@
 It does what the managed service does for this template: matches a route, runs the
 default Lambda authorizer (REQUEST, simple responses) unless the Authorization header is
 missing (401), builds the v2 event with ``requestContext.authorizer.lambda``, invokes the
-function in-process, and turns its result into the HTTP response. Errors the gateway itself
+function in one of its execution environments (a process each, tools/local/lambdas.py), and turns its result into the HTTP response. Errors the gateway itself
 produces keep the service's bare shape (``{"message": "Not Found"}``).
 """
 
@@ -128,19 +128,46 @@ class LocalHttpApi:
     """The template's HTTP API, in-process: ``handle()`` takes a request, returns
     ``(status, headers, body)``."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, isolation: str = "process") -> None:
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)
-        # One pool of execution environments per function: a Powertools resolver keeps the
-        # current event in module globals, so two concurrent requests must never share one.
-        self.containers = {lid: lambdas.Containers(fn) for lid, fn in self.functions.items()}
+        # One pool of execution environments per function, each environment a process of its
+        # own ("process"): no two requests ever share module or class state, as in Lambda.
+        # "in-process" keeps them in this process (benchmark meters only; see lambdas.py).
+        self.isolation = isolation
+        pool = lambdas.Containers if isolation == "process" else lambdas.InProcessContainers
+        self.containers = {lid: pool(fn) for lid, fn in self.functions.items()}
         self.authorizer = template.authorizer_function()
         self._openapi_body: bytes | None = None
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Run one function of the template with ``event`` (as Lambda would, see Containers)."""
+        """Run one function of the template with ``event`` (as Lambda would, see Containers).
+        Raises :class:`lambdas.FunctionError` when the function does."""
         return self.containers[logical_id].invoke(event)
+
+    def control(self, op: str, *args: Any, functions: list[str] | None = None, sticky: str | None = None) -> list[Any]:
+        """Send a control message (tools/local/worker.py) to every environment of
+        ``functions`` (default: all); returns each environment's answer."""
+        if self.isolation != "process":
+            from tools.local import worker
+
+            return [worker.apply_control(op, args)]
+        out: list[Any] = []
+        for logical_id, pool in self.containers.items():
+            if functions is None or logical_id in functions:
+                out += pool.control(op, *args, sticky=sticky)
+        return out
+
+    def unstick(self, key: str) -> None:
+        """Environments started from now on no longer receive the sticky control ``key``."""
+        for pool in self.containers.values():
+            pool.unstick(key)
+
+    def close(self) -> None:
+        """Stop every environment."""
+        for pool in self.containers.values():
+            pool.close()
 
     def _openapi(self) -> tuple[int, dict[str, str], bytes]:
         """The merged OpenAPI document of the API (local convenience; not a deployed route)."""
@@ -151,11 +178,13 @@ class LocalHttpApi:
         return 200, {"content-type": "application/json"}, self._openapi_body
 
     def route(self, method: str, path: str) -> tuple[str, template.Route, dict[str, str]] | None:
-        for lid, fn in self.functions.items():
-            for route in fn.routes:
-                params = route.match(method, path)
-                if params is not None:
-                    return lid, route, params
+        """The function, route and path parameters serving ``method path``: an explicit
+        route first, else the ``$default`` route, else None (the gateway's own 404)."""
+        candidates = [(lid, r) for lid, fn in self.functions.items() for r in fn.routes]
+        for lid, route in sorted(candidates, key=lambda c: c[1].is_default):
+            params = route.match(method, path)
+            if params is not None:
+                return lid, route, params
         return None
 
     def handle(
@@ -235,12 +264,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
         if not self.quiet:
             ms = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.command} {self.path} -> {status} ({ms:.1f} ms)\n")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    # Every method reaches the API (the $default route answers the ones no route serves),
+    # not the stdlib's 501 HTML page.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
