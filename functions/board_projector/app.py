@@ -15,14 +15,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gamification.dal.stream_shards import ShardResolver
-from gamification.domain.board_projection import pad_seq
 from gamification.observability import logger, metrics, tracer
 from gamification.runtime import engine
 from gamification.usecases.board_projector import Projector
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-shards = ShardResolver()
 
 
 class NotProjected(Exception):
@@ -38,19 +35,16 @@ def projector() -> Projector:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records") or []
-    if not records:
+    if not event.get("Records"):
         return {"batchItemFailures": []}
-    first = records[0]
-    shard = event.get("shardId") or shards.shard_of(first["eventSourceARN"], first["dynamodb"]["SequenceNumber"])
-    report = projector().project_records(records, shard)
+    report = projector().project_event(event)
     metrics.add_metric(name="BoardWrites", unit=MetricUnit.Count, value=report.writes)
     if report.failed_from is not None:
         logger.warning("board projection incomplete", extra={"failed_from": report.failed_from, "errors": report.errors})
 
     def check(record: DynamoDBRecord) -> None:
         seq = record.dynamodb.sequence_number if record.dynamodb else None
-        if report.failed_from is not None and seq is not None and pad_seq(seq) >= report.failed_from:
+        if seq is not None and report.must_retry(seq):
             raise NotProjected(seq)
 
     return process_partial_response(event=event, record_handler=check, processor=processor, context=context)

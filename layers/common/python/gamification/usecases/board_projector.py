@@ -32,6 +32,7 @@ from typing import Any
 from gamification.dal import keys
 from gamification.dal.projection_store import ProjectionStore, Stale
 from gamification.dal.store import Store, epoch, unmarshal
+from gamification.dal.stream_shards import ShardResolver
 from gamification.domain.board_projection import (
     Entry,
     Top,
@@ -48,6 +49,9 @@ from gamification.domain.board_projection import (
 from gamification.domain.leaderboards import BoardPeriod, Row, period_start, shard_of
 from gamification.domain.rules import Rules
 from gamification.usecases.boards import live_expiry
+
+#: Stream shard ranges, cached per execution environment.
+_SHARDS = ShardResolver()
 
 #: Re-reads of one item whose watermark moved under us (a duplicate delivery racing).
 MAX_STALE_RETRIES = 8
@@ -83,6 +87,11 @@ class ProjectionReport:
     failed_from: str | None = None
     errors: list[str] = field(default_factory=list)
 
+    def must_retry(self, seq: str) -> bool:
+        """Whether the record of stream sequence number ``seq`` (as in the event) is to be
+        re-delivered: it is at or after the first failed one."""
+        return self.failed_from is not None and pad_seq(seq) >= self.failed_from
+
     def fail(self, seq: str, why: str) -> None:
         if self.failed_from is None or seq < self.failed_from:
             self.failed_from = seq
@@ -106,6 +115,18 @@ class Projector:
         self.fault = fault or (lambda kind: None)
 
     # ---- entry points ---------------------------------------------------------------
+
+    def project_event(self, event: dict[str, Any]) -> ProjectionReport:
+        """Apply one Lambda DynamoDB stream event (``Records`` of one stream shard). The shard
+        is the event's top-level ``shardId`` when present (tumbling-window events), otherwise
+        the shard whose sequence-number range holds the first record's
+        (:class:`gamification.dal.stream_shards.ShardResolver`, DescribeStream, cached)."""
+        records = event.get("Records") or []
+        if not records:
+            return ProjectionReport()
+        first = records[0]
+        shard = event.get("shardId") or _SHARDS.shard_of(first["eventSourceARN"], first["dynamodb"]["SequenceNumber"])
+        return self.project_records(records, shard)
 
     def project_records(self, records: list[dict[str, Any]], shard_id: str) -> ProjectionReport:
         """Apply Lambda-shaped DynamoDB stream records (``dynamodb.NewImage``,
