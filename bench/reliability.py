@@ -619,14 +619,15 @@ def _twice(s: Stack) -> Callable[[str, dict[str, Any]], Any]:
 
 def _crash_mid_batch(s: Stack, rate: float, rnd: random.Random) -> Callable[[str, dict[str, Any]], Any]:
     """A share of invocations apply a prefix of their batch, then die (timeout, out of
-    memory): the poller retries the batch (bisected)."""
+    memory): the poller retries the batch (bisected). The first invocation with records
+    always crashes, so a run with few batches still has one."""
     lock = threading.Lock()
     stats = {"crashed": 0}
 
     def deliver(fid: str, event: dict[str, Any]) -> Any:
         records = event.get("Records", [])
         with lock:
-            crash = len(records) > 0 and rnd.random() < rate
+            crash = len(records) > 0 and (stats["crashed"] == 0 or rnd.random() < rate)
             cut = rnd.randrange(len(records)) if crash else 0
         if crash:
             if cut:
