@@ -12,7 +12,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install dynamodb-local run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
+.PHONY: help install dynamodb-local run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) on Amazon DynamoDB Local (no AWS, no Docker; PERSIST=1 keeps data)"
@@ -23,6 +23,7 @@ help:
 	@echo "make build    sam build (needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0)"
 	@echo "make replay   FILE=<activity.jsonl|csv> TENANT=<id> [ARGS='--backfill --local']  (see docs/replay.md)"
 	@echo "make replay-se  replay the Cardano Stack Exchange dump (SE_DUMP=...) into build/replay/stackexchange"
+	@echo "make rebuild-boards TENANT=<id> [BOARD=] [PERIOD=] [DATE=]  recompute boards from the ledger"
 	@echo "make migrate  apply pending data migrations to TABLE_NAME; make migrate-status lists them"
 	@echo "make bench        cost and speed per operation -> bench/results.json (docs/benchmarks.md)"
 	@echo "make reliability  storms, faults, fuzzing, properties -> bench/reliability.json"
@@ -101,6 +102,12 @@ migrate: install
 
 migrate-status: install
 	$(PY) -m tools.ops.migrate status
+
+# Leaderboards: recompute board periods from the ledger (exact, resumable; docs/leaderboards.md).
+rebuild-boards: install
+	@test -n "$(TENANT)" || (echo "usage: make rebuild-boards TENANT=my-game [BOARD=xp] [PERIOD=daily] [DATE=2026-11-21]"; exit 2)
+	$(PY) -m tools.ops.rebuild_boards --tenant "$(TENANT)" $(if $(BOARD),--board "$(BOARD)") $(if $(PERIOD),--period "$(PERIOD)") $(if $(DATE),--date "$(DATE)") $(ARGS)
+
 bench: install dynamodb-local
 	$(PY) bench/bench.py
 

@@ -318,6 +318,49 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
                 tgt.client.delete_table(TableName=env["TABLE_NAME"])
 
 
+# ---- leaderboard projection ----------------------------------------------------------------
+
+#: The batch size (stream records per projector invocation) the award figures are stated at.
+PROJECTION_BATCH = 1000
+
+
+def measure_projection(driver: Driver, rec: ddbmeter.Recorder, tgt: target.Target, api: apigw.LocalHttpApi, mem: int) -> dict[str, Any]:
+    """Projector capacity per award at stated loads, and board freshness (bench/board_projection.py)."""
+    from gamification.dal.store import Store
+    from gamification.usecases import auth
+
+    from bench import board_projection
+    from tools.local import streams as local_streams
+
+    def new_tenant() -> tuple[str, str]:
+        t, k = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
+        auth.register_api_key(Store(tgt.client, tgt.table), t, k)
+        return t, k
+
+    cap = board_projection.capacity(driver, rec, tgt.client, tgt.table, new_tenant)
+    for row in cap.values():
+        row["usd_per_million_ddb"] = round(dynamodb_usd_per_million(row["rcu_per_award"], row["wcu_per_award"]), 4)
+        # one invocation per batch, billed for the measured time per batch (local I/O included: an upper bound)
+        per_batch_s = row.pop("seconds") / row["batches"]
+        p = PRICES["lambda_arm64"]
+        invocations = 1e6 / (row["records"] / row["batches"]) * (row["records"] / row["awards"])
+        row["usd_per_million_lambda"] = round(
+            invocations * (p["usd_per_million_requests"] / 1e6 + per_batch_s * mem / 1024 * p["usd_per_gb_second"]), 4)
+    server = apigw.make_server(api, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    poller = local_streams.start(tgt.client, tgt.table, api.invoke)
+    try:
+        poller.wait_until_drained(timeout=300)
+        tenant, key = new_tenant()
+        fresh = board_projection.freshness(f"http://127.0.0.1:{server.server_address[1]}", key)
+    finally:
+        poller.stop()
+        server.shutdown()
+        server.server_close()
+    return {"capacity": cap, "freshness": fresh}
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 
@@ -425,6 +468,22 @@ def main() -> int:
             row["lambda_usd_per_million"] = round(lam, 4)
             row["usd_per_million_all_in"] = round(row["usd_per_million"] + lam + api_gw + auth_per_million, 4)
 
+        # ---- leaderboard projection: the projector's capacity per award, board freshness ----
+        print("measuring the board projection ...", flush=True)
+        projection = measure_projection(driver, rec, tgt, api, mem)
+        driver.tenant, driver.api_key = tenant, api_key
+        for name in ("award_xp", "award_xp_partial", "coins_once"):
+            if name in operations:
+                per = projection["capacity"][f"batch_{PROJECTION_BATCH}"]
+                row = operations[name]
+                row["with_projection"] = {
+                    "wcu": round(row["wcu"] + per["wcu_per_award"], 3),
+                    "rcu": round(row["rcu"] + per["rcu_per_award"], 3),
+                    "usd_per_million_all_in": round(
+                        row["usd_per_million_all_in"] + per["usd_per_million_ddb"] + per["usd_per_million_lambda"], 4),
+                    "load": per["load"],
+                }
+
         print("measuring cold starts ...", flush=True)
         cold = cold_start(api.functions)
         print("measuring end-to-end requests/s through the local stack ...", flush=True)
@@ -448,6 +507,7 @@ def main() -> int:
             "tracing": "POWERTOOLS_TRACE_DISABLED (no X-Ray daemon locally); metrics and logs enabled",
         },
         "operations": operations,
+        "board_projection": projection,
         "pending": {name: reason for name, reason in pending.items()},
         "authorizer": authorizer,
         "cold_start": cold,
@@ -484,6 +544,18 @@ def print_table(r: dict[str, Any]) -> None:
     a = r["authorizer"]
     print(f"{'(authorizer)':<20}{a['requests']:>5}{a['items_read']:>6}{a['items_written']:>6}{a['rcu']:>7.1f}"
           f"{a['wcu']:>7.1f}   per invocation ${a['usd_per_invocation']:.2e}, warm {a['warm']['median_ms']:.2f} ms")
+    bp = r.get("board_projection")
+    if bp:
+        print("\nboard projector, per award (amortised over its batches):")
+        for name, row in bp["capacity"].items():
+            print(f"  {row['load']:<44} RCU {row['rcu_per_award']:.2f}  WCU {row['wcu_per_award']:.2f}  "
+                  f"$/M ddb {row['usd_per_million_ddb']:.3f} + lambda {row['usd_per_million_lambda']:.3f}")
+        for name, row in r["operations"].items():
+            if "with_projection" in row:
+                w = row["with_projection"]
+                print(f"  {name:<20} with its boards: WCU {w['wcu']:.1f}, $/M all-in {w['usd_per_million_all_in']:.2f}")
+        f = bp["freshness"]
+        print(f"  board freshness: p50 {f['p50_s']} s, p99 {f['p99_s']} s, max {f['max_s']} s ({f['samples']} awards)")
     c = r["cold_start"]
     print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
     for name, h in c.items():

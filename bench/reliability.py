@@ -22,6 +22,7 @@ Backend: ``TEST_DYNAMODB_ENDPOINT`` as in the test suite (bench/instruments/targ
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -81,6 +82,19 @@ class Stack:
     api_key: str
     client: Any  # this process's DynamoDB client (faults go into the environments, see FAULTS)
     extra_tables: list[str] = field(default_factory=list)
+    poller: Any = None  # the stream poller feeding the board projector (tools/local/streams.py)
+    deliver: Callable[[str, dict[str, Any]], Any] | None = None  # how the poller invokes (faults wrap it)
+
+    def start_poller(self) -> None:
+        from tools.local import streams as local_streams
+
+        self.stop_poller()
+        self.poller = local_streams.start(self.tgt.client, self.tgt.table, lambda fid, ev: (self.deliver or self.api.invoke)(fid, ev))
+
+    def stop_poller(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
 
     def new_tenant(self) -> tuple[str, str]:
         from gamification.dal.store import Store
@@ -114,6 +128,7 @@ class Stack:
         self.api.control("reset_runtime", dict(os.environ))  # every environment: the new table
         self.client = dynamodb_client()
         self.tenant, self.api_key = self.new_tenant()
+        self.start_poller()
         gc.collect()
 
     def drop_extra_tables(self) -> None:
@@ -168,6 +183,7 @@ def stack() -> Iterator[Stack]:
             s.tenant, s.api_key = s.new_tenant()
             yield s
         finally:
+            s.stop_poller()
             if not tgt.embedded:
                 s.drop_extra_tables()
             server.shutdown()
@@ -441,6 +457,7 @@ def run_storms(s: Stack) -> dict[str, Any]:
                 t.doubled += 1
                 t.violation(f"doubled: {user} ended with {total} XP, expected {e['total_xp']}")
     check_responses(t, results, by_user)
+    boards_checked = check_boards(s, t, tenant, set(expect))
     codes: dict[str, Counter] = defaultdict(Counter)
     for r in results:
         codes[r.req.group][r.status] += 1
@@ -464,6 +481,7 @@ def run_storms(s: Stack) -> dict[str, Any]:
         "status_codes": {g: dict(sorted(c.items())) for g, c in sorted(codes.items())},
         "replayed_answers": sum(r.replayed for r in results),
         "leaderboard": "included" if has_board else "pending: no GetLeaderboardFunction in template.yaml",
+        "board_periods_checked": boards_checked,
     })
     return out
 
@@ -507,6 +525,7 @@ def run_fault(s: Stack, name: str, make: Callable[[Any], Any]) -> dict[str, Any]
             t.violation(f"{r.req.path}: ended {r.status} after {r.attempts} attempts")
     for user, mine in by_user.items():
         check_user_books(t, rules, user, mine)
+    board_periods = check_boards(s, t, tenant, set(by_user))
     # a retried request must get the original answer: its event id is the ledger entry's
     ledger_ids = {i.get("idempotency_key"): i["sk"].rsplit("#", 1)[-1] for i in items if i["sk"].startswith(("XP#", "COIN#")) and i.get("idempotency_key")}
     for r in results:
@@ -515,6 +534,7 @@ def run_fault(s: Stack, name: str, make: Callable[[Any], Any]) -> dict[str, Any]
     out = t.as_dict()
     out.update({
         "faults_injected": fault.injected,
+        "board_periods_checked": board_periods,
         "retried_requests": sum(r.attempts > 1 for r in results),
         "replayed_answers": sum(r.replayed for r in results),
         "seconds": round(elapsed, 1),
@@ -547,6 +567,163 @@ def run_faults(s: Stack, fresh: bool = False) -> dict[str, Any]:
             s.fresh_table()
         out[name] = {"what": what, **run_fault(s, name, make)}
     return out
+
+
+# ---- the board projector ------------------------------------------------------------------
+
+
+def check_boards(s: Stack, t: Tally, tenant: str, users: set[str], items: list[dict[str, Any]] | None = None) -> int:
+    """Every board period of ``tenant`` equals an independent computation from its ledger
+    (tests/board_model.py: brute force, no projection code): the same players, scores, order
+    and exact rank of each. A score above the ledger's counts as doubled, below as lost.
+    ``items``: the ledger to compare with when it is not the tenant's own in the table (read
+    after the stream poller drained). Returns the number of board periods checked."""
+    from gamification import runtime
+    from gamification.domain.leaderboards import period_key
+    from gamification.usecases.boards import LeaderboardReader
+
+    from tests.board_model import board_of
+
+    if items is None:
+        if s.poller is not None:
+            s.poller.wait_until_drained(timeout=600)
+        items = [i for mine in s.user_items(tenant, users).values() for i in mine]
+    engine = runtime.engine()
+    rules, day = engine.rules, engine.now().date()
+    reader = LeaderboardReader(rules, engine.store)
+    checked = 0
+    for name, rule in rules.leaderboards.items():
+        for period in rule.periods:
+            key = period_key(period, day)
+            model = board_of(items, rule.metric, lambda occurred, p=period: period_key(p, datetime.fromisoformat(occurred[:10]).date())).get(key, [])
+            ref, top = reader.layout(reader.ref(tenant, name, period, day))
+            got = {r.user_id: r for r in reader.top(ref, max(len(model), 1) + 5, top)}
+            for rank, (user, score, _) in enumerate(model, start=1):
+                row = got.pop(user, None)
+                have = row.score if row else 0
+                if have != score:
+                    count(t, score, have, f"{name} {period} score of {user}")
+                _, found = reader.position(ref, user, top)
+                if found != rank:
+                    t.violation(f"{name} {period}: {user} ranked {found}, ledger says {rank}")
+            for user, row in got.items():
+                count(t, 0, row.score or 1, f"{name} {period}: {user} on the board without ledger entries")
+            checked += 1
+    return checked
+
+
+def _twice(s: Stack) -> Callable[[str, dict[str, Any]], Any]:
+    """Every batch delivered twice (the second copy as a retry would be)."""
+    def deliver(fid: str, event: dict[str, Any]) -> Any:
+        s.api.invoke(fid, copy.deepcopy(event))
+        return s.api.invoke(fid, event)
+    return deliver
+
+
+def _crash_mid_batch(s: Stack, rate: float, rnd: random.Random) -> Callable[[str, dict[str, Any]], Any]:
+    """A share of invocations apply a prefix of their batch, then die (timeout, out of
+    memory): the poller retries the batch (bisected). The first invocation with records
+    always crashes, so a run with few batches still has one."""
+    lock = threading.Lock()
+    stats = {"crashed": 0}
+
+    def deliver(fid: str, event: dict[str, Any]) -> Any:
+        records = event.get("Records", [])
+        with lock:
+            crash = len(records) > 0 and (stats["crashed"] == 0 or rnd.random() < rate)
+            cut = rnd.randrange(len(records)) if crash else 0
+        if crash:
+            if cut:
+                s.api.invoke(fid, {"Records": copy.deepcopy(records[:cut])})
+            stats["crashed"] += 1
+            raise RuntimeError("projector crashed mid-batch")
+        return s.api.invoke(fid, event)
+
+    deliver.stats = stats  # type: ignore[attr-defined]
+    return deliver
+
+
+def run_projector_faults(s: Stack) -> dict[str, Any]:
+    """Awards while the projector's batches are delivered twice, crash mid-batch, or the
+    projector is stopped and started again (re-reading the stream from its start); and the
+    storm's ledger replayed over reordered shards. Afterwards every board equals the ledger."""
+    rules = raw_rules()
+    out: dict[str, Any] = {}
+    rnd = random.Random(13)
+    for name, what in (
+        ("batch_delivered_twice", "every projector batch delivered twice"),
+        ("crash_mid_batch", "30% of projector invocations apply part of their batch, then die"),
+        ("projector_restarted", "the projector stopped mid-run and started again from the stream's start"),
+    ):
+        print(f"  projector: {name} ...", flush=True)
+        s.fresh_table()
+        s.deliver = {"batch_delivered_twice": _twice(s), "crash_mid_batch": _crash_mid_batch(s, 0.3, rnd)}.get(name)
+        tenant, api_key = s.new_tenant()
+        reqs, _ = fault_plan(rules)
+        started = time.perf_counter()
+        if name == "projector_restarted":
+            half = len(reqs) // 2
+            results = fire(s, api_key, reqs[:half])
+            s.stop_poller()
+            results += fire(s, api_key, reqs[half:])
+            s.start_poller()
+        else:
+            results = fire(s, api_key, reqs)
+        t = Tally(requests=len(results), attempts=sum(r.attempts for r in results))
+        users = {r.req.user for r in results}
+        periods = check_boards(s, t, tenant, users)
+        s.deliver = None
+        out[name] = {"what": what, **t.as_dict(), "board_periods_checked": periods, "seconds": round(time.perf_counter() - started, 1)}
+
+    print("  projector: shards_reordered ...", flush=True)
+    out["shards_reordered"] = run_projector_replay(s, tenant, {r.req.user for r in results}, rnd)
+    return out
+
+
+def run_projector_replay(s: Stack, tenant: str, users: set[str], rnd: random.Random) -> dict[str, Any]:
+    """``tenant``'s ledger copied to a new tenant and fed straight to the projector over four
+    stream shards in a random interleaving (each shard in order), each batch followed by an
+    older batch delivered again; the boards must equal the copied ledger."""
+    from gamification import runtime
+    from gamification.usecases.board_projector import Projector
+
+    from tests.board_model import stream_record
+
+    items = sorted((i for mine in s.user_items(tenant, users).values() for i in mine if i["sk"].startswith(("XP#", "COIN#"))),
+                   key=lambda i: i["recorded_at"])
+    copy_tenant, _ = s.new_tenant()
+    items = [{**i, "pk": i["pk"].replace(f"T#{tenant}#", f"T#{copy_tenant}#", 1)} for i in items]
+    shards: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for seq, item in enumerate(items, start=10**20):
+        shards[f"shardId-r{hash(item['user_id']) % 4}"].append(stream_record(item, seq))
+    batches = [(sh, recs[i : i + 17]) for sh, recs in shards.items() for i in range(0, len(recs), 17)]
+    order = list(range(len(batches)))
+    rnd.shuffle(order)
+    # keep each shard's batches in their order (a shard is read in order), interleave shards
+    per_shard: dict[str, list[int]] = defaultdict(list)
+    for i, (sh, _) in enumerate(batches):
+        per_shard[sh].append(i)
+    cursor = {sh: 0 for sh in per_shard}
+    projector = Projector(runtime.engine().rules, runtime.engine().store)
+    t = Tally(requests=len(items))
+    delivered: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def feed(shard: str, batch: list[dict[str, Any]]) -> None:
+        report = projector.project_records(batch, shard)
+        if report.failed_from is not None:
+            t.violation(f"replay batch failed: {report.errors}")
+
+    for i in order:
+        sh = batches[i][0]
+        b = per_shard[sh][cursor[sh]]
+        cursor[sh] += 1
+        feed(sh, batches[b][1])
+        if delivered:
+            feed(*delivered[rnd.randrange(len(delivered))])  # an older batch again, late
+        delivered.append((sh, batches[b][1]))
+    periods = check_boards(s, t, copy_tenant, set(), items=items)
+    return {"what": "a ledger replayed over 4 stream shards in a random interleaving, each batch also re-delivered late",
+            **t.as_dict(), "board_periods_checked": periods}
 
 
 # ---- fuzz ---------------------------------------------------------------------------------
@@ -631,6 +808,8 @@ def main() -> int:
         report["storms"] = run_storms(s)
         print("faults ...", flush=True)
         report["faults"] = run_faults(s, fresh=True)
+        print("board projector ...", flush=True)
+        report["projector"] = run_projector_faults(s)
         print("fuzz ...", flush=True)
         s.fresh_table()
         report["fuzz"] = run_fuzz(s, FUZZ_CASES)
@@ -649,6 +828,7 @@ def passed(r: dict[str, Any]) -> bool:
     st = r["storms"]
     ok = st["lost"] == st["doubled"] == st["invariant_violations"] == 0
     ok &= all(f["lost"] == f["doubled"] == f["invariant_violations"] == 0 for f in r["faults"].values())
+    ok &= all(f["lost"] == f["doubled"] == f["invariant_violations"] == 0 for f in r.get("projector", {}).values())
     ok &= r["fuzz"]["server_errors"] == r["fuzz"]["schema_violations"] == 0
     ok &= r["properties"]["failures"] == 0
     return bool(ok)
@@ -662,11 +842,14 @@ def print_summary(r: dict[str, Any]) -> None:
     for name, f in r["faults"].items():
         print(f"{'fault: ' + name:<34}{f['requests']:>9}{f['lost']:>6}{f['doubled']:>8}{f['invariant_violations']:>11}"
               f"   ({f['faults_injected']} injected, {f['retried_requests']} retried)")
+    for name, f in r.get("projector", {}).items():
+        print(f"{'projector: ' + name:<34}{f['requests']:>9}{f['lost']:>6}{f['doubled']:>8}{f['invariant_violations']:>11}"
+              f"   ({f['board_periods_checked']} board periods = ledger)")
     fz = r["fuzz"]
     print(f"fuzz: {fz['cases']} cases, {fz['server_errors']} server errors, {fz['schema_violations']} schema violations")
     p = r["properties"]
     print(f"properties: {p['examples']} examples over {len(p['properties'])} properties, {p['failures']} failures")
-    for text in st["examples"] + [e for f in r["faults"].values() for e in f["examples"]] + fz["examples"]:
+    for text in st["examples"] + [e for f in [*r["faults"].values(), *r.get("projector", {}).values()] for e in f["examples"]] + fz["examples"]:
         print(f"  ! {text}")
     print("PASS" if r["ok"] else "FAIL", f"in {r['elapsed_s']} s")
 

@@ -132,6 +132,22 @@ def streams(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
     poller.stop()
 
 
+# ---- leaderboards: boards are a projection of the ledger's stream ----
+
+
+def drain_before_board_reads(api: Any, streams: Any, monkeypatch: Any) -> None:
+    """Make ``api.get`` of ``/v1/leaderboards/...`` wait until the stream poller has fed
+    every ledger entry written so far to the board projector (no sleeping)."""
+    original = api.get
+
+    def get(path: str, **params: Any) -> requests.Response:
+        if path.startswith("/v1/leaderboards"):
+            streams.wait_until_drained()
+        return original(path, **params)
+
+    monkeypatch.setattr(api, "get", get)
+
+
 @dataclass
 class Tenant:
     id: str

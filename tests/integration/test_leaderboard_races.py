@@ -1,5 +1,6 @@
-"""Concurrent awards on one board (real concurrent HTTP requests, serialised backend): no
-score is lost, the per-score counts stay equal to the players, and ranks stay exact."""
+"""Concurrent awards on one board (real concurrent HTTP requests): once the stream is
+projected no score is lost, the count and tie items hold each player once, and ranks stay
+exact."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from gamification.domain.leaderboards import COUNT_LEVELS, bucket, count_sk
+from gamification.domain.board_projection import COUNT_LEVELS, count_slot, tie_keys
+from gamification.domain.leaderboards import Row
+
+from ..conftest import drain_before_board_reads
 
 pytestmark = pytest.mark.race
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 
-def test_concurrent_awards_on_one_board_keep_scores_counts_and_ranks_exact(api, clock, dynamo, tenant):
+def test_concurrent_awards_on_one_board_keep_scores_counts_and_ranks_exact(api, clock, dynamo, tenant, streams, monkeypatch):
+    drain_before_board_reads(api, streams, monkeypatch)
     clock.set(NOON)
     users = [f"r{i}" for i in range(8)]
     jobs = [users[i % 8] for i in range(40)]  # 5 awards each, raced across and within users
@@ -32,14 +37,17 @@ def test_concurrent_awards_on_one_board_keep_scores_counts_and_ranks_exact(api, 
         user = api.get("/v1/leaderboards/xp", period="daily", user_id=entry["user_id"]).json()["user"]
         assert user == entry | {"user_id": entry["user_id"]}
 
-    items = dynamo.items(tenant.id)
+    items = {(i["pk"].rsplit("#", 1)[-1], i["pk"].split("#")[-2], i["sk"]): i for i in dynamo.items(tenant.id)}
+    rows = [Row(e["user_id"], 25, "") for e in body["entries"]]
     for period_key in ("2026-11-21", "2026-W47", "2026-11", "all"):
-        counts = Counter()
-        for i in items:
-            if f"#{period_key}#N" in i["pk"]:
-                counts[i["sk"]] += int(i["n"])
+        counts = {k[2]: i for k, i in items.items() if k[0] == "C" and k[1] == period_key}
         # every level of the count hierarchy holds the 8 players in 25's bucket, nothing else
-        expected = {count_sk(level, bucket(25, level)): 8 for level in range(COUNT_LEVELS)}
-        assert {sk: n for sk, n in counts.items() if n} == expected, (period_key, counts)
-        scores = [i for i in items if f"#{period_key}#S" in i["pk"]]
-        assert sorted(int(i["score"]) for i in scores) == [25] * 8
+        for level in range(COUNT_LEVELS):
+            sk, attr = count_slot(25, level)
+            assert {a: v for a, v in counts.pop(sk).items() if a[:1] == "c" and len(a) == 2 and v} == {attr: 8}
+        assert not [i for i in counts.values() if any(v for a, v in i.items() if a[:1] == "c" and len(a) == 2)]  # emptied
+        ties = {k[2]: i for k, i in items.items() if k[0] == "T" and k[1] == period_key}
+        hourly = ties[tie_keys(Row("x", 25, "2026-11-21T12:00:00.000000Z"))[0]]
+        assert sum(v for a, v in hourly.items() if a.startswith("h")) == 8
+        scores = [i for k, i in items.items() if k[0].startswith("S") and k[1] == period_key]
+        assert sorted(int(i["score"]) for i in scores) == [25] * 8 and len(rows) == 8

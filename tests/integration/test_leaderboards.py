@@ -1,12 +1,22 @@
-"""GET /v1/leaderboards/{board} through the local HTTP API: boards move on the award request
-itself, ranks are exact with ties broken by who reached the score first, and bad boards or
-periods are 400 in the error envelope."""
+"""GET /v1/leaderboards/{board} through the local HTTP API: an award shows on its boards
+once the stream poller has fed it to the board projector (tests wait for the stream to
+drain, never sleep), ranks are exact with ties broken by who reached the score first, and
+bad boards or periods are 400 in the error envelope."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from ..conftest import drain_before_board_reads
+
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)  # a Saturday, ISO week 2026-W47
+
+
+@pytest.fixture(autouse=True)
+def _boards_follow_the_ledger(api, streams, monkeypatch):
+    drain_before_board_reads(api, streams, monkeypatch)
 
 
 def board(api, period="daily", **params):
@@ -94,7 +104,7 @@ def test_a_capped_or_refused_award_moves_the_board_by_what_was_awarded(api, cloc
     assert board(api, user_id="gus")["user"] == {"user_id": "gus", "rank": 1, "score": 150}
 
 
-def test_an_award_still_takes_two_round_trips_with_every_board_in_them(api, clock, environments):
+def test_an_award_writes_no_board_item_yet_shows_on_every_period_once_projected(api, clock, dynamo, tenant, environments):
     clock.set(NOON)
     award_fn = ["AwardXpFunction"]
     environments.call("tests.environment_hooks:record_calls", functions=award_fn)
@@ -105,7 +115,29 @@ def test_an_award_still_takes_two_round_trips_with_every_board_in_them(api, cloc
     # request counter, a call of its own before the award (docs/security.md).
     award = [name for name, p in calls if name != "GetItem" and "RATE#" not in str(p.get("Key", {}).get("pk"))]
     assert award == ["BatchGetItem", "TransactWriteItems"] * 3
-    txs = [[i for i in p["TransactItems"] if "#LB#xp#" in str(i)] for name, p in calls if name == "TransactWriteItems"]
-    # 4 periods x (score + counts): first award +1 on all 5 levels; 10 -> 20 moves levels 0
-    # and 1 (16-wide buckets); 20 -> 30 only the exact-score level.
-    assert [len(t) for t in txs] == [4 * 6, 4 * 5, 4 * 3]
+    assert not [p for _, p in calls if "#LB#" in str(p)]  # boards left the award path
+    for period in ("daily", "weekly", "monthly", "all_time"):
+        assert board(api, period, user_id="hal")["user"] == {"user_id": "hal", "rank": 1, "score": 30}
+    # the projection: per period one score item, count items holding hal once per level
+    items = dynamo.items(tenant.id)
+    for key in ("2026-11-21", "2026-W47", "2026-11", "all"):
+        counts = [i for i in items if i["pk"].endswith(f"#{key}#C")]
+        assert len(counts) == 13 and all(sum(v for k, v in i.items() if k[:1] == "c" and k[1:].isalnum() and len(k) == 2) == 1 for i in counts)
+
+
+def test_the_projector_function_takes_a_stream_event_file_and_reports_partial_failures(local_api, tenant, api, clock):
+    """events/board_projector.json through the function (``make invoke``): the entry lands on
+    the boards once, whatever the number of deliveries; its top-level ``shardId`` (as in
+    tumbling-window events) spares the DescribeStream lookup."""
+    import json
+
+    from ..conftest import EVENTS
+
+    clock.set(NOON)
+    raw = (EVENTS / "board_projector.json").read_text().replace("T#my-game#", f"T#{tenant.id}#")
+    event = json.loads(raw)
+    for _ in range(2):
+        assert local_api.invoke("BoardProjectorFunction", json.loads(raw)) == {"batchItemFailures": []}
+    day = event["Records"][0]["dynamodb"]["NewImage"]["day"]["S"]
+    body = board(api, "daily", date=day)
+    assert body["entries"] == [{"rank": 1, "user_id": "alice", "score": 30}]

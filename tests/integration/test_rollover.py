@@ -15,10 +15,26 @@ from gamification.usecases.rollover import Rollover
 
 from tools.local import lambdas, template
 
-from ..conftest import load_event
+import pytest
+
+from ..conftest import drain_before_board_reads, load_event
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)  # Saturday of ISO week 2026-W47
 LONG_AGO = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _boards_follow_the_ledger(api, streams, monkeypatch):
+    """Boards are projected from the stream: reads and roll-overs wait until it is drained."""
+    drain_before_board_reads(api, streams, monkeypatch)
+    for name in ("run",):
+        original = getattr(Rollover, name)
+
+        def drained(self, *args, _original=original, **kwargs):
+            streams.wait_until_drained()
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Rollover, name, drained)
 
 
 def prize_rules(**board):
@@ -76,8 +92,9 @@ def test_an_ended_day_is_frozen_once_and_prizes_are_paid_once(api, clock, tenant
     assert sorted((c["user_id"], c["amount"]) for c in prizes) == [("ann", 100), ("cid", 50)]
 
 
-def test_a_repeated_finalise_after_a_crash_pays_nothing_twice(api, clock, tenant):
+def test_a_repeated_finalise_after_a_crash_pays_nothing_twice(api, clock, tenant, streams):
     seed(api, clock)
+    streams.wait_until_drained()
     ro = rollover(tenant)
     now = datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
     # As if a run died after the snapshot and prizes, before moving the cursor.

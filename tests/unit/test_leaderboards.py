@@ -215,14 +215,15 @@ def test_board_rules_are_validated():
     with pytest.raises(RulesError, match="shards"):
         _rules(shards=0)
     data = {"version": 1, "levels": [{"level": 1, "name": "A", "xp": 0}], "actions": {"a": {"xp": 1}},
-            "leaderboards": {n: {} for n in ("a", "b", "c")}}  # 12 board periods
+            "leaderboards": {f"b{n}": {} for n in range(9)}}  # 36 board periods
     with pytest.raises(RulesError, match="board periods"):
         parse_rules(data)
+    data["leaderboards"] = {f"b{n}": {} for n in range(8)}  # 32 board periods: off the award path now
+    assert sum(len(b.periods) for b in parse_rules(data).leaderboards.values()) == 32
 
 
-def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
-    from gamification.dal.store import Transaction
-    from gamification.usecases.boards import BoardUpdate
+def test_a_ledger_entry_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
+    from gamification.domain.board_projection import Entry, contributions
 
     rules = parse_rules(
         {
@@ -235,23 +236,18 @@ def test_an_award_moves_xp_boards_by_xp_and_coins_boards_by_coins_earned():
             },
         }
     )
-    update = BoardUpdate(rules, "t", "ann", date(2026, 11, 21))
-    assert [k["pk"].split("#LB#")[1].rsplit("#S", 1)[0] for k in update.keys] == [
-        "xp#daily#2026-11-21", "xp#all_time#all", "rich#weekly#2026-W47"
-    ]
-    tx = Transaction("table")
-    old_rich = {"score": 7}
-    moved = update.apply(tx, [None, {"score": 40}, old_rich], xp=12, coins=1, now=datetime(2026, 11, 21, tzinfo=timezone.utc))
-    assert [(m["board"], m["period"], m["score"]) for m in moved] == [
-        ("xp", "daily", 12), ("xp", "all_time", 52), ("rich", "weekly", 8)
-    ]
-    puts = [i["Put"] for i in tx.items if "Put" in i]
-    assert puts[0]["ConditionExpression"] == "attribute_not_exists(pk)"  # new on the daily board
-    assert puts[1]["ConditionExpression"] == "#s = :old"  # exact: written from the score read
-    # daily: score + 5 levels (+1 each); all_time 40 -> 52 crosses a 16-boundary: score + 4;
-    # rich 7 -> 8: score + 2
-    assert len(tx.items) == 6 + 5 + 3
-    assert update.apply(Transaction("table"), [None, None, None], xp=0, coins=0, now=datetime.now(timezone.utc)) == []
+    at = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+
+    def moved(kind, reason, amount):
+        entry = Entry("t", "ann", kind, reason, amount, at, stamp(at))
+        return [(bp.board, bp.period, bp.period_key, d) for bp, d in contributions(rules, entry)]
+
+    assert moved("xp", "a", 12) == [("xp", "daily", "2026-11-21", 12), ("xp", "all_time", "all", 12)]
+    assert moved("xp", "a", -3) == [("xp", "daily", "2026-11-21", -3), ("xp", "all_time", "all", -3)]
+    assert moved("coins", "xp_bonus", 1) == [("rich", "weekly", "2026-W47", 1)]
+    assert moved("coins", "leaderboard_prize", 100) == []  # prizes never feed the boards
+    assert moved("xp", "starting_balance", 50) == []  # not earned
+    assert moved("xp", "a", 0) == []
 
 
 @settings(max_examples=300)

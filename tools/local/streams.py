@@ -219,6 +219,17 @@ class _ShardReader:
         self.finished = False  # closed and read to its end
         self.busy = False  # a batch is being delivered or records are buffered
         self.caught_up_at = -1.0  # monotonic start of the last GetRecords that found nothing new
+        self.last_sequence = ""  # SequenceNumber of the last record read from the shard
+
+    def _iterator(self) -> str | None:
+        """A shard iterator at the mapping's starting position, or just after the last record
+        read when reading resumes (an expired or trimmed iterator)."""
+        kwargs: dict[str, Any] = {"StreamArn": self.poller.stream_arn, "ShardId": self.shard_id}
+        if self.last_sequence:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.last_sequence)
+        else:
+            kwargs["ShardIteratorType"] = self.source.starting_position
+        return self.poller.streams.get_shard_iterator(**kwargs).get("ShardIterator")
 
     def caught_up_since(self, instant: float) -> bool:
         return self.finished or (not self.busy and self.caught_up_at > instant)
@@ -228,9 +239,7 @@ class _ShardReader:
         while self.parent is not None and not self.parent.finished and not stop.is_set():
             stop.wait(POLL_INTERVAL_S)
         try:
-            iterator = poller.streams.get_shard_iterator(
-                StreamArn=poller.stream_arn, ShardId=self.shard_id, ShardIteratorType=self.source.starting_position
-            )["ShardIterator"]
+            iterator = self._iterator()
         except Exception:  # noqa: BLE001 - e.g. a shard trimmed away meanwhile
             traceback.print_exc()
             self.finished = True
@@ -248,11 +257,20 @@ class _ShardReader:
                 return
             try:
                 resp = poller.streams.get_records(ShardIterator=iterator, Limit=1000)
-            except Exception:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if code in ("TrimmedDataAccessException", "ExpiredIteratorException"):
+                    # as the event source mapping does: a fresh iterator after the last record
+                    # read (records are never skipped: the watermarks make re-reads harmless)
+                    stop.wait(POLL_INTERVAL_S)
+                    iterator = self._iterator()
+                    continue
                 traceback.print_exc()
                 stop.wait(1.0)
                 continue
             iterator = resp.get("NextShardIterator")
+            if resp.get("Records"):
+                self.last_sequence = resp["Records"][-1]["dynamodb"]["SequenceNumber"]
             fresh = [lambda_record(r, poller.stream_arn, poller.region) for r in resp.get("Records", [])]
             fresh = [r for r in fresh if event_filter.matches_any(self.source.filters, r)]
             if fresh and not buffer:

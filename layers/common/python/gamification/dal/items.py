@@ -5,8 +5,8 @@ Each item builder returns ``(key, attributes)`` in plain Python values, ready fo
 :meth:`gamification.dal.store.Transaction.put_new` (created with ``attribute_not_exists``:
 nothing is recorded twice). Attributes that are None are not stored. The running totals
 (profile, day usage) are :class:`Update` s whose conditions carry the invariants, added
-with :meth:`gamification.dal.store.Transaction.update` (board scores and counts:
-:meth:`~gamification.dal.store.Transaction.set_board_score`, ``add_board_count``).
+with :meth:`gamification.dal.store.Transaction.update` (board items are written by the
+projector: :mod:`gamification.dal.projection_store`).
 
 Times are stored as :func:`gamification.dal.keys.stamp` strings (UTC, microseconds); TTLs
 (``expires_at``) as epoch seconds. Amounts: XP and coins are signed integers.

@@ -172,3 +172,31 @@ def rate_window_key(tenant: str, window_start: int) -> Key:
 def api_key_index_key(tenant: str, key_id: str) -> Key:
     """The operator's listing entry of one API key (``key_id``: see the module docstring)."""
     return {"pk": APIKEYS, "sk": f"{tenant}#{key_id}"}
+
+
+# ---- leaderboard projection (boards projected from the ledger's stream) ---------------------
+# | board count (level k)  | ``T#{t}#LB#{b}#{p}#{pk}#C``   | ``{k:02d}#{parent:013x}`` (``c0``..``cf``) |
+# | board tie (one score)  | ``T#{t}#LB#{b}#{p}#{pk}#T``   | ``{score asc16}`` (``h{epoch hour}``)     |
+# | board top + layout     | ``T#{t}#LB#{b}#{p}#{pk}#TOP`` | ``TOP`` (``rows``, ``complete``, ``shards``) |
+# | rebuild checkpoint     | ``T#{t}#LBREBUILD``           | ``{b}#{p}#{pk}``                          |
+
+
+def board_counts_key(tenant: str, board: str, period: str, period_key: str, sk: str) -> Key:
+    """One count item of a board period's count hierarchy (unsharded; see
+    :mod:`gamification.domain.board_projection`)."""
+    return {"pk": f"{board_pk(tenant, board, period, period_key)}#C", "sk": sk}
+
+
+def board_tie_key(tenant: str, board: str, period: str, period_key: str, score_sk: str) -> Key:
+    """Players of one exact score per hour they reached it."""
+    return {"pk": f"{board_pk(tenant, board, period, period_key)}#T", "sk": score_sk}
+
+
+def board_top_key(tenant: str, board: str, period: str, period_key: str) -> Key:
+    """The board period's top rows and its write-shard count."""
+    return {"pk": f"{board_pk(tenant, board, period, period_key)}#TOP", "sk": "TOP"}
+
+
+def board_rebuild_key(tenant: str, board: str, period: str, period_key: str) -> Key:
+    """Progress of a resumable board rebuild."""
+    return {"pk": f"T#{tenant}#LBREBUILD", "sk": f"{board}#{period}#{period_key}"}

@@ -136,67 +136,6 @@ class Transaction:
         (:func:`gamification.dal.items.day_usage`)."""
         return self.update(items.day_usage(key, **change))
 
-    def set_board_score(
-        self,
-        key: Key,
-        *,
-        user_id: str,
-        old_score: int | None,
-        score: int,
-        sort_key: str,
-        reached_at: str,
-        expires_at: datetime | None,
-    ) -> Transaction:
-        """Write a user's score on one board period shard, only if it is still ``old_score``
-        (None: the user must not be on it yet). ``sort_key`` feeds the ``lb_rank`` GSI."""
-        values: dict[str, Any] = {}
-        if old_score is None:
-            cond = "attribute_not_exists(pk)"
-        else:
-            cond = "#s = :old"
-            values[":old"] = old_score
-        put: dict[str, Any] = {
-            "TableName": self.table,
-            "Item": marshal(
-                {
-                    **key,
-                    "lb_pk": key["pk"],
-                    "lb_sk": sort_key,
-                    "user_id": user_id,
-                    "score": score,
-                    "reached_at": reached_at,
-                    TTL_ATTRIBUTE: epoch(expires_at) if expires_at else None,
-                }
-            ),
-            "ConditionExpression": cond,
-        }
-        if old_score is not None:
-            put["ExpressionAttributeNames"] = {"#s": "score"}
-            put["ExpressionAttributeValues"] = marshal(values)
-        self.items.append({"Put": put})
-        return self
-
-    def add_board_count(self, key: Key, *, delta: int, expires_at: datetime | None) -> Transaction:
-        """Add ``delta`` (+1/-1) to one count item of a board shard's count hierarchy."""
-        values: dict[str, Any] = {":d": delta}
-        update = "ADD #n :d"
-        names = {"#n": "n"}
-        if expires_at:
-            update = "SET #ttl = :exp " + update
-            names["#ttl"] = TTL_ATTRIBUTE
-            values[":exp"] = epoch(expires_at)
-        self.items.append(
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": marshal(key),
-                    "UpdateExpression": update,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": marshal(values),
-                }
-            }
-        )
-        return self
 
 
 class Store:

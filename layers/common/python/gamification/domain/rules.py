@@ -41,9 +41,9 @@ MAX_AMOUNT = 1_000_000
 
 XP_BONUS_REASON = "xp_bonus"
 
-#: Board periods (summed over boards) an award may touch: each adds up to 11 items to the
-#: award's transaction (limit 100), next to the award's own items.
-MAX_BOARD_PERIODS = 8
+#: Board periods (summed over boards): each is one more set of items the board projector
+#: keeps up to date, off the award path (docs/leaderboards.md).
+MAX_BOARD_PERIODS = 32
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -231,8 +231,8 @@ class Rules(_Strict):
     @field_validator("leaderboards")
     @classmethod
     def _boards_fit_a_transaction(cls, v: dict[str, Leaderboard]) -> dict[str, Leaderboard]:
-        # An award writes up to 11 items per board period (score + count hierarchy) in its
-        # one TransactWriteItems, which holds at most 100 items (docs/leaderboards.md).
+        # Each board period costs the projector about one write per touched item and batch
+        # (docs/leaderboards.md, "The projection"); a bound keeps that cost in sight.
         total = sum(len(b.periods) for b in v.values())
         if total > MAX_BOARD_PERIODS:
             raise ValueError(f"at most {MAX_BOARD_PERIODS} board periods in all (found {total})")

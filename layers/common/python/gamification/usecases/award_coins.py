@@ -4,9 +4,10 @@ service's ``awardCoinsOnce``; README.md, "The API (v1)", "Award coins once").
 A repeat inside the window is ``awarded: false`` (not an error); tiers of one reward share
 its window (``daily_goal`` pays once a day, whichever tier comes first). Two round trips
 (:mod:`gamification.usecases.optimistic`): one ``BatchGetItem`` of the profile, the
-once-marker, the idempotency record and the user's ``coins`` board scores; one
-``TransactWriteItems`` of the marker (``attribute_not_exists``: paid once even under races),
-the coin ledger entry, the profile balance, the board scores and the idempotency record.
+once-marker and the idempotency record; one ``TransactWriteItems`` of the marker
+(``attribute_not_exists``: paid once even under races), the coin ledger entry, the profile
+balance and the idempotency record. ``coins`` boards follow from the ledger entry through
+the table's stream (docs/leaderboards.md, "The projection").
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from gamification.domain.awards import resolve_reward
 from gamification.domain.errors import GamificationError
 from gamification.domain.periods import local_date, window_end, window_key
 from gamification.usecases.award_xp import opening_balance
-from gamification.usecases.boards import BoardUpdate
 from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Answer, Read, Write, read_decide_commit
@@ -44,7 +44,6 @@ def award_coins(
     wend = window_end(reward.window, day, rules.zone)
     k_profile = keys.profile_key(tenant, user_id)
     k_once = keys.once_key(tenant, user_id, req.reason, req.scope, wkey)
-    boards = BoardUpdate(rules, tenant, user_id, day)
 
     def respond(awarded: bool, balance: int, event_id: str | None) -> Outcome[AwardCoinsResponse]:
         return Outcome(AwardCoinsResponse(
@@ -53,7 +52,7 @@ def award_coins(
         ))  # fmt: skip
 
     def decide(read: Read) -> Write | Answer:
-        profile, marker, *scores = read
+        profile, marker = read
         balance = int(profile.get("coins_balance", 0)) if profile else 0
         if marker:
             return Answer(respond(False, balance, None))
@@ -72,9 +71,8 @@ def award_coins(
         ))  # fmt: skip
         opening = 0 if profile else opening_balance(ctx, tx, tenant, user_id, occurred, now, event_id)
         tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening, coins=amount)
-        boards.apply(tx, scores, xp=0, coins=amount, now=now)
         # The next attempt tells this one landed by the marker naming its event id.
         landed = lambda again: bool(again[1]) and again[1].get("event_id") == event_id  # noqa: E731
         return Write(respond(True, balance + amount, event_id), tx, landed=landed)
 
-    return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_once, *boards.keys], decide)
+    return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_once], decide)

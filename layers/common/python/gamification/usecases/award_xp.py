@@ -1,11 +1,11 @@
 """``POST /v1/users/{user_id}/xp``: award XP for an action (README.md, "The API (v1)").
 
 Two DynamoDB round trips in the common case (:mod:`gamification.usecases.optimistic`): one
-``BatchGetItem`` of the profile, the day's usage item, the idempotency record and the user's
-score on each board period the event touches; one ``TransactWriteItems`` of the XP ledger
-entry, the day usage (its own conditions refuse a limit or cap overshoot), the profile
-(version-checked), an ``xp_bonus`` coin entry when coins are earned, the board scores and
-the idempotency record.
+``BatchGetItem`` of the profile, the day's usage item and the idempotency record; one
+``TransactWriteItems`` of the XP ledger entry, the day usage (its own conditions refuse a
+limit or cap overshoot), the profile (version-checked), an ``xp_bonus`` coin entry when
+coins are earned and the idempotency record. Leaderboards are not in it: they are projected
+from the ledger entry through the table's stream (docs/leaderboards.md, "The projection").
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from gamification.domain.errors import GamificationError
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
 from gamification.domain.rules import XP_BONUS_REASON
-from gamification.usecases.boards import BoardUpdate
 from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
@@ -52,10 +51,9 @@ def award_xp(
     # A past day never resets for this event: no Retry-After then.
     retry_after = math.ceil((resets_at - now).total_seconds()) if resets_at > now else None
     k_profile, k_usage = keys.profile_key(tenant, user_id), keys.usage_key(tenant, user_id, day_key(day))
-    boards = BoardUpdate(rules, tenant, user_id, day)
 
     def decide(read: Read) -> Write:
-        profile, usage_item, *scores = read
+        profile, usage_item = read
         total_before = int(profile["total_xp"]) if profile else rules.xp.start
         balance_before = int(profile.get("coins_balance", 0)) if profile else 0
         usage = DayUsage(int(usage_item.get("xp_gained", 0)) if usage_item else 0, items.day_counts(usage_item))
@@ -66,7 +64,6 @@ def award_xp(
         result = _response(ctx, req, user_id, event_id, occurred, day, decision, total_before, balance_before, bonus)
         tx = ctx.store.transaction(token=event_id)
         proof = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result)
-        boards.apply(tx, scores, xp=decision.amount, coins=bonus, now=now)
         if bonus:
             tx.put_new(*items.coin_entry(
                 tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
@@ -74,7 +71,7 @@ def award_xp(
             ))  # fmt: skip
         return Write(Outcome(result), tx, proof=proof)
 
-    return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_usage, *boards.keys], decide)
+    return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_usage], decide)
 
 
 def _response(

@@ -1,51 +1,40 @@
-"""Leaderboard use cases: the board part of an award (read keys for the first round trip,
-writes for the award transaction) and ``GET /v1/leaderboards/{board}``.
+"""Leaderboard reads: ``GET /v1/leaderboards/{board}`` and the roll-over's top N.
 
-Award path (no extra round trip): :class:`BoardUpdate` names the user's score item on every
-board period the event touches; the engine reads them in its ``BatchGetItem`` and
-:meth:`BoardUpdate.apply` adds, per board period with a non-zero delta, the score item (conditioned on the score read) and
-the count-hierarchy updates (:func:`gamification.domain.leaderboards.count_deltas`: usually 2-4
-items, at most 2 * COUNT_LEVELS) to its ``TransactWriteItems``. The profile ``version`` condition already serialises
-a user's awards, so the scores written are exact.
+Boards are a projection of the ledger (:mod:`gamification.usecases.board_projector`), so
+they may trail an award by the projector's batching window plus one invocation (about 1-2 s).
+Reads of one board period (:class:`LeaderboardReader`):
 
-Reads (:class:`LeaderboardReader`), for S shards of a board period:
-
-- top N: S GSI queries of ceil(N/S)+2 items each, merged, then more from only the shards
-  that may still hold top rows (about N + 3S items read, instead of S*N);
-- a user's rank: 1 GetItem + S x (levels needed, <= COUNT_LEVELS) count-range queries
-  (<= 15 sibling items per level, plus top-level buckets above) + S tie queries (the players
-  with the user's exact score who reached it earlier: the one part that grows with ties);
+- top N: the period's top item (1 GetItem) when it holds N rows, else S GSI queries of
+  ceil(N/S)+2 items each, merged, plus a refill of the few shards that may hold more;
+- a user's rank: from the top item if the user is in it; else 1 GetItem of the score item
+  and 1 BatchGetItem of 15 items with known keys (13 count items, 2 tie items): 3 requests
+  with the top item, at most 17 items, whatever the board's size;
 - ``around=N``: S queries above and S below the user, N items each at most.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from gamification.api.models import LeaderboardResponse
 from gamification.dal import keys
 from gamification.dal.board_store import BoardStore
-from gamification.dal.store import Store, Transaction
+from gamification.dal.projection_store import ProjectionStore
+from gamification.dal.store import Store
+from gamification.domain.board_projection import Top, players_above, rank_keys, tie_keys, ties_ahead
 from gamification.domain.errors import PeriodNotFinal, UnknownLeaderboard, UnknownPeriod
 from gamification.domain.leaderboards import (
     BoardPeriod,
     Row,
-    ScoreChange,
-    above_ranges,
-    count_sk,
-    delta_for,
     gather_top,
     merge_above,
     merge_top,
     period_end,
     period_key,
-    rank_of,
-    rank_sort_key,
     ranked,
     shard_of,
-    touched,
 )
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
@@ -63,57 +52,6 @@ def live_expiry(rules: Rules, period: str, day: date) -> datetime | None:
     """TTL instant of a board period's live items (None for all_time)."""
     end = period_end(period, day, rules.zone)
     return None if end is None else end + rules.max_event_age + RETENTION[period]
-
-
-class BoardUpdate:
-    """The leaderboard part of one award to ``user_id`` for an event on local ``day``."""
-
-    def __init__(self, rules: Rules, tenant: str, user_id: str, day: date) -> None:
-        self.rules = rules
-        self.tenant = tenant
-        self.user_id = user_id
-        self.day = day
-        self.periods: list[BoardPeriod] = touched(rules, day)
-        self.shards = [shard_of(user_id, bp.shards) for bp in self.periods]
-        #: Keys to read in the award's first round trip, one per touched board period.
-        self.keys: list[keys.Key] = [
-            keys.board_score_key(tenant, bp.board, bp.period, bp.period_key, shard, user_id)
-            for bp, shard in zip(self.periods, self.shards)
-        ]
-
-    def apply(
-        self, tx: Transaction, items: list[dict[str, Any] | None], *, xp: int, coins: int, now: datetime
-    ) -> list[dict[str, Any]]:
-        """Add the board writes to ``tx`` given the score ``items`` read for :attr:`keys`
-        (same order). Returns ``[{board, period, period_key, score}]`` of boards that moved.
-        Adds 1 + len(count_deltas) items per moved board period (at most 1 + 2*COUNT_LEVELS)."""
-        moved = []
-        reached_at = keys.stamp(now)
-        for bp, shard, key, item in zip(self.periods, self.shards, self.keys, items):
-            delta = delta_for(bp.metric, xp, coins)
-            if not delta:
-                continue
-            change = ScoreChange(int(item["score"]) if item else None, (int(item["score"]) if item else 0) + delta)
-            expires = live_expiry(self.rules, bp.period, self.day)
-            tx.set_board_score(
-                key,
-                user_id=self.user_id,
-                old_score=change.old,
-                score=change.new,
-                sort_key=rank_sort_key(change.new, reached_at, self.user_id),
-                reached_at=reached_at,
-                expires_at=expires,
-            )
-            for level, bucket_id, d in change.count_deltas:
-                tx.add_board_count(
-                    keys.board_count_key(
-                        self.tenant, bp.board, bp.period, bp.period_key, shard, count_sk(level, bucket_id)
-                    ),
-                    delta=d,
-                    expires_at=expires,
-                )
-            moved.append({"board": bp.board, "period": bp.period, "period_key": bp.period_key, "score": change.new})
-        return moved
 
 
 @dataclass(frozen=True)
@@ -154,9 +92,23 @@ class LeaderboardReader:
             )
         return BoardRef(tenant, board, period, period_key(period, on), rule.shards)
 
-    def top(self, ref: BoardRef, limit: int) -> list[Row]:
-        """The best ``limit`` rows of the board period: S small queries, merged, plus a
-        refill of the few shards that may hold more (:func:`gather_top`)."""
+    def layout(self, ref: BoardRef) -> tuple[BoardRef, Top]:
+        """The board period's top item (one GetItem): its top rows and the write-shard count
+        it was projected with (which wins over the rules' ``shards``, so a changed
+        ``shards`` only applies to periods that start after the change)."""
+        item = self.boards.store.get(keys.board_top_key(ref.tenant, ref.board, ref.period, ref.period_key))
+        if item and "shards" in item:
+            ref = replace(ref, shards=int(item["shards"]))
+        return ref, Top.load(item)
+
+    def top(self, ref: BoardRef, limit: int, top: Top | None = None) -> list[Row]:
+        """The best ``limit`` rows: from the top item when it holds them (1 request), else
+        S small GSI queries, merged, plus a refill of the few shards that may hold more
+        (:func:`gather_top`)."""
+        if top is None:
+            ref, top = self.layout(ref)
+        if top.complete or len(top.rows) >= limit:
+            return top.rows[:limit]
         return gather_top(
             lambda s, n: self.boards.top(ref.score_pk(s), n),
             lambda s, last, n: self.boards.after(ref.score_pk(s), last.sort_key, n),
@@ -165,12 +117,10 @@ class LeaderboardReader:
             limit,
         )
 
-    def position(self, ref: BoardRef, user_id: str, best: int | None = None) -> tuple[Row | None, int | None]:
-        """The user's row and exact rank (None, None when not on the board).
-
-        ``best``: the board's best score when the caller has it (from the top entries); it
-        lets the count reads skip levels that cannot hold anyone above the user.
-        """
+    def position(self, ref: BoardRef, user_id: str, top: Top | None = None) -> tuple[Row | None, int | None]:
+        """The user's row and exact rank (None, None when not on the board): from the top
+        item if the user is in it, else one GetItem of the score item and one BatchGetItem
+        of the 13 count items and 2 tie items of its score (``ref`` as from :meth:`layout`)."""
         shard = shard_of(user_id, ref.shards)
         item = self.boards.store.get(
             keys.board_score_key(ref.tenant, ref.board, ref.period, ref.period_key, shard, user_id)
@@ -178,14 +128,15 @@ class LeaderboardReader:
         if not item:
             return None, None
         row = Row(user_id, int(item["score"]), str(item["reached_at"]))
-        jobs = [(s, lo, hi) for s in range(ref.shards) for lo, hi in above_ranges(row.score, best)]
-        above = self.boards.gather(
-            lambda i: self.boards.count_range(ref.count_pk(jobs[i][0]), jobs[i][1], jobs[i][2]), len(jobs)
-        ) if jobs else []
-        ties = self.boards.gather(
-            lambda s: self.boards.ties_ahead(ref.score_pk(s), row.score, row.sort_key, user_id), ref.shards
-        )
-        return row, rank_of(above, ties)
+        for i, r in enumerate(top.rows if top else []):
+            if r.user_id == user_id and r == row:
+                return row, i + 1
+        counts = [keys.board_counts_key(ref.tenant, ref.board, ref.period, ref.period_key, sk) for sk in rank_keys(row.score)]
+        ties = [keys.board_tie_key(ref.tenant, ref.board, ref.period, ref.period_key, sk) for sk in tie_keys(row)]
+        found = ProjectionStore(self.boards.store).read(counts + ties)
+        above = players_above(row.score, {k["sk"]: found.get((k["pk"], k["sk"]), {}) for k in counts})
+        ahead = ties_ahead(row, *(found.get((k["pk"], k["sk"])) for k in ties))
+        return row, 1 + above + ahead
 
     def around(self, ref: BoardRef, row: Row, rank: int, n: int) -> list[dict[str, object]]:
         """The user's entry with up to ``n`` entries above and below, best first."""
@@ -234,7 +185,8 @@ class LeaderboardReader:
             ]
             finalised_at = snap.get("finalised_at")
         else:
-            entries = ranked(self.top(ref, limit))
+            ref, top = self.layout(ref)
+            entries = ranked(self.top(ref, limit, top))
         body: dict[str, Any] = {
             "board": board,
             "metric": self.rules.leaderboards[board].metric,
@@ -245,8 +197,9 @@ class LeaderboardReader:
             "finalised_at": finalised_at,
         }
         if user_id is not None:
-            best = entries[0]["score"] if entries and not final else None
-            row, rank = self.position(ref, user_id, best)
+            if final:
+                ref, top = self.layout(ref)
+            row, rank = self.position(ref, user_id, top)
             body["user"] = {"user_id": user_id, "rank": rank, "score": row.score if row else 0}
             if around is not None:
                 body["around"] = self.around(ref, row, rank, around) if row and rank else []
