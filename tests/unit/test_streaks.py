@@ -27,6 +27,7 @@ def model(rule: StreakRule, active: set[date], today: date) -> dict:
     freezes = start
     status: dict[date, str] = {}
     if active:
+        today = max(today, max(active))  # a date recorded in a zone ahead of today's
         d, end = min(active), max(today, max(active))
         while d <= end:
             if d in active:

@@ -123,9 +123,13 @@ class Transaction:
         xp: int = 0,
         coins: int = 0,
         xp_floor: int | None = None,
+        set_attrs: dict[str, Any] | None = None,
     ) -> Transaction:
         """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
         ``seen_version`` (0: the profile must not exist yet).
+
+        ``set_attrs``: more attributes to SET (streak state, lifetime counters, unlocks), whole
+        values computed from the version read.
 
         ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
         ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
@@ -137,14 +141,19 @@ class Transaction:
             if xp_floor is not None and xp < 0:
                 cond += " AND #xp >= :xpmin"
                 values[":xpmin"] = xp_floor - xp
+        names = {}
+        extra = ""
+        for i, (attr, value) in enumerate((set_attrs or {}).items()):
+            names[f"#s{i}"], values[f":s{i}"] = attr, value
+            extra += f", #s{i} = :s{i}"
         self.items.append(
             {
                 "Update": {
                     "TableName": self.table,
                     "Key": marshal(key),
                     "UpdateExpression": (
-                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) "
-                        "ADD #v :one, #xp :xp, #coins :coins"
+                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now)"
+                        f"{extra} ADD #v :one, #xp :xp, #coins :coins"
                     ),
                     "ConditionExpression": cond,
                     "ExpressionAttributeNames": {
@@ -154,6 +163,7 @@ class Transaction:
                         "#v": "version",
                         "#xp": "total_xp",
                         "#coins": "coins_balance",
+                        **names,
                     },
                     "ExpressionAttributeValues": marshal(values),
                 }

@@ -259,12 +259,16 @@ class StreakState:
         return bool(self.bits >> (d - self.base).days & 1)
 
     def view(self, rule: StreakRule, today: date) -> StreakView:
-        """The streak as of local date ``today`` (freezes spent on missed dates up to yesterday)."""
+        """The streak as of local date ``today`` (freezes spent on missed dates up to yesterday).
+
+        When the newest active date lies after ``today`` (recorded in a zone ahead of the
+        user's current one), the view is as of that date."""
         last = self.last_active_date
         if last is None or self.base is None:
             history = [(today - timedelta(days=i), "missed") for i in range(HISTORY_DAYS)]
             return StreakView(0, self.before.longest, None, False, False, 0, history)  # type: ignore[arg-type]
-        until = max(today, last)
+        # A date recorded in a zone ahead of today's may lie after today: it is then "today".
+        today = until = max(today, last)
         active = self.active_dates()
         statuses: dict[date, Status] = {}
         c = self.before
