@@ -148,7 +148,7 @@ def migration_lock_key() -> Key:
 # ---- streaks, achievements and badges ----------------------------------------------------
 # | unlock marker     | ``T#{t}#U#{user}``          | ``ACH#{achievement}``               |
 # | unlock count      | ``T#{t}#ACHN#{n}``          | ``{achievement}`` (write shard n)   |
-# | retroactive cursor| ``T#{t}#ACHRETRO``          | ``{achievement}``                   |
+# | retroactive cursor| ``T#{t}#ACHRETRO``          | ``{hash of the achievement ids}``   |
 # Streak state, lifetime action counts, coins earned, unlocked achievements, active badge
 # and time zone are attributes of the profile item.
 
@@ -171,6 +171,6 @@ def achievement_count_key(tenant: str, shard: int, achievement: str) -> Key:
     return {"pk": achievement_count_pk(tenant, shard), "sk": achievement}
 
 
-def retroactive_cursor_key(tenant: str, achievement: str) -> Key:
-    """Where the retroactive grant of ``achievement`` stopped (resumable)."""
-    return {"pk": f"T#{tenant}#ACHRETRO", "sk": achievement}
+def retroactive_cursor_key(tenant: str, selection: str) -> Key:
+    """Where the retroactive grant of one selection of achievements (a hash of their ids) stopped."""
+    return {"pk": f"T#{tenant}#ACHRETRO", "sk": selection}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -196,6 +196,7 @@ def after_award(
     balance: int,
     coins_gained: int,
     room: int = MAX_TRANSACTION_ITEMS,
+    only: Collection[str] | None = None,
 ) -> Extras:
     """The streak and achievement part of one accepted award.
 
@@ -203,7 +204,8 @@ def after_award(
     active); ``total_xp``/``balance``: the user's XP and coins after the award's own effect;
     ``coins_gained``: coins the award itself earned (counted in ``coins_earned``);
     ``room``: items the award's transaction can still hold (unlocks that do not fit are
-    left for the next award). Unlocks chain: reward XP can lift the level and unlock more.
+    left for the next award); ``only``: consider just these achievements (retroactive
+    grants). Unlocks chain: reward XP can lift the level and unlock more.
     """
     profile = profile or {}
     attrs: dict[str, Any] = {}
@@ -230,6 +232,7 @@ def after_award(
         counts[action] = counts.get(action, 0) + 1
         attrs[ACTION_COUNTS] = counts
     unlocked = dict(profile.get(ACHIEVEMENTS) or {})
+    catalogue = rules.achievements if only is None else {a: v for a, v in rules.achievements.items() if a in only}
     earned = int(profile.get(COINS_EARNED, 0)) + max(coins_gained, 0)
     reward_xp = sum(p.reward.xp for p in extras.payments)
     reward_coins = sum(p.reward.coins for p in extras.payments)
@@ -244,7 +247,7 @@ def after_award(
             coins_earned=earned + reward_coins + bonus,
         )
         added = False
-        for aid in newly_met(rules.achievements, figures, unlocked):
+        for aid in newly_met(catalogue, figures, unlocked):
             ach = rules.achievements[aid]
             pay = Payment(f"{ACHIEVEMENT_REASON}:{aid}", ach.reward or NO_REWARD, achievement=aid)
             if Extras(attrs, payments=[*extras.payments, pay], bonus=1).items_needed() > room:
