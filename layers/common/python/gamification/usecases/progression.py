@@ -48,6 +48,13 @@ STREAK, ACTION_COUNTS, COINS_EARNED, ACHIEVEMENTS, ACTIVE_BADGE, TIMEZONE = (
 MAX_TRANSACTION_ITEMS = 100
 
 
+def room_left(board_periods: int) -> int:
+    """Items an award's transaction can still take for unlocks: 100 less its own (profile,
+    day usage or once-marker, ledger entry, xp_bonus entry, opening balance, idempotency
+    record) and up to 11 per board period it moves (docs/leaderboards.md)."""
+    return MAX_TRANSACTION_ITEMS - 6 - 11 * board_periods
+
+
 class BadgeNotUnlocked(GamificationError):
     """409: the badge exists but the user has not unlocked it."""
 
