@@ -15,6 +15,13 @@ NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 RULES = load_rules()
 
 
+def rewarded(xp: int):
+    """The default rules with a reward of ``xp`` XP on first_character."""
+    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    data["achievements"]["first_character"]["reward"] = {"xp": xp}
+    return parse_rules(data)
+
+
 def award(profile, action="forked", total=10, balance=1, coins=1, now=NOON, rules=RULES, occurred=None):
     return after_award(rules, profile, action=action, occurred=occurred or now, now=now, total_xp=total,
                        balance=balance, coins_gained=coins)  # fmt: skip
@@ -36,27 +43,25 @@ def test_a_second_award_the_same_day_does_not_rewrite_the_streak():
 
 
 def test_an_unlock_pays_its_reward_once_and_writes_marker_count_and_ledger():
-    extras = award(None, action="create_character", total=30)
+    rules = rewarded(10)
+    extras = award(None, action="create_character", total=30, rules=rules)
     assert [u["id"] for u in extras.unlocked] == ["first_character"]
     assert extras.xp == 10 and extras.unlocked[0]["reward"] == {"xp": 10, "coins": 0}
     assert extras.profile_attrs[ACHIEVEMENTS] == {"first_character": "2026-11-21T12:00:00.000000Z"}
     tx = Transaction("t")
-    extras.write(tx, tenant="g", user_id="u", occurred=NOON, now=NOON, event_id="e", rules=RULES)
+    extras.write(tx, tenant="g", user_id="u", occurred=NOON, now=NOON, event_id="e", rules=rules)
     sks = sorted(next(iter(i.values()))["Item"]["sk"]["S"] if "Put" in i else i["Update"]["Key"]["sk"]["S"]
                  for i in tx.items)  # fmt: skip
     # marker, reward XP entry, the xp_bonus its 10 XP earn (30 -> 40 XP), the catalogue count
     stamp = "2026-11-21T12:00:00.000000Z"
     assert sks == ["ACH#first_character", f"COIN#{stamp}#e.bonus", f"XP#{stamp}#e.0", "first_character"]
     assert len(tx.items) == extras.items_needed()
-    again = award({**extras.profile_attrs, "total_xp": 40}, action="create_character", total=70)
+    again = award({**extras.profile_attrs, "total_xp": 40}, action="create_character", total=70, rules=rules)
     assert again.unlocked == []
 
 
 def test_reward_xp_chains_into_a_level_unlock_and_earns_bonus_coins():
-    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
-    data["achievements"]["first_character"]["reward"] = {"xp": 1500}
-    rules = parse_rules(data)
-    extras = award(None, action="create_character", total=30, rules=rules)
+    extras = award(None, action="create_character", total=30, rules=rewarded(1500))
     assert [u["id"] for u in extras.unlocked] == ["first_character", "xp_500", "coins_100", "level_5"]
     assert extras.xp == 1500 and extras.bonus == 150 and extras.coins == 150 + 20
 

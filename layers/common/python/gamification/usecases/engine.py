@@ -53,6 +53,7 @@ from gamification.domain.levels import level_for_xp, progress_for_xp
 from gamification.domain.periods import day_end, day_key, local_date, window_end, window_key
 from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.usecases.boards import BoardUpdate, LeaderboardReader
+from gamification.usecases.progression import ProgressionService, after_award, room_left
 
 #: How long DAY# usage items outlive their day (beyond max_event_age): limits stay readable.
 USAGE_RETENTION = timedelta(days=7)
@@ -212,8 +213,12 @@ class Engine:
             usage = DayUsage(int(usage_item.get("xp_gained", 0)) if usage_item else 0, day_counts(usage_item))
             decision = decide_xp(rules, req.action, total_before, usage, retry_after, amount=req.amount)
 
-            total_after = total_before + decision.amount
-            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
+            bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_before + decision.amount, balance_before)
+            # Streaks and achievements: cap-exempt rewards on top of the award (docs/achievements.md).
+            extras = after_award(rules, profile, action=req.action, occurred=occurred, now=now,
+                                 total_xp=total_before + decision.amount, balance=balance_before + bonus,
+                                 coins_gained=bonus, room=room_left(len(boards.keys)))  # fmt: skip
+            total_after = total_before + decision.amount + extras.xp
             level_before, level_after = level_for_xp(rules, total_before), level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
             body = AwardXpResponse(
@@ -228,8 +233,8 @@ class Engine:
                 level=level_after.level,
                 level_name=level_after.name,
                 leveled_up=level_after.level > level_before.level,
-                coins_awarded=bonus,
-                coins_balance=balance_before + bonus,
+                coins_awarded=bonus + extras.coins,
+                coins_balance=balance_before + bonus + extras.coins,
                 daily=DailyUsage(
                     date=day_key(day),
                     resets_at=keys.stamp(resets_at),
@@ -241,6 +246,8 @@ class Engine:
                     action_remaining=None if decision.limit is None else decision.limit - decision.count_after,
                 ),
                 floored=decision.floored,
+                streak=extras.streak,
+                achievements_unlocked=extras.unlocked,
             ).model_dump(mode="json")
 
             common = {"user_id": user_id, "occurred_at": keys.stamp(occurred), "recorded_at": keys.stamp(now),
@@ -254,9 +261,10 @@ class Engine:
                 version_of(profile),
                 user_id=user_id,
                 now=now,
-                xp=opening + decision.amount,
-                coins=bonus,
+                xp=opening + decision.amount + extras.xp,
+                coins=bonus + extras.coins,
                 xp_floor=decision.floor,
+                set_attrs=extras.profile_attrs,
             )
             tx.add_day_usage(
                 k_usage,
@@ -285,7 +293,8 @@ class Engine:
                     "metadata": json.dumps(req.metadata) if req.metadata else None,
                 },
             )
-            boards.apply(tx, scores, xp=decision.amount, coins=bonus, now=now)
+            boards.apply(tx, scores, xp=decision.amount + extras.xp, coins=bonus + extras.coins, now=now)
+            extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
             if bonus:
                 tx.put_new(
                     keys.coin_entry_key(tenant, user_id, occurred, event_id),
@@ -328,7 +337,7 @@ class Engine:
         k_profile = keys.profile_key(tenant, user_id)
         k_once = keys.once_key(tenant, user_id, req.reason, req.scope, wkey)
 
-        def respond(awarded: bool, balance: int, event_id: str | None) -> dict[str, Any]:
+        def respond(awarded: bool, balance: int, event_id: str | None, unlocked: Any = ()) -> dict[str, Any]:
             return AwardCoinsResponse(
                 awarded=awarded,
                 amount=amount if awarded else 0,
@@ -339,6 +348,7 @@ class Engine:
                 window=reward.window,
                 window_key=wkey,
                 event_id=event_id,
+                achievements_unlocked=list(unlocked),
             ).model_dump(mode="json")
 
         boards = BoardUpdate(rules, tenant, user_id, day)
@@ -359,7 +369,10 @@ class Engine:
                     continue
                 return Outcome(body)
             event_id = uuid.uuid4().hex
-            body = respond(True, balance + amount, event_id)
+            total = int(profile["total_xp"]) if profile else rules.xp.start
+            extras = after_award(rules, profile, action=None, occurred=occurred, now=now, total_xp=total,
+                                 balance=balance + amount, coins_gained=amount, room=room_left(len(boards.keys)))  # fmt: skip
+            body = respond(True, balance + amount + extras.coins, event_id, extras.unlocked)
             tx = self.store.transaction(token=event_id)
             tx.put_new(
                 k_once,
@@ -391,8 +404,10 @@ class Engine:
                 },
             )
             opening = 0 if profile else self._opening_balance(tx, tenant, user_id, occurred, now, event_id)
-            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening, coins=amount)
-            boards.apply(tx, scores, xp=0, coins=amount, now=now)
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening + extras.xp,
+                            coins=amount + extras.coins, set_attrs=extras.profile_attrs)  # fmt: skip
+            boards.apply(tx, scores, xp=extras.xp, coins=amount + extras.coins, now=now)
+            extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
             if k_idem:
                 tx.put_new(k_idem, self._idempotency_record(fp, body, now))
             try:
@@ -487,6 +502,7 @@ class Engine:
                 xp_for_next_level=prog.xp_for_next_level,
                 progress=prog.progress,
                 coins_balance=int(item.get("coins_balance", 0)),
+                **ProgressionService(self.rules, self.store, self.now).profile_fields(item),
             ).model_dump(mode="json")
         )
 

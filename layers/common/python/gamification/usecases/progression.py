@@ -24,7 +24,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -34,7 +34,14 @@ from gamification.dal.progress_store import require_item, set_profile_attrs, unl
 from gamification.dal.store import Store, Transaction, WriteConflict, version_of
 from gamification.domain.achievements import ACHIEVEMENT_REASON, Figures, newly_met, progress
 from gamification.domain.awards import xp_bonus_coins
-from gamification.domain.errors import Contention, GamificationError, NotFound, ValidationFailed
+from gamification.domain.errors import (
+    BadgeNotUnlocked,
+    Contention,
+    NotABadge,
+    NotFound,
+    UnknownBadge,
+    ValidationFailed,
+)
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.rules import XP_BONUS_REASON, Rules
@@ -53,25 +60,6 @@ def room_left(board_periods: int) -> int:
     day usage or once-marker, ledger entry, xp_bonus entry, opening balance, idempotency
     record) and up to 11 per board period it moves (docs/leaderboards.md)."""
     return MAX_TRANSACTION_ITEMS - 6 - 11 * board_periods
-
-
-class BadgeNotUnlocked(GamificationError):
-    """409: the badge exists but the user has not unlocked it."""
-
-    status = 409
-    code = "badge_not_unlocked"
-
-
-class UnknownBadge(NotFound):
-    """404: no achievement of that id in the rules."""
-
-    code = "unknown_badge"
-
-
-class NotABadge(GamificationError):
-    """400: the achievement exists but is not a badge (``badge: true`` in the rules)."""
-
-    code = "not_a_badge"
 
 
 def user_zone(rules: Rules, profile: Mapping[str, Any] | None) -> ZoneInfo:
@@ -449,7 +437,3 @@ class ProgressionService:
 def _reward(reward: Reward | None) -> dict[str, int]:
     return {"xp": reward.xp if reward else 0, "coins": reward.coins if reward else 0}
 
-
-def today_for(rules: Rules, profile: Mapping[str, Any] | None, now: datetime) -> date:
-    """Today in the user's zone."""
-    return local_date(now, user_zone(rules, profile))
