@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.models import CatalogueResponse
 from gamification.runtime import engine
-from gamification.usecases.engine import Outcome
 from gamification.usecases.progression import ProgressionService
 
 app = build_app()
@@ -12,7 +11,7 @@ app = build_app()
 
 @app.get("/v1/achievements", summary="Achievement catalogue with unlock counts", responses=responses(CatalogueResponse))
 def get_achievement_catalogue() -> Response[CatalogueResponse]:
-    return respond(Outcome(ProgressionService.of(engine()).catalogue(tenant_of(app))))
+    return respond(ProgressionService.of(engine()).catalogue(tenant_of(app)))
 
 
 lambda_handler = entrypoint(app)

@@ -25,11 +25,20 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from gamification.dal import keys
+from pydantic import BaseModel
+
+from gamification.api.models import (
+    ActiveBadgeResponse,
+    CatalogueResponse,
+    StreakResponse,
+    TimezoneResponse,
+    UserAchievementsResponse,
+)
+from gamification.dal import items, keys
 from gamification.dal.progress_store import require_item, set_profile_attrs, unlock_counts
 from gamification.dal.store import Store, Transaction, WriteConflict, version_of
 from gamification.domain.achievements import ACHIEVEMENT_REASON, Figures, newly_met, progress
@@ -46,6 +55,9 @@ from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakState, window_days
+from gamification.usecases.outcome import Outcome
+
+R = TypeVar("R", bound=BaseModel)
 
 #: Profile attributes of this feature.
 STREAK, ACTION_COUNTS, COINS_EARNED, ACHIEVEMENTS, ACTIVE_BADGE, TIMEZONE = (
@@ -318,13 +330,13 @@ class ProgressionService:
         today = local_date(self.now(), user_zone(self.rules, profile))
         return StreakState.from_item(profile.get(STREAK)).view(rule, today)
 
-    def streak(self, tenant: str, user_id: str) -> dict[str, Any]:
+    def streak(self, tenant: str, user_id: str) -> Outcome[StreakResponse]:
         """``GET /v1/users/{id}/streak``. Raises NotFound when the rules have no daily streak."""
         if self.rules.streaks.daily is None:
             raise NotFound("These rules define no daily streak (streaks.daily)")
         profile = self._profile(tenant, user_id)
         view = self._view(profile)
-        return {
+        return _outcome(StreakResponse, {
             "user_id": user_id,
             "timezone": user_zone(self.rules, profile).key,
             "today": local_date(self.now(), user_zone(self.rules, profile)).isoformat(),
@@ -335,9 +347,9 @@ class ProgressionService:
             "at_risk": view.at_risk,
             "freezes_available": view.freezes_available,
             "history": [{"date": d.isoformat(), "status": s} for d, s in view.history],
-        }
+        })
 
-    def achievements(self, tenant: str, user_id: str) -> dict[str, Any]:
+    def achievements(self, tenant: str, user_id: str) -> Outcome[UserAchievementsResponse]:
         """``GET /v1/users/{id}/achievements``: every visible achievement with progress;
         hidden ones only once unlocked."""
         profile = self._profile(tenant, user_id)
@@ -358,20 +370,20 @@ class ProgressionService:
                               "criterion": p.criterion},
                  "reward": _reward(ach.reward), "badge": ach.badge, "hidden": ach.hidden}
             )  # fmt: skip
-        return {"user_id": user_id, "achievements": out, "badges": _badges(self.rules, unlocked),
-                "active_badge": profile.get(ACTIVE_BADGE)}  # fmt: skip
+        return _outcome(UserAchievementsResponse, {"user_id": user_id, "achievements": out,
+                        "badges": _badges(self.rules, unlocked), "active_badge": profile.get(ACTIVE_BADGE)})  # fmt: skip
 
-    def catalogue(self, tenant: str) -> dict[str, Any]:
+    def catalogue(self, tenant: str) -> Outcome[CatalogueResponse]:
         """``GET /v1/achievements``: the operator's view, hidden ones too, with unlock counts."""
         counts = unlock_counts(self.store, tenant)
-        return {
+        return _outcome(CatalogueResponse, {
             "achievements": [
                 {"id": aid, "name": a.name, "category": a.category, "description": a.description,
                  "criteria": a.criteria.model_dump(exclude_none=True), "reward": _reward(a.reward),
                  "badge": a.badge, "hidden": a.hidden, "unlocked_count": counts.get(aid, 0)}
                 for aid, a in self.rules.achievements.items()
             ]
-        }  # fmt: skip
+        })  # fmt: skip
 
     def _update_profile(self, tenant: str, user_id: str, attrs: dict[str, Any], require: keys.Key | None = None) -> dict:
         """SET ``attrs`` on the profile (created, with the rules' starting XP, if absent),
@@ -386,14 +398,8 @@ class ProgressionService:
                 now = self.now()
                 tx.bump_profile(k_profile, 0, user_id=user_id, now=now, xp=self.rules.xp.start, set_attrs=attrs)
                 if self.rules.xp.start:
-                    from gamification.usecases.engine import STARTING_BALANCE_REASON
-
-                    tx.put_new(
-                        keys.xp_entry_key(tenant, user_id, now, uuid.uuid4().hex),
-                        {"type": "xp", "user_id": user_id, "action": STARTING_BALANCE_REASON,
-                         "reason": STARTING_BALANCE_REASON, "xp": self.rules.xp.start, "occurred_at": keys.stamp(now),
-                         "recorded_at": keys.stamp(now), "total_xp": self.rules.xp.start},
-                    )  # fmt: skip
+                    tx.put_new(*items.starting_balance(tenant, user_id, xp=self.rules.xp.start, first_event=now,
+                                                       now=now, event_id=uuid.uuid4().hex))  # fmt: skip
             if require:
                 require_item(tx, require)
             try:
@@ -405,22 +411,22 @@ class ProgressionService:
             return {**(profile or {}), **attrs}
         raise Contention("Too many concurrent updates for this user; retry")
 
-    def set_timezone(self, tenant: str, user_id: str, name: str) -> dict[str, Any]:
+    def set_timezone(self, tenant: str, user_id: str, name: str) -> Outcome[TimezoneResponse]:
         """``PUT /v1/users/{id}/timezone``: future awards' streak dates use ``name``; past
         dates keep the zone they were recorded in. Raises ValidationFailed (400)."""
         zone = zone_named(name)
         self._update_profile(tenant, user_id, {TIMEZONE: zone})
         today = local_date(self.now(), ZoneInfo(zone))
-        return {"user_id": user_id, "timezone": zone, "today": today.isoformat()}
+        return _outcome(TimezoneResponse, {"user_id": user_id, "timezone": zone, "today": today.isoformat()})
 
-    def set_active_badge(self, tenant: str, user_id: str, badge: str | None) -> dict[str, Any]:
+    def set_active_badge(self, tenant: str, user_id: str, badge: str | None) -> Outcome[ActiveBadgeResponse]:
         """``PUT /v1/users/{id}/active-badge``: show one unlocked badge (None: none).
 
         Raises UnknownBadge (404), NotABadge (400), BadgeNotUnlocked (409: DynamoDB checks
         the unlock marker in the same transaction)."""
         if badge is None:
             profile = self._update_profile(tenant, user_id, {ACTIVE_BADGE: None})
-            return {"user_id": user_id, "active_badge": None, "badges": _badges(self.rules, profile.get(ACHIEVEMENTS) or {})}
+            return _badge_outcome(self.rules, user_id, None, profile)
         ach = self.rules.achievements.get(badge)
         if ach is None:
             raise UnknownBadge(f"Unknown badge: {badge}", badge=badge)
@@ -431,9 +437,17 @@ class ProgressionService:
         profile = self._update_profile(
             tenant, user_id, {ACTIVE_BADGE: badge}, require=keys.achievement_key(tenant, user_id, badge)
         )
-        return {"user_id": user_id, "active_badge": badge, "badges": _badges(self.rules, profile.get(ACHIEVEMENTS) or {})}
+        return _badge_outcome(self.rules, user_id, badge, profile)
 
 
 def _reward(reward: Reward | None) -> dict[str, int]:
     return {"xp": reward.xp if reward else 0, "coins": reward.coins if reward else 0}
 
+
+def _outcome(model: type[R], body: dict[str, Any]) -> Outcome[R]:
+    return Outcome(model.model_validate(body))
+
+
+def _badge_outcome(rules: Rules, user_id: str, badge: str | None, profile: Mapping[str, Any]) -> Outcome[ActiveBadgeResponse]:
+    unlocked = profile.get(ACHIEVEMENTS) or {}
+    return _outcome(ActiveBadgeResponse, {"user_id": user_id, "active_badge": badge, "badges": _badges(rules, unlocked)})
