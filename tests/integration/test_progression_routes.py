@@ -77,3 +77,9 @@ def test_a_badge_not_unlocked_is_409_for_an_existing_user_and_writes_nothing(api
     r = put(api, "/v1/users/b/active-badge", {"badge": "streak_7"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "badge_not_unlocked"
     assert dynamo.items(tenant.id) == before
+
+
+def test_clearing_the_active_badge_of_a_new_user_is_fine(api, clock):
+    clock.set(NOON)
+    r = put(api, "/v1/users/fresh/active-badge", {"badge": None})
+    assert r.status_code == 200 and r.json() == {"user_id": "fresh", "active_badge": None, "badges": []}

@@ -25,8 +25,8 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
 from functools import lru_cache
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel
@@ -396,7 +396,8 @@ class ProgressionService:
                 set_profile_attrs(tx, k_profile, version_of(profile), attrs)
             else:
                 now = self.now()
-                tx.bump_profile(k_profile, 0, user_id=user_id, now=now, xp=self.rules.xp.start, set_attrs=attrs)
+                fresh = {k: v for k, v in attrs.items() if v is not None}  # nothing to remove yet
+                tx.bump_profile(k_profile, 0, user_id=user_id, now=now, xp=self.rules.xp.start, set_attrs=fresh)
                 if self.rules.xp.start:
                     tx.put_new(*items.starting_balance(tenant, user_id, xp=self.rules.xp.start, first_event=now,
                                                        now=now, event_id=uuid.uuid4().hex))  # fmt: skip
