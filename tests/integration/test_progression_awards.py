@@ -170,3 +170,40 @@ def test_retroactive_grants_are_silent_exactly_once_and_resumable(api, clock, dy
         tenant.id, next(i["sk"] for i in dynamo.items(tenant.id) if i["pk"].endswith("#ACHRETRO"))).items()})
     assert grant_retroactive(rules, store, tenant.id, NOON).granted == {}
     assert len([e for e in dynamo.ledger(tenant.id, "COIN") if e["reason"] == "achievement:forked_2"]) == 1
+
+
+def test_the_operator_command_grants_once_and_then_reports_done(dynamo, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from tools.local import backend
+
+    table = f"cli-{uuid.uuid4().hex[:8]}"
+    backend.create_table(dynamo.client, table)
+    try:
+        engine = Engine(rules_with(), Store(dynamo.client, table), now=lambda: NOON)
+        for _ in range(2):
+            engine.award_xp("game", "ann", AwardXpRequest(action="forked"), None)
+        data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+        data["achievements"]["forked_2"] = {"name": "Fork twice", "category": "milestones",
+                                            "criteria": {"action_count": {"forked": 2}}, "reward": {"coins": 7}}  # fmt: skip
+        rules_file = tmp_path / "rules.yaml"
+        rules_file.write_text(yaml.safe_dump(data))
+        env = {**os.environ, "TABLE_NAME": table, "GAMIFICATION_RULES_FILE": str(rules_file)}
+        root = Path(__file__).resolve().parents[2]
+
+        def run() -> str:
+            proc = subprocess.run([sys.executable, "-m", "tools.ops.grant_achievements", "--tenant", "game"],
+                                  cwd=root, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            return proc.stdout
+
+        assert "1 users checked; granted forked_2: 1" in run()
+        assert "already done" in run()
+        balance = Engine(parse_rules(data), Store(dynamo.client, table)).profile("game", "ann").body["coins_balance"]
+        assert balance == 2 + 7  # two xp_bonus coins, then the retroactive reward
+    finally:
+        dynamo.client.delete_table(TableName=table)
