@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 #: (method, path, body or None, idempotency key or None)
@@ -28,6 +29,13 @@ def xp(user: str, action: str, key: str | None = None) -> Request:
     return ("POST", f"/v1/users/{user}/xp", {"action": action}, key)
 
 
+def yesterday(req: Request) -> Request:
+    """The same award, 24 hours ago (within the default max_event_age of 48h)."""
+    method, path, body, key = req
+    when = datetime.now(timezone.utc) - timedelta(days=1)
+    return (method, path, {**(body or {}), "occurred_at": when.isoformat()}, key)
+
+
 def coins(user: str, reason: str, key: str | None = None, **extra: Any) -> Request:
     return ("POST", f"/v1/users/{user}/coins", {"reason": reason, **extra}, key)
 
@@ -41,15 +49,32 @@ OPERATIONS: list[Operation] = [
         "award_xp",
         "AwardXpFunction",
         lambda u: xp(u, "create_character", f"{u}-k1"),
-        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        # The setup unlocks first_character, so the measured award is an ordinary one.
+        setup=lambda u: [xp(u, "create_character", f"{u}-k0")],
         note="existing user, 30 XP: profile, day usage, XP entry, xp_bonus coin entry, idempotency record",
     ),
     Operation(
         "award_xp_partial",
         "AwardXpFunction",
         lambda u: xp(u, "create_character", f"{u}-k15"),
-        setup=lambda u: [xp(u, "forked", f"{u}-k{i}") for i in range(14)],
+        setup=lambda u: [xp(u, "create_character", f"{u}-k0")] + [xp(u, "forked", f"{u}-k{i}") for i in range(1, 12)],
         note="140/150 XP used: 30 requested, 10 awarded (capped)",
+    ),
+    # Streaks and achievements: the cost of an award that extends a streak or unlocks one.
+    Operation(
+        "award_xp_streak",
+        "AwardXpFunction",
+        lambda u: xp(u, "create_character", f"{u}-k1"),
+        setup=lambda u: [yesterday(xp(u, "create_character", f"{u}-k0"))],
+        note="active yesterday: the award extends the streak to 2 (streak state on the profile; no extra item)",
+    ),
+    Operation(
+        "award_xp_unlock",
+        "AwardXpFunction",
+        lambda u: xp(u, "create_character", f"{u}-k1"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        note="first create_character unlocks first_character: + unlock marker + catalogue count shard "
+        "(a reward adds one ledger entry per currency)",
     ),
     Operation(
         "award_xp_replay",

@@ -14,7 +14,7 @@ def test_daily_login_once_per_day(api, clock, dynamo, tenant):
     first = api.coins("amy", "daily_login").json()
     assert first == {
         "awarded": True, "amount": 10, "balance": 10, "reason": "daily_login", "scope": None, "tier": None,
-        "window": "day", "window_key": "2026-11-21", "event_id": first["event_id"],
+        "window": "day", "window_key": "2026-11-21", "event_id": first["event_id"], "achievements_unlocked": [],
     }
     repeat = api.coins("amy", "daily_login")
     assert repeat.status_code == 200

@@ -44,6 +44,8 @@ def test_unknown_user_reads_as_new(api):
     assert api.get("/v1/users/nobody").json() == {
         "user_id": "nobody", "total_xp": 0, "level": 1, "level_name": "Newbie", "xp_into_level": 0,
         "xp_for_next_level": 100, "progress": 0.0, "coins_balance": 0,
+        "streak_current": 0, "streak_longest": 0, "last_active_date": None, "badges": [], "active_badge": None,
+        "achievements_count": 0, "timezone": "UTC",
     }
 
 

@@ -95,6 +95,129 @@ class DailyUsage(_Model):
     action_remaining: int | None
 
 
+# ---- streaks, achievements and badges --------------------------------------------------
+
+
+class StreakSummary(_Model):
+    """The daily streak after an award: ``extended`` when this award made its local date
+    active for the first time."""
+
+    current: int
+    longest: int
+    extended: bool
+
+
+class RewardInfo(_Model):
+    """XP (cap-exempt) and coins paid once."""
+
+    xp: int
+    coins: int
+
+
+class UnlockedAchievement(_Model):
+    """One achievement an award unlocked (its reward is already in the totals)."""
+
+    id: str
+    name: str
+    category: str
+    reward: RewardInfo
+    badge: bool = False
+
+
+class TimezoneRequest(_Request):
+    """``PUT /v1/users/{user_id}/timezone``: an IANA zone name such as ``Europe/Berlin``."""
+
+    timezone: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+
+
+class TimezoneResponse(_Model):
+    user_id: str
+    timezone: str
+    today: str
+
+
+class ActiveBadgeRequest(_Request):
+    """``PUT /v1/users/{user_id}/active-badge``: an unlocked badge's id, or null for none."""
+
+    badge: RuleName | None
+
+
+class ActiveBadgeResponse(_Model):
+    user_id: str
+    active_badge: str | None
+    badges: list[str]
+
+
+class StreakDay(_Model):
+    """One local date of the streak history."""
+
+    date: str
+    status: str  # active | frozen | missed
+
+
+class StreakResponse(_Model):
+    """``GET /v1/users/{user_id}/streak`` (local dates in ``timezone``)."""
+
+    user_id: str
+    timezone: str
+    today: str
+    current: int
+    longest: int
+    last_active_date: str | None
+    today_active: bool
+    at_risk: bool
+    freezes_available: int
+    history: list[StreakDay]
+
+
+class ProgressInfo(_Model):
+    """Toward an achievement: its least complete criterion."""
+
+    current: int
+    target: int
+    criterion: str
+
+
+class UserAchievement(_Model):
+    id: str
+    name: str
+    category: str
+    description: str | None
+    unlocked: bool
+    unlocked_at: str | None
+    progress: ProgressInfo
+    reward: RewardInfo
+    badge: bool
+    hidden: bool
+
+
+class UserAchievementsResponse(_Model):
+    """``GET /v1/users/{user_id}/achievements``: hidden ones appear once unlocked."""
+
+    user_id: str
+    achievements: list[UserAchievement]
+    badges: list[str]
+    active_badge: str | None
+
+
+class CatalogueEntry(_Model):
+    id: str
+    name: str
+    category: str
+    description: str | None
+    criteria: dict[str, Any]
+    reward: RewardInfo
+    badge: bool
+    hidden: bool
+    unlocked_count: int
+
+
+class CatalogueResponse(_Model):
+    """``GET /v1/achievements``: the operator's view, hidden ones included."""
+
+    achievements: list[CatalogueEntry]
+
+
 class AwardXpResponse(_Model):
     """Result of an XP award (Mikoshi's ``{exp_added, total_exp, level, leveled_up}``, extended)."""
 
@@ -114,6 +237,9 @@ class AwardXpResponse(_Model):
     daily: DailyUsage
     #: True when a penalty was cut so the total stays at the rules' floor (signed awards, docs/replay.md).
     floored: bool = False
+    #: Streaks and achievements: the daily streak after the award (None without one).
+    streak: StreakSummary | None = None
+    achievements_unlocked: list[UnlockedAchievement] = []
 
 
 class AwardCoinsResponse(_Model):
@@ -129,6 +255,8 @@ class AwardCoinsResponse(_Model):
     window: str
     window_key: str
     event_id: str | None
+    #: Streaks and achievements: coin awards count toward ``coins_earned`` criteria.
+    achievements_unlocked: list[UnlockedAchievement] = []
 
 
 class ActionUsage(_Model):
@@ -184,6 +312,14 @@ class ProfileResponse(_Model):
     xp_for_next_level: int | None
     progress: float
     coins_balance: int
+    # Streaks, achievements and badges.
+    streak_current: int = 0
+    streak_longest: int = 0
+    last_active_date: str | None = None
+    badges: list[str] = []
+    active_badge: str | None = None
+    achievements_count: int = 0
+    timezone: str | None = None
 
 
 class ErrorDetail(_Model):

@@ -15,6 +15,12 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/levels"),
     ("GET", "/v1/users/{user_id}"),
     ("GET", "/v1/leaderboards/{board}"),
+    # Streaks, achievements and badges (docs/streaks.md, docs/achievements.md)
+    ("PUT", "/v1/users/{user_id}/timezone"),
+    ("GET", "/v1/users/{user_id}/streak"),
+    ("GET", "/v1/users/{user_id}/achievements"),
+    ("GET", "/v1/achievements"),
+    ("PUT", "/v1/users/{user_id}/active-badge"),
 )
 
 

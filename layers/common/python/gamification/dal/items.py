@@ -153,7 +153,7 @@ class Update:
 
 def profile_bump(
     key: Key, seen_version: int, *, user_id: str, now: datetime, xp: int = 0, coins: int = 0,
-    xp_floor: int | None = None,
+    xp_floor: int | None = None, set_attrs: dict[str, Any] | None = None,
 ) -> Update:
     """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
     ``seen_version`` (0: the profile must not exist yet): optimistic concurrency, so the
@@ -161,6 +161,9 @@ def profile_bump(
 
     ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
     ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
+
+    ``set_attrs``: more attributes to SET, whole values computed from the version read
+    (streak state, lifetime counters, unlocked achievements: docs/achievements.md).
     """
     cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
     values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
@@ -169,11 +172,16 @@ def profile_bump(
         if xp_floor is not None and xp < 0:
             cond += " AND #xp >= :xpmin"
             values[":xpmin"] = xp_floor - xp
+    names = {"#u": "user_id", "#upd": "updated_at", "#cre": "created_at", "#v": "version", "#xp": "total_xp",
+             "#coins": "coins_balance"}  # fmt: skip
+    extra = ""
+    for i, (attr, value) in enumerate((set_attrs or {}).items()):
+        names[f"#s{i}"], values[f":s{i}"] = attr, value
+        extra += f", #s{i} = :s{i}"
     return Update(
         key,
-        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) ADD #v :one, #xp :xp, #coins :coins",
-        {"#u": "user_id", "#upd": "updated_at", "#cre": "created_at", "#v": "version", "#xp": "total_xp",
-         "#coins": "coins_balance"},  # fmt: skip
+        f"SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now){extra} ADD #v :one, #xp :xp, #coins :coins",
+        names,
         values,
         cond,
     )

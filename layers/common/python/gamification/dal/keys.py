@@ -200,3 +200,34 @@ def board_top_key(tenant: str, board: str, period: str, period_key: str) -> Key:
 def board_rebuild_key(tenant: str, board: str, period: str, period_key: str) -> Key:
     """Progress of a resumable board rebuild."""
     return {"pk": f"T#{tenant}#LBREBUILD", "sk": f"{board}#{period}#{period_key}"}
+
+
+# ---- streaks, achievements and badges ----------------------------------------------------
+# | unlock marker     | ``T#{t}#U#{user}``          | ``ACH#{achievement}``               |
+# | unlock count      | ``T#{t}#ACHN#{n}``          | ``{achievement}`` (write shard n)   |
+# | retroactive cursor| ``T#{t}#ACHRETRO``          | ``{hash of the achievement ids}``   |
+# Streak state, lifetime action counts, coins earned, unlocked achievements, active badge
+# and time zone are attributes of the profile item.
+
+#: Write shards of the per-achievement unlock counts (read by the catalogue, written on unlock).
+ACHIEVEMENT_COUNT_SHARDS = 8
+
+
+def achievement_key(tenant: str, user_id: str, achievement: str) -> Key:
+    """The marker of one unlock: created with ``attribute_not_exists``, so once per user."""
+    return {"pk": user_pk(tenant, user_id), "sk": f"ACH#{achievement}"}
+
+
+def achievement_count_pk(tenant: str, shard: int) -> str:
+    """One write shard of the catalogue's unlock counts (one item per achievement)."""
+    return f"T#{tenant}#ACHN#{shard}"
+
+
+def achievement_count_key(tenant: str, shard: int, achievement: str) -> Key:
+    """Unlocks of ``achievement`` counted in write shard ``shard``."""
+    return {"pk": achievement_count_pk(tenant, shard), "sk": achievement}
+
+
+def retroactive_cursor_key(tenant: str, selection: str) -> Key:
+    """Where the retroactive grant of one selection of achievements (a hash of their ids) stopped."""
+    return {"pk": f"T#{tenant}#ACHRETRO", "sk": selection}

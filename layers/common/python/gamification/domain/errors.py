@@ -137,3 +137,25 @@ class PeriodNotFinal(NotFound):
     """404: ``final=true`` for a period the roll-over has not finalised (yet, or all_time)."""
 
     code = "period_not_final"
+
+
+# ---- streaks, achievements and badges ----
+
+
+class BadgeNotUnlocked(GamificationError):
+    """409: the badge exists but the user has not unlocked it."""
+
+    status = 409
+    code = "badge_not_unlocked"
+
+
+class UnknownBadge(NotFound):
+    """404: no achievement of that id in the rules."""
+
+    code = "unknown_badge"
+
+
+class NotABadge(GamificationError):
+    """400: the achievement exists but is not a badge (``badge: true`` in the rules)."""
+
+    code = "not_a_badge"

@@ -29,6 +29,10 @@ from pydantic import (
     model_validator,
 )
 
+# Streaks, achievements and badges: their sections live in their own modules.
+from gamification.domain.achievements import Achievement, check_catalogue
+from gamification.domain.streaks import Streaks
+
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "default_rules.yaml"
 
 #: Names of actions, rewards, tiers, boards: lower snake case, so they are safe in keys.
@@ -227,6 +231,23 @@ class Rules(_Strict):
     xp: XpTotals = XpTotals()
     coins: Coins = Coins()
     leaderboards: dict[Name, Leaderboard] = {}
+    # Streaks, achievements and badges (docs/streaks.md, docs/achievements.md).
+    streaks: Streaks = Streaks()
+    achievements: dict[Name, Achievement] = {}
+
+    @model_validator(mode="after")
+    def _progression_refers_to_rules(self) -> Rules:
+        problems = check_catalogue(self.achievements, self.actions, len(self.levels), self.streaks.daily is not None)
+        daily = self.streaks.daily
+        if daily is not None and daily.qualifying != "any":
+            problems += [
+                f"streaks.daily.qualifying: unknown action {a!r} (not in 'actions')"
+                for a in daily.qualifying
+                if a not in self.actions
+            ]
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
 
     @field_validator("leaderboards")
     @classmethod

@@ -13,6 +13,7 @@ the table's stream (docs/leaderboards.md, "The projection").
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from gamification.api.models import AwardCoinsRequest, AwardCoinsResponse
 from gamification.dal import items, keys
@@ -25,6 +26,7 @@ from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Answer, Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.progression import after_award, room_left
 
 
 def award_coins(
@@ -45,10 +47,11 @@ def award_coins(
     k_profile = keys.profile_key(tenant, user_id)
     k_once = keys.once_key(tenant, user_id, req.reason, req.scope, wkey)
 
-    def respond(awarded: bool, balance: int, event_id: str | None) -> Outcome[AwardCoinsResponse]:
+    def respond(awarded: bool, balance: int, event_id: str | None, unlocked: Any = ()) -> Outcome[AwardCoinsResponse]:
         return Outcome(AwardCoinsResponse(
             awarded=awarded, amount=amount if awarded else 0, balance=balance, reason=req.reason, scope=req.scope,
             tier=req.tier, window=reward.window, window_key=wkey, event_id=event_id,
+            achievements_unlocked=list(unlocked),
         ))  # fmt: skip
 
     def decide(read: Read) -> Write | Answer:
@@ -57,6 +60,10 @@ def award_coins(
         if marker:
             return Answer(respond(False, balance, None))
         event_id = uuid.uuid4().hex
+        # Achievements on coins earned (docs/achievements.md); rewards are cap-exempt.
+        total = int(profile["total_xp"]) if profile else rules.xp.start
+        extras = after_award(rules, profile, action=None, occurred=occurred, now=now, total_xp=total,
+                             balance=balance + amount, coins_gained=amount, room=room_left(0))  # fmt: skip
         tx = ctx.store.transaction(token=event_id)
         # A marker is needed only while events of its window can still arrive.
         expires = items.retained_until(wend, now, rules.max_event_age) if wend else None
@@ -70,9 +77,11 @@ def award_coins(
             idempotency_key=idempotency_key,
         ))  # fmt: skip
         opening = 0 if profile else opening_balance(ctx, tx, tenant, user_id, occurred, now, event_id)
-        tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening, coins=amount)
+        tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening + extras.xp,
+                        coins=amount + extras.coins, set_attrs=extras.profile_attrs)  # fmt: skip
+        extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
         # The next attempt tells this one landed by the marker naming its event id.
         landed = lambda again: bool(again[1]) and again[1].get("event_id") == event_id  # noqa: E731
-        return Write(respond(True, balance + amount, event_id), tx, landed=landed)
+        return Write(respond(True, balance + amount + extras.coins, event_id, extras.unlocked), tx, landed=landed)
 
     return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_once], decide)

@@ -28,6 +28,7 @@ from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.progression import Extras, after_award, room_left
 
 
 def award_xp(
@@ -60,14 +61,20 @@ def award_xp(
         decision = decide_xp(rules, req.action, total_before, usage, retry_after, amount=req.amount)
         total_after = total_before + decision.amount
         bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
+        # Streaks and achievements: profile attributes and cap-exempt rewards (docs/achievements.md).
+        extras = after_award(rules, profile, action=req.action, occurred=occurred, now=now, total_xp=total_after,
+                             balance=balance_before + bonus, coins_gained=bonus, room=room_left(0))  # fmt: skip
         event_id = uuid.uuid4().hex
-        result = _response(ctx, req, user_id, event_id, occurred, day, decision, total_before, balance_before, bonus)
+        result = _response(ctx, req, user_id, event_id, occurred, day, decision, total_before, balance_before, bonus,
+                           extras)  # fmt: skip
         tx = ctx.store.transaction(token=event_id)
-        proof = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result)
+        proof = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result,
+                       extras)  # fmt: skip
+        extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
         if bonus:
             tx.put_new(*items.coin_entry(
                 tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
-                amount=bonus, balance=result.coins_balance, source_event_id=event_id, idempotency_key=idempotency_key,
+                amount=bonus, balance=balance_before + bonus, source_event_id=event_id, idempotency_key=idempotency_key,
             ))  # fmt: skip
         return Write(Outcome(result), tx, proof=proof)
 
@@ -76,11 +83,11 @@ def award_xp(
 
 def _response(
     ctx: Context, req: AwardXpRequest, user_id: str, event_id: str, occurred: datetime, day: date,
-    decision: XpDecision, total_before: int, balance_before: int, bonus: int,
+    decision: XpDecision, total_before: int, balance_before: int, bonus: int, extras: Extras,
 ) -> AwardXpResponse:
-    """The response of an award decided as ``decision``."""
+    """The response of an award decided as ``decision`` (plus streak and achievement ``extras``)."""
     rules = ctx.rules
-    total_after = total_before + decision.amount
+    total_after = total_before + decision.amount + extras.xp
     level_before, level_after = level_for_xp(rules, total_before), level_for_xp(rules, total_after)
     return AwardXpResponse(
         event_id=event_id,
@@ -94,8 +101,8 @@ def _response(
         level=level_after.level,
         level_name=level_after.name,
         leveled_up=level_after.level > level_before.level,
-        coins_awarded=bonus,
-        coins_balance=balance_before + bonus,
+        coins_awarded=bonus + extras.coins,
+        coins_balance=balance_before + bonus + extras.coins,
         daily=DailyUsage(
             date=day_key(day),
             resets_at=keys.stamp(day_end(day, rules.zone)),
@@ -107,13 +114,15 @@ def _response(
             action_remaining=None if decision.limit is None else decision.limit - decision.count_after,
         ),
         floored=decision.floored,
+        streak=extras.streak,
+        achievements_unlocked=extras.unlocked,
     )
 
 
 def _write(
     ctx: Context, tx: Transaction, tenant: str, req: AwardXpRequest, idempotency_key: str | None,
     profile: dict[str, Any] | None, event_id: str, occurred: datetime, now: datetime, day: date,
-    decision: XpDecision, result: AwardXpResponse,
+    decision: XpDecision, result: AwardXpResponse, extras: Extras,
 ) -> keys.Key:
     """Add the profile, day usage and XP ledger entry of the award to ``tx`` (and the
     starting balance when the profile is new). Returns the ledger entry's key: the proof."""
@@ -121,7 +130,8 @@ def _write(
     # Starting XP (rules xp.start) is ledgered once, with the profile; not a board score.
     opening = 0 if profile else opening_balance(ctx, tx, tenant, user_id, occurred, now, event_id)
     tx.bump_profile(keys.profile_key(tenant, user_id), version_of(profile), user_id=user_id, now=now,
-                    xp=opening + decision.amount, coins=result.coins_awarded, xp_floor=decision.floor)  # fmt: skip
+                    xp=opening + decision.amount + extras.xp, coins=result.coins_awarded, xp_floor=decision.floor,
+                    set_attrs=extras.profile_attrs)  # fmt: skip
     tx.add_day_usage(
         keys.usage_key(tenant, user_id, day_key(day)),
         day=day_key(day),
@@ -133,8 +143,8 @@ def _write(
     )
     key, attrs = items.xp_entry(
         tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=req.action, xp=decision.amount,
-        total_xp=result.total_xp, xp_requested=decision.requested, capped=decision.capped,
-        floored=decision.floored or None, day=day_key(day), level=result.level,
+        total_xp=result.total_xp - extras.xp, xp_requested=decision.requested, capped=decision.capped,
+        floored=decision.floored or None, day=day_key(day), level=level_for_xp(rules, result.total_xp - extras.xp).level,
         metadata=json.dumps(req.metadata) if req.metadata else None, idempotency_key=idempotency_key,
     )  # fmt: skip
     tx.put_new(key, attrs)

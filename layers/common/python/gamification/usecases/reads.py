@@ -16,6 +16,7 @@ from gamification.domain.rules import Rules
 from gamification.usecases.boards import OPTIONAL_FIELDS, LeaderboardReader
 from gamification.usecases.context import Context
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.progression import ProgressionService
 
 
 def limits(ctx: Context, tenant: str, user_id: str, on: date | None = None) -> Outcome[LimitsResponse]:
@@ -98,6 +99,8 @@ def profile(ctx: Context, tenant: str, user_id: str) -> Outcome[ProfileResponse]
             xp_for_next_level=prog.xp_for_next_level,
             progress=prog.progress,
             coins_balance=int(item.get("coins_balance", 0)),
+            # Streaks, achievements and badges, from the same item.
+            **ProgressionService(ctx.rules, ctx.store, ctx.now).profile_fields(item),
         )
     )
 

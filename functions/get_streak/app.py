@@ -1,0 +1,17 @@
+"""GET /v1/users/{user_id}/streak: current and longest streak, freezes, 14 days of history."""
+
+from aws_lambda_powertools.event_handler import Response
+from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import StreakResponse
+from gamification.runtime import engine
+from gamification.usecases.progression import ProgressionService
+
+app = build_app()
+
+
+@app.get("/v1/users/<user_id>/streak", summary="The user's daily streak", responses=responses(StreakResponse))
+def get_streak(user_id: UserIdPath) -> Response[StreakResponse]:
+    return respond(ProgressionService.of(engine()).streak(tenant_of(app), user_id))
+
+
+lambda_handler = entrypoint(app)

@@ -1,0 +1,18 @@
+"""PUT /v1/users/{user_id}/active-badge: show one unlocked badge (seed 001 ``active_badge``)."""
+
+from aws_lambda_powertools.event_handler import Response
+from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.models import ActiveBadgeRequest, ActiveBadgeResponse
+from gamification.runtime import engine
+from gamification.usecases.progression import ProgressionService
+
+app = build_app()
+
+
+@app.put("/v1/users/<user_id>/active-badge", summary="Set the active badge", responses=responses(ActiveBadgeResponse))
+def set_active_badge(user_id: UserIdPath, body: ActiveBadgeRequest) -> Response[ActiveBadgeResponse]:
+    service = ProgressionService.of(engine())
+    return respond(service.set_active_badge(tenant_of(app), user_id, body.badge))
+
+
+lambda_handler = entrypoint(app)

@@ -1,0 +1,141 @@
+"""Achievements as data: the rules' ``achievements:`` section and pure evaluation.
+
+Source: docs/achievements.md (the KPI tracker's achievements in four categories with the XP
+reward on the record, unlocked once per user; the learning platform's
+``check_and_award_achievements``; the character platform's badges and active badge).
+
+An achievement unlocks when *all* its criteria hold for the user's lifetime figures
+(:class:`Figures`): ``total_xp`` (XP), ``level``, ``streak`` (current run, active dates),
+``action_count`` (lifetime accepted awards per action), ``coins_earned`` (coins ever
+gained, spending not deducted). Its optional reward (XP and/or coins) is paid once, as
+ledger entries with reason ``achievement:<id>``; reward XP is cap-exempt. ``badge: true``
+makes it a badge the user may show (``active_badge``); ``hidden: true`` keeps it out of a
+user's list until unlocked. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from gamification.domain.streaks import Reward
+
+_Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+_Count = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Category = Literal["exploration", "milestones", "streaks", "mastery"]
+#: Ledger reason prefix of achievement rewards: ``achievement:first_kpi``.
+ACHIEVEMENT_REASON = "achievement"
+CRITERIA = ("total_xp", "level", "streak", "action_count", "coins_earned")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Criteria(_Strict):
+    """What must hold (all of it) to unlock; give at least one."""
+
+    total_xp: _Count | None = None
+    level: _Count | None = None
+    streak: _Count | None = None
+    action_count: dict[_Name, _Count] | None = None
+    coins_earned: _Count | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Criteria:
+        if all(getattr(self, name) is None for name in CRITERIA):
+            raise ValueError(f"give at least one criterion: {', '.join(CRITERIA)}")
+        if self.action_count is not None and not self.action_count:
+            raise ValueError("action_count: name at least one action")
+        return self
+
+
+class Achievement(_Strict):
+    """One achievement of the catalogue (``name`` shown to users, ``category`` one of
+    exploration / milestones / streaks / mastery)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    category: Category
+    description: str | None = Field(default=None, max_length=280)
+    criteria: Criteria
+    reward: Reward | None = None
+    hidden: bool = False
+    badge: bool = False
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A user's lifetime figures, as kept on the profile item."""
+
+    total_xp: int = 0
+    level: int = 1
+    streak: int = 0
+    action_counts: Mapping[str, int] = field(default_factory=dict)
+    coins_earned: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Toward one achievement: ``current`` of ``target`` on its least complete criterion
+    (``criterion``), capped at the target."""
+
+    current: int
+    target: int
+    criterion: str
+
+
+def _parts(criteria: Criteria, figures: Figures) -> list[tuple[str, int, int]]:
+    """(criterion, current, target) per criterion; action counts add up."""
+    parts = []
+    if criteria.total_xp is not None:
+        parts.append(("total_xp", figures.total_xp, criteria.total_xp))
+    if criteria.level is not None:
+        parts.append(("level", figures.level, criteria.level))
+    if criteria.streak is not None:
+        parts.append(("streak", figures.streak, criteria.streak))
+    if criteria.action_count is not None:
+        current = sum(min(figures.action_counts.get(a, 0), n) for a, n in criteria.action_count.items())
+        parts.append(("action_count", current, sum(criteria.action_count.values())))
+    if criteria.coins_earned is not None:
+        parts.append(("coins_earned", figures.coins_earned, criteria.coins_earned))
+    return parts
+
+
+def met(criteria: Criteria, figures: Figures) -> bool:
+    """True when every criterion holds."""
+    return all(current >= target for _, current, target in _parts(criteria, figures))
+
+
+def progress(criteria: Criteria, figures: Figures) -> Progress:
+    """Progress on the least complete criterion (ties: the first listed)."""
+    name, current, target = min(_parts(criteria, figures), key=lambda p: min(p[1], p[2]) / p[2])
+    return Progress(min(max(current, 0), target), target, name)
+
+
+def newly_met(
+    catalogue: Mapping[str, Achievement], figures: Figures, unlocked: Iterable[str]
+) -> list[str]:
+    """Ids of achievements not yet ``unlocked`` whose criteria ``figures`` meet, in rules order."""
+    done = set(unlocked)
+    return [aid for aid, ach in catalogue.items() if aid not in done and met(ach.criteria, figures)]
+
+
+def check_catalogue(
+    catalogue: Mapping[str, Achievement], actions: Iterable[str], top_level: int, has_streak: bool
+) -> list[str]:
+    """Cross-field problems of an ``achievements:`` section, each naming its field."""
+    known = set(actions)
+    problems = []
+    for aid, ach in catalogue.items():
+        where = f"achievements.{aid}.criteria"
+        for action in ach.criteria.action_count or {}:
+            if action not in known:
+                problems.append(f"{where}.action_count.{action}: unknown action {action!r} (not in 'actions')")
+        if ach.criteria.level is not None and ach.criteria.level > top_level:
+            problems.append(f"{where}.level: level {ach.criteria.level} does not exist (highest is {top_level})")
+        if ach.criteria.streak is not None and not has_streak:
+            problems.append(f"{where}.streak: the rules have no 'streaks.daily' section")
+    return problems
