@@ -59,6 +59,9 @@ ALLOWED = {
 }
 
 
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+
 def dynamodb_statements(props: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for policy in props.get("Policies", []) or []:
@@ -66,7 +69,9 @@ def dynamodb_statements(props: dict[str, Any]) -> list[dict[str, Any]]:
             pytest.fail(f"policy {policy!r}: only inline statements can be checked (no managed/SAM templates)")
         for st in policy["Statement"]:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            if any(a.startswith("dynamodb:") for a in actions):
+            # Stream actions (DescribeStream, GetRecords...) name a stream, not items: leading
+            # keys do not apply to them, the statement's Resource (the table's stream) bounds them.
+            if any(a.startswith("dynamodb:") and a not in STREAM_ACTIONS for a in actions):
                 out.append({**st, "Action": actions})
     return out
 
