@@ -76,3 +76,23 @@ def test_settings_refuse_bad_values_and_a_missing_table(monkeypatch):
             settings.get_settings()
     finally:
         settings.get_settings.cache_clear()
+
+
+def test_the_engine_loads_a_use_case_only_when_called():
+    # A read route's first request builds the engine and calls reads: it must not load the
+    # award path or the leaderboard reader.
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); "
+        "import gamification.usecases.engine, gamification.usecases.reads; print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _prefixed(
+        loaded,
+        "gamification.usecases.award_xp",
+        "gamification.usecases.award_coins",
+        "gamification.usecases.optimistic",
+        "gamification.usecases.boards",
+        "gamification.dal.board_store",
+        "gamification.domain.leaderboards",
+    ) == []
