@@ -1,5 +1,11 @@
-"""Process settings, read from the environment (pydantic-settings): the one place that reads
-``os.environ`` for the engine, its Lambda functions and the operator CLIs.
+"""Process settings, read from the environment: the one place that reads ``os.environ`` for
+the engine, its Lambda functions and the operator CLIs.
+
+The models are plain pydantic models filled from the environment the way pydantic-settings'
+environment source fills a ``BaseSettings`` (variable names case-insensitive, the alias first,
+then the field name; values as strings, converted and checked by the fields): importing
+pydantic-settings costs every function tens of milliseconds of cold start (its dotenv, CLI and
+cloud secret sources), and the engine reads no ``.env`` file or secret store.
 
 The DynamoDB endpoint is botocore's own ``AWS_ENDPOINT_URL_DYNAMODB`` (local stack, tests,
 another emulator); it is not repeated here.
@@ -7,13 +13,29 @@ another emulator); it is not repeated here.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from typing import TypeVar
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
-class Environment(BaseSettings):
+def _from_environ(model: type[_M]) -> _M:
+    """``model`` filled from ``os.environ``. Raises pydantic's ValidationError (a required
+    variable missing, a value out of range)."""
+    env = {name.lower(): value for name, value in os.environ.items()}
+    values = {}
+    for field_name, info in model.model_fields.items():
+        for name in (info.alias, field_name):
+            if name and name.lower() in env:
+                values[field_name] = env[name.lower()]
+                break
+    return model.model_validate(values)
+
+
+class Environment(BaseModel):
     """Every setting, none required (what an operator CLI or the DynamoDB client needs):
 
     - ``TABLE_NAME``: the table (a CLI's ``--table`` wins over it);
@@ -29,7 +51,7 @@ class Environment(BaseSettings):
     - ``GAMIFICATION_ALLOW_LOOPBACK_EGRESS``: webhooks may target loopback (the local stack only).
     """
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", defer_build=True)
 
     table_name: str | None = Field(default=None, alias="TABLE_NAME")
     rules_file: str | None = Field(default=None, alias="GAMIFICATION_RULES_FILE")
@@ -51,10 +73,10 @@ class Settings(Environment):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this process (cached; tests clear with ``get_settings.cache_clear()``)."""
-    return Settings()  # type: ignore[call-arg]
+    return _from_environ(Settings)
 
 
 def environment() -> Environment:
     """The environment as it is now (not cached: CLIs and the local stack set variables
     before they build a client)."""
-    return Environment()
+    return _from_environ(Environment)

@@ -345,6 +345,12 @@ def parse_rules(data: object, source: str = "rules") -> Rules:
         raise RulesError(f"{source} is not a valid rules file:\n  " + "\n  ".join(lines)) from None
 
 
+#: PyYAML's safe loader on libyaml where the wheel has it (Linux wheels do, Lambda's too): the
+#: same documents and types as ``yaml.safe_load``, parsed about 10x faster (the bundled rules
+#: in ~2 ms instead of ~20 ms of a function's first request).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
     """Read and validate a YAML rules file (default: the bundled seed rules).
 
@@ -352,7 +358,7 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
     """
     path = Path(path or DEFAULT_RULES_FILE)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

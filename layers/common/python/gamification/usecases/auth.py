@@ -10,7 +10,6 @@ from typing import Any
 
 from gamification import clock
 from gamification.dal import keys
-from gamification.dal.board_store import BoardStore
 from gamification.dal.store import Store
 
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -44,6 +43,10 @@ def register_api_key(store: Store, tenant: str, api_key: str, name: str = "defau
     the roll-over reads. Raises ValueError for a bad tenant id."""
     if not TENANT_PATTERN.match(tenant):
         raise ValueError(f"tenant id must match {TENANT_PATTERN.pattern}")
+    # Imported here: the authorizer imports this module for authorize() only, and the board
+    # store would bring in the leaderboard domain, the rules models and YAML (cold start).
+    from gamification.dal.board_store import BoardStore
+
     now = clock.now()
     key_hash = hash_api_key(api_key)
     entry = {"tenant_id": tenant, "name": name, "key_id": key_id(key_hash), "created_at": keys.stamp(now)}

@@ -11,7 +11,9 @@ and the operator tools call. Each method is one use case, in its own module:
 - :mod:`gamification.usecases.reads`: limits, levels, profile, leaderboard.
 
 Every method returns an :class:`~gamification.usecases.outcome.Outcome` holding the typed
-response model.
+response model. Each method imports its use case on first call: a function serves one route,
+so a read route never loads the award path (optimistic writes, idempotency, board updates)
+and a non-leaderboard route never loads the leaderboard reader (cold start).
 """
 
 from __future__ import annotations
@@ -34,9 +36,6 @@ from gamification.api.models import (
 from gamification.dal.protocol import Store
 from gamification.domain.errors import Contention
 from gamification.domain.rules import Rules
-from gamification.usecases import reads
-from gamification.usecases.award_coins import award_coins
-from gamification.usecases.award_xp import award_xp
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 
@@ -81,28 +80,40 @@ class Engine:
         self, tenant: str, user_id: str, req: AwardXpRequest, idempotency_key: str | None
     ) -> Outcome[AwardXpResponse]:
         """See :func:`gamification.usecases.award_xp.award_xp`."""
+        from gamification.usecases.award_xp import award_xp
+
         return award_xp(self, tenant, user_id, req, idempotency_key)
 
     def award_coins(
         self, tenant: str, user_id: str, req: AwardCoinsRequest, idempotency_key: str | None
     ) -> Outcome[AwardCoinsResponse]:
         """See :func:`gamification.usecases.award_coins.award_coins`."""
+        from gamification.usecases.award_coins import award_coins
+
         return award_coins(self, tenant, user_id, req, idempotency_key)
 
     def limits(self, tenant: str, user_id: str, on: date | None = None) -> Outcome[LimitsResponse]:
         """See :func:`gamification.usecases.reads.limits`."""
+        from gamification.usecases import reads
+
         return reads.limits(self, tenant, user_id, on)
 
     def levels(self) -> Outcome[LevelsResponse]:
         """See :func:`gamification.usecases.reads.levels`."""
+        from gamification.usecases import reads
+
         return reads.levels(self.rules)
 
     def profile(self, tenant: str, user_id: str) -> Outcome[ProfileResponse]:
         """See :func:`gamification.usecases.reads.profile`."""
+        from gamification.usecases import reads
+
         return reads.profile(self, tenant, user_id)
 
     def leaderboard(
         self, tenant: str, board: str, period: str, on: date | None = None, **options: Any
     ) -> Outcome[LeaderboardResponse]:
         """See :func:`gamification.usecases.reads.leaderboard`."""
+        from gamification.usecases import reads
+
         return reads.leaderboard(self, tenant, board, period, on, **options)

@@ -13,7 +13,6 @@ from gamification.domain.errors import ValidationFailed
 from gamification.domain.levels import level_for_xp, progress_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
 from gamification.domain.rules import Rules
-from gamification.usecases.boards import OPTIONAL_FIELDS, LeaderboardReader
 from gamification.usecases.context import Context
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.progression import ProgressionService
@@ -111,5 +110,7 @@ def leaderboard(
     """``GET /v1/leaderboards/{board}``: see :meth:`gamification.usecases.boards.LeaderboardReader.read`
     for ``options`` (limit, user_id, around, final) and errors. Optional parts that do not
     apply (``user``, ``around``, ``finalised_at``) are left out of the body."""
+    from gamification.usecases.boards import OPTIONAL_FIELDS, LeaderboardReader  # its route only (cold start)
+
     result = LeaderboardReader(ctx.rules, ctx.store).read(tenant, board, period, on, now=ctx.now(), **options)
     return Outcome(result, omit_none=OPTIONAL_FIELDS)

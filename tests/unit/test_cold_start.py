@@ -1,0 +1,98 @@
+"""Cold start: what a function's import and the process settings load (module sets, never
+wall-clock times; the times are measured by ``make bench``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gamification import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "common" / "python"
+
+_LOADED = """
+import importlib.util, json, sys
+sys.path.insert(0, {layer!r})
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after_import(function: str) -> set[str]:
+    env = {**os.environ, "TABLE_NAME": "cold-start", "AWS_DEFAULT_REGION": "us-east-1"}
+    env.pop("LAMBDA_TASK_ROOT", None)
+    code = _LOADED.format(layer=str(LAYER), path=str(ROOT / "functions" / function / "app.py"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout))
+
+
+def _prefixed(modules: set[str], *prefixes: str) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in prefixes or m in prefixes or m.startswith(prefixes))
+
+
+def test_no_function_imports_pydantic_settings_or_dotenv():
+    for function in ("authorizer", "award_xp", "get_levels"):
+        assert _prefixed(_modules_after_import(function), "pydantic_settings", "dotenv") == [], function
+
+
+def test_the_authorizer_imports_no_rules_yaml_or_leaderboards():
+    loaded = _modules_after_import("authorizer")
+    assert _prefixed(
+        loaded, "yaml", "gamification.domain.rules", "gamification.domain.leaderboards", "gamification.dal.board_store"
+    ) == []
+
+
+def test_settings_read_the_environment_like_pydantic_settings(monkeypatch):
+    # Variable names are case-insensitive, the alias wins over the field name, values are
+    # converted and checked by the fields.
+    monkeypatch.setenv("TABLE_NAME", "games")
+    monkeypatch.setenv("gamification_max_write_attempts", "7")
+    monkeypatch.setenv("RETRY_BUDGET_SECONDS", "1.5")
+    monkeypatch.delenv("GAMIFICATION_RETRY_BUDGET_SECONDS", raising=False)
+    env = settings.environment()
+    assert (env.table_name, env.max_write_attempts, env.retry_budget_seconds) == ("games", 7, 1.5)
+    monkeypatch.setenv("GAMIFICATION_RETRY_BUDGET_SECONDS", "2.5")
+    assert settings.environment().retry_budget_seconds == 2.5
+
+
+def test_settings_refuse_bad_values_and_a_missing_table(monkeypatch):
+    monkeypatch.setenv("GAMIFICATION_MAX_WRITE_ATTEMPTS", "0")
+    with pytest.raises(ValidationError, match="max_write_attempts|GAMIFICATION_MAX_WRITE_ATTEMPTS"):
+        settings.environment()
+    monkeypatch.delenv("GAMIFICATION_MAX_WRITE_ATTEMPTS")
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    settings.get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="TABLE_NAME"):
+            settings.get_settings()
+    finally:
+        settings.get_settings.cache_clear()
+
+
+def test_the_engine_loads_a_use_case_only_when_called():
+    # A read route's first request builds the engine and calls reads: it must not load the
+    # award path or the leaderboard reader.
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); "
+        "import gamification.usecases.engine, gamification.usecases.reads; print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _prefixed(
+        loaded,
+        "gamification.usecases.award_xp",
+        "gamification.usecases.award_coins",
+        "gamification.usecases.optimistic",
+        "gamification.usecases.boards",
+        "gamification.dal.board_store",
+        "gamification.domain.leaderboards",
+    ) == []
