@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
+.PHONY: help install swagger-ui openapi run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
@@ -38,15 +38,29 @@ $(SAM_VENV)/.installed:
 
 install: $(VENV)/.installed
 
-run: install
+run: install swagger-ui
 	$(PY) -m tools.local.serve
+
+# docs/openapi.json from the bundled rules (tests/unit/test_openapi.py fails when it is stale).
+openapi: install
+	$(PY) -m tools.local.openapi --write
+
+# Swagger UI's assets for http://127.0.0.1:$(PORT)/docs, installed offline-ready into an
+# ignored cache (tools/local/swagger.py); skipped with a note when npm is missing.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI := .local/swagger-ui/node_modules/swagger-ui-dist/package.json
+swagger-ui: $(SWAGGER_UI)
+$(SWAGGER_UI):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-save --ignore-scripts --no-audit --no-fund --prefix .local/swagger-ui swagger-ui-dist@$(SWAGGER_UI_VERSION); \
+	else echo "npm not found: /docs will ask for 'make swagger-ui' (the API works without it)"; fi
 
 lint: install $(SAM_VENV)/.installed
 	$(VENV)/bin/lint-imports  # import contracts: pyproject.toml [tool.importlinter], CONTRIBUTING.md
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1 --template-file template.yaml
 
-test: lint
+test: lint swagger-ui
 	$(PY) -m pytest
 
 unit: install
