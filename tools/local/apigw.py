@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tools.local import lambdas, template
+from tools.local import lambdas, swagger, template
 
 MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 API_ID = "local"
@@ -195,6 +195,8 @@ class LocalHttpApi:
         path = urlsplit(target).path
         if method == "GET" and path == OPENAPI_PATH:
             return self._openapi()
+        if method == "GET" and (page := swagger.serve(path)) is not None:  # Swagger UI at /docs
+            return page
         found = self.route(method, path)
         if found is None:
             return _gateway(404, "Not Found")

@@ -40,7 +40,7 @@ IdempotencyKeyHeader = Annotated[
         description="Retries with the same key have their effect once and replay the first response.",
     ),
 ]
-DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD (default: today in the rules' time zone)")]
+DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD, years 2000-2999 (default: today in the rules' time zone)", examples=["2026-11-21"])]
 
 
 def query_date(value: str | None) -> date | None:

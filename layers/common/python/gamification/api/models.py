@@ -26,7 +26,12 @@ ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 #: Idempotency keys: 1 to 255 visible ASCII characters (UUIDs, ULIDs, "order-123:retry").
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+#: A calendar date ``YYYY-MM-DD`` of the years 2000-2999 (leap days included), so that the
+#: document states exactly which dates the engine reads (``2026-02-30`` or ``0000-00-00`` fail).
+DATE_PATTERN = (
+    r"^(?:2\d{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))|(?:2\d(?:0[48]|[2468][048]|[13579][26])|2[048]00)-02-29)$"
+)
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
 
