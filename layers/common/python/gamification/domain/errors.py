@@ -122,3 +122,20 @@ class PeriodNotFinal(NotFound):
     """404: ``final=true`` for a period the roll-over has not finalised (yet, or all_time)."""
 
     code = "period_not_final"
+
+
+# ---- topics and spaced repetition (docs/topics.md) -----------------------------------------
+
+
+class UnknownTopic(NotFound):
+    """404: the topic is not in the rules file's ``topics:`` section."""
+
+    code = "unknown_topic"
+
+
+class TopicLocked(GamificationError):
+    """409: the topic's prerequisites (``requires``: topic -> level) are not met yet;
+    ``missing_prerequisites`` names them (nothing was written)."""
+
+    status = 409
+    code = "topic_locked"

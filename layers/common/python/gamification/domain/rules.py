@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from gamification.domain.topics import Topic, TopicName, check_topics  # topics and spaced repetition
+
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "default_rules.yaml"
 
 #: Names of actions, rewards, tiers, boards: lower snake case, so they are safe in keys.
@@ -226,6 +228,13 @@ class Rules(_Strict):
     xp: XpTotals = XpTotals()
     coins: Coins = Coins()
     leaderboards: dict[Name, Leaderboard] = {}
+    # Topics and spaced repetition (docs/topics.md): per-topic XP tiers, levels, reviews.
+    topics: dict[TopicName, Topic] = {}
+
+    @model_validator(mode="after")
+    def _topic_graph(self) -> Rules:
+        check_topics(self.topics)  # unknown prerequisites, unreachable levels, cycles
+        return self
 
     @field_validator("leaderboards")
     @classmethod
