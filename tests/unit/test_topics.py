@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamification.domain.rules import RulesError, load_rules, parse_rules
@@ -66,6 +66,7 @@ tiers = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(tiers, st.integers(1, 60), st.booleans())
 def test_xp_is_the_floor_of_base_times_the_documented_multiplier(topic, n, early):
     tier = {"full": topic.multiplier_full, "half": topic.multiplier_half, "low": topic.multiplier_low}[tier_of(topic, n)]
@@ -76,12 +77,14 @@ def test_xp_is_the_floor_of_base_times_the_documented_multiplier(topic, n, early
     assert base_award(topic, n, early) >= math.floor(topic.base_xp * topic.min_xp_percent / 100)
 
 
+@settings(deadline=None)
 @given(tiers, st.integers(1, 60))
 def test_tiers_follow_the_daily_counts(topic, n):
     expected = "full" if n <= topic.daily_full_tasks else "half" if n <= topic.daily_full_tasks + topic.daily_half_tasks else "low"
     assert tier_of(topic, n) == expected
 
 
+@settings(deadline=None)
 @given(st.integers(0, 1000), st.integers(0, 2000), st.one_of(st.none(), st.integers(-50, 500)), st.booleans())
 def test_an_attempt_never_passes_max_xp_nor_the_cap(daily_before, topic_xp, cap_room, correct):
     d = decide_attempt(FRACTIONS, correct=correct, daily_before=daily_before, early=False, topic_xp=topic_xp, cap_room=cap_room)
@@ -96,6 +99,7 @@ def test_an_attempt_never_passes_max_xp_nor_the_cap(daily_before, topic_xp, cap_
     assert d.amount == min(d.requested, max(FRACTIONS.max_xp - topic_xp, 0), max(cap_room, 0) if cap_room is not None else 10**9)
 
 
+@settings(deadline=None)
 @given(st.lists(st.booleans(), max_size=40))
 def test_fixed_intervals_climb_on_correct_answers_and_reset_on_wrong_ones(answers):
     today, stage = date(2026, 3, 1), 0
@@ -116,6 +120,7 @@ def test_a_review_on_its_date_is_not_early():
     assert not is_early(None, date(2026, 1, 5))
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 60)), max_size=60))
 def test_the_topic_review_date_is_always_the_earliest_of_its_tasks(moves):
     tasks: dict[int, str] = {}
@@ -155,6 +160,7 @@ def test_higher_desired_retention_reviews_sooner():
     assert high.next_review_date < low.next_review_date
 
 
+@settings(deadline=None)
 @given(st.integers(0, 2000))
 def test_topic_level_counts_thresholds_at_or_below(xp):
     assert topic_level(FRACTIONS, xp) == sum(1 for t in FRACTIONS.level_thresholds if t <= xp)
