@@ -198,7 +198,6 @@ def _t(**extra):
         ({"a": _t(max_xp=0)}, "topics.a.max_xp"),
         ({"a": _t(base_xp=-1)}, "topics.a.base_xp"),
         ({"a": _t(scheduler="sm2")}, "topics.a.scheduler"),
-        ({"a": _t(desired_retention=0.9)}, "desired_retention: only used with scheduler: fsrs"),
         ({"a": _t(scheduler="fsrs", desired_retention=1.2)}, "topics.a.desired_retention"),
         ({"a": _t(requires={"b": 2})}, "topics.a.requires.b: unknown topic 'b'"),
         ({"a": _t(requires={"a": 1})}, "topics.a.requires.a: a topic cannot require itself"),

@@ -91,7 +91,7 @@ def query_reviews(
     store: Store, pk: str, before: str, limit: int, start: dict[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
     """One ``Query`` of GSI ``reviews``: a user's tasks with ``review_sk < before``
-    (``before`` = the day after ``due_by``), ascending (most overdue first), at most
+    (``before`` = ``{due_by}$``, just above every key of that date), ascending (most overdue first), at most
     ``limit``. Returns the items and the page's last key (None at the end). Eventually
     consistent, as every GSI read: an attempt a few milliseconds old may not show yet."""
     kwargs: dict[str, Any] = {

@@ -38,7 +38,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 #: Topic names: lower snake case (safe in keys), as every other rule name.
 TopicName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -73,9 +73,9 @@ class Topic(BaseModel):
     level_thresholds: tuple[Annotated[int, Field(ge=0, le=MAX_TOPIC_XP)], ...] = (0,)
     review_intervals: tuple[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)], ...] = (1, 3, 7, 14, 30)
     max_xp: int | None = Field(default=None, ge=1, le=MAX_TOPIC_XP)
-    requires: dict[TopicName, Annotated[int, Field(ge=1, le=1000)]] = {}
+    requires: dict[TopicName, Annotated[int, Field(ge=0, le=1000)]] = {}
     scheduler: Literal["fixed", "fsrs"] = "fixed"
-    #: FSRS only: the probability of recall the schedule aims for at each review.
+    #: FSRS only (ignored by fixed intervals): the probability of recall the schedule aims for.
     desired_retention: float = Field(default=0.9, gt=0.5, lt=1)
 
     @field_validator("level_thresholds")
@@ -94,12 +94,6 @@ class Topic(BaseModel):
         if not v:
             raise ValueError("at least one interval (days) is needed, e.g. [1, 3, 7]")
         return v
-
-    @model_validator(mode="after")
-    def _retention_only_for_fsrs(self) -> Topic:
-        if self.scheduler != "fsrs" and "desired_retention" in self.model_fields_set:
-            raise ValueError("desired_retention: only used with scheduler: fsrs")
-        return self
 
     @property
     def max_level(self) -> int:

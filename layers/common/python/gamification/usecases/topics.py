@@ -393,7 +393,9 @@ class TopicUseCases:
         if due_by is None:
             profile = self.store.get(keys.profile_key(tenant, user_id))
             due_by = local_date(self.engine.now(), user_zone(profile, self.rules.zone))
-        before = day_key(due_by + timedelta(days=1))
+        # review_sk = {date}#{topic}#{task}: "{due_by}$" sorts after every key of due_by ('$'
+        # follows '#') and before the next date's; no date arithmetic, so 9999-12-31 works.
+        before = day_key(due_by) + "$"
         items, last = query_reviews(self.store, keys.user_pk(tenant, user_id), before, limit, start)
         return Outcome(
             ReviewsResponse(
