@@ -418,7 +418,8 @@ def _decode_cursor(cursor: str, pk: str) -> dict[str, str]:
     """The ``ExclusiveStartKey`` of a ``next_cursor``; ValidationFailed (400) if malformed."""
     try:
         sk, review_sk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not (isinstance(sk, str) and isinstance(review_sk, str) and sk.startswith("TASK#")):
+        if not (isinstance(sk, str) and isinstance(review_sk, str) and sk.startswith("TASK#")
+                and 0 < len(review_sk) <= 1024 and len(sk) <= 1024):  # fmt: skip
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed("cursor is not a next_cursor of this route", field="cursor") from None
