@@ -16,7 +16,6 @@ the run naming file, row and field, with nothing written.
 from __future__ import annotations
 
 import csv
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from gamification.ops.imports import (  # noqa: E402
     parse_day_usage,
     parse_rows,
 )
+from gamification.settings import environment  # noqa: E402
 
 from gamification.ops.topic_imports import (  # noqa: E402
     TOPIC_KINDS,
@@ -67,21 +67,23 @@ def main(
         return
     if not tenant:
         raise typer.BadParameter("give --tenant")
-    name = table or os.environ.get("TABLE_NAME")
+    name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table or set TABLE_NAME")
     now = clock.now()
     when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else now
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    rules = load_rules(rules_file or os.environ.get("GAMIFICATION_RULES_FILE") or None)
+    rules = load_rules(rules_file or environment().rules_file or None)
     try:
         with csv_file.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         entries = parse_rows(kind, rows, when)
         usage = parse_day_usage(rows) if kind == "users" else []
     except ImportRowError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(f"{csv_file.name}: {exc}; nothing was written") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise typer.BadParameter(f"{csv_file.name}: not a UTF-8 CSV file ({exc}); nothing was written") from None
     store = Store(dynamodb_client(), name)
     summary = apply(store, tenant, kind, entries, now, rules.xp.start)
     if usage:
@@ -99,9 +101,9 @@ def _topics(kind: str, csv_file: Path, tenant: str | None, table: str | None, ru
 
     from gamification.domain.rules import DEFAULT_RULES_FILE
 
-    with csv_file.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
     try:
+        with csv_file.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
         if kind == "topic_xp_config":
             if out is None:
                 raise typer.BadParameter("give --out (the rules file to write)")
@@ -112,11 +114,13 @@ def _topics(kind: str, csv_file: Path, tenant: str | None, table: str | None, ru
             out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
             typer.echo(f"{kind}: {len(topics)} topics written to {out} (base {base_path})")
             return
-        rules = load_rules(rules_file or os.environ.get("GAMIFICATION_RULES_FILE") or None)
+        rules = load_rules(rules_file or environment().rules_file or None)
         parsed = (parse_attempts if kind == "user_task_attempts" else parse_progress)(str(csv_file), rows, rules)
     except ImportRowError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    name = table or os.environ.get("TABLE_NAME")
+        raise typer.BadParameter(f"{exc}; nothing was written") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise typer.BadParameter(f"{csv_file.name}: not a UTF-8 CSV file ({exc}); nothing was written") from None
+    name = table or environment().table_name
     if not name or not tenant:
         raise typer.BadParameter("give --tenant and --table (or TABLE_NAME)")
     store = Store(dynamodb_client(), name)

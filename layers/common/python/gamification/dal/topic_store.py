@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from gamification.dal.keys import Key
-from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, epoch, marshal, unmarshal
+from gamification.dal import items
+from gamification.dal.store import Store, Transaction, marshal, unmarshal
 
 #: Attribute prefix of a topic's correct attempts on a ``TOPICDAY#`` item.
 TOPIC_COUNT_PREFIX = "n_"
@@ -41,30 +42,17 @@ def put_versioned(tx: Transaction, key: Key, seen_version: int, attrs: dict[str,
     tx.items.append({"Put": put})
 
 
-def count_topic_attempt(
-    tx: Transaction, key: Key, *, topic: str, day: str, seen: int, expires_at: datetime
-) -> None:
+def count_topic_attempt(key: Key, *, topic: str, day: str, seen: int, expires_at: datetime) -> items.Update:
     """Count one correct attempt on ``topic`` on the day item ``key``, only if the count is
     still ``seen`` (the count the attempt's tier was decided from)."""
-    names = {"#n": TOPIC_COUNT_PREFIX + topic, "#d": "day", "#ttl": TTL_ATTRIBUTE}
-    values: dict[str, Any] = {":one": 1, ":day": day, ":exp": epoch(expires_at)}
+    names = {"#n": TOPIC_COUNT_PREFIX + topic, "#d": "day", "#ttl": items.TTL_ATTRIBUTE}
+    values: dict[str, Any] = {":one": 1, ":day": day, ":exp": items.epoch(expires_at)}
     if seen:
         cond = "#n = :seen"
         values[":seen"] = seen
     else:
         cond = "attribute_not_exists(#n)"
-    tx.items.append(
-        {
-            "Update": {
-                "TableName": tx.table,
-                "Key": marshal(key),
-                "UpdateExpression": "SET #d = :day, #ttl = :exp ADD #n :one",
-                "ConditionExpression": cond,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": marshal(values),
-            }
-        }
-    )
+    return items.Update(key, "SET #d = :day, #ttl = :exp ADD #n :one", names, values, cond)
 
 
 def require_topic_xp(tx: Transaction, key: Key, min_xp: int) -> None:

@@ -1,7 +1,8 @@
 """Use cases of topics and spaced repetition (docs/topics.md): an attempt on a task of a
 topic, a user's topics, and the reviews due.
 
-An attempt is two DynamoDB round trips, like an XP award:
+An attempt is two DynamoDB round trips, like an XP award, on the read -> decide -> commit
+skeleton of :mod:`gamification.usecases.optimistic`:
 
 1. one strongly consistent ``BatchGetItem``: profile, task, topic, its prerequisite topics,
    the day counters of the three local dates the event can fall on (the user's zone is on
@@ -11,8 +12,6 @@ An attempt is two DynamoDB round trips, like an XP award:
    (the count the tier was decided from), the XP ledger entry (which is the attempt's record),
    and, when XP is earned, profile (version), global day usage (cap condition), xp_bonus
    coins and boards as for an action; prerequisite ``ConditionCheck``s; the idempotency record.
-
-A cancelled transaction is decided again from a fresh read (the engine's retry loop).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,8 +34,8 @@ from gamification.api.topic_models import (
     TopicsResponse,
     TopicStatus,
 )
-from gamification.dal import keys
-from gamification.dal.store import TTL_ATTRIBUTE, WriteConflict, epoch, version_of
+from gamification.dal import items, keys
+from gamification.dal.store import version_of
 from gamification.dal.topic_store import count_topic_attempt, put_versioned, query_reviews, require_topic_xp, topic_day_count
 from gamification.domain.awards import xp_bonus_coins
 from gamification.domain.errors import GamificationError, TopicLocked, UnknownTopic, ValidationFailed
@@ -44,6 +43,8 @@ from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
 from gamification.domain.rules import XP_BONUS_REASON
 from gamification.domain.topics import (
+    AttemptXp,
+    Review,
     Topic,
     decide_attempt,
     earliest_due,
@@ -55,8 +56,12 @@ from gamification.domain.topics import (
     topic_level,
     xp_needed,
 )
+from gamification.usecases.award_xp import opening_balance
 from gamification.usecases.boards import BoardUpdate
-from gamification.usecases.engine import USAGE_RETENTION, Engine, Outcome, _fingerprint
+from gamification.usecases.context import Context, event_time
+from gamification.usecases.idempotency import Idempotency
+from gamification.usecases.optimistic import Read, Write, read_decide_commit
+from gamification.usecases.outcome import Outcome
 
 #: Ledger ``action``/``reason`` of topic XP: ``topic:<name>`` (never an action name, whose
 #: pattern has no colon).
@@ -82,12 +87,13 @@ def _zone_name(zone: ZoneInfo) -> str:
 
 
 class TopicUseCases:
-    """Topics over an :class:`Engine` (its rules, store, clock and retry loop)."""
+    """Topics over a use-case :class:`~gamification.usecases.context.Context` (the engine:
+    its rules, store, clock and retry policy)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.rules = engine.rules
-        self.store = engine.store
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.rules = ctx.rules
+        self.store = ctx.store
 
     def _topic(self, name: str) -> Topic:
         topic = self.rules.topics.get(name)
@@ -99,21 +105,20 @@ class TopicUseCases:
 
     def attempt(
         self, tenant: str, user_id: str, topic_name: str, req: TopicAttemptRequest, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> Outcome[TopicAttemptResponse]:
         """Record one attempt on ``req.task_id`` of ``topic_name`` (docs/topics.md).
 
         Raises UnknownTopic (404), ValidationFailed (400: occurred_at out of range),
         TopicLocked (409: prerequisites unmet), IdempotencyKeyReused (422), Contention (503).
         """
-        eng, rules = self.engine, self.rules
-        now = eng.now()
-        fp = _fingerprint(f"topic_attempt:{topic_name}", user_id, req)
-        k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
+        ctx, rules = self.ctx, self.rules
+        now = ctx.now()
+        idem = Idempotency.of(tenant, f"topic_attempt:{topic_name}", user_id, req, idempotency_key, TopicAttemptResponse)
         try:
             topic = self._topic(topic_name)
-            occurred = eng._event_time(req.occurred_at, now)
+            occurred = event_time(ctx, req.occurred_at, now)
         except GamificationError as exc:
-            return eng._replay_or_raise(exc, k_idem, fp)
+            return idem.replay_or_raise(ctx.store, exc)
 
         rules_day = local_date(occurred, rules.zone)  # the global cap's day (rules' zone)
         utc_day = occurred.astimezone(timezone.utc).date()
@@ -128,25 +133,14 @@ class TopicUseCases:
         k_prereqs = [keys.topic_key(tenant, user_id, p) for p in prereqs]
         boards = BoardUpdate(rules, tenant, user_id, rules_day)
 
-        previous: tuple[keys.Key, dict[str, Any]] | None = None
-        for _ in eng._attempts():
-            got = self.store.get_many(
-                [k_profile, k_task, k_topic, k_usage, k_idem, previous[0] if previous else None,
-                 *k_days, *k_prereqs, *boards.keys]
-            )  # fmt: skip
-            profile, task, topic_item, usage_item, idem, applied = got[:6]
-            day_items = got[6:9]
-            prereq_items = got[9 : 9 + len(prereqs)]
-            scores = got[9 + len(prereqs) :]
-            if applied and previous:
-                return Outcome(previous[1])
-            if idem:
-                return eng._replay(idem, fp)
-
+        def decide(read: Read) -> Write:
+            profile, task, topic_item, usage_item = read[:4]
+            day_items = read[4:7]
+            prereq_items = read[7 : 7 + len(prereqs)]
+            scores = read[7 + len(prereqs) :]
             zone = user_zone(profile, rules.zone)
             today = local_date(occurred, zone)
-            k_day = k_days[candidates.index(today)]
-            day_item = day_items[candidates.index(today)]
+            k_day, day_item = k_days[candidates.index(today)], day_items[candidates.index(today)]
 
             xp_of = {p: int(item.get("xp", 0)) if item else 0 for p, item in zip(prereqs, prereq_items)}
             missing = missing_prerequisites(rules.topics, topic_name, xp_of)
@@ -164,54 +158,46 @@ class TopicUseCases:
             level_before = level_for_xp(rules, total_before)
             cap = rules.daily_xp_cap(level_before.level)
             gained = int(usage_item.get("xp_gained", 0)) if usage_item else 0
-            if usage_item and usage_item.get(TTL_ATTRIBUTE, float("inf")) < epoch(now):
+            if usage_item and usage_item.get(items.TTL_ATTRIBUTE, float("inf")) < items.epoch(now):
                 gained = 0  # expired (TTL deletes late)
             topic_xp = int(topic_item.get("xp", 0)) if topic_item else 0
             daily_before = topic_day_count(day_item, topic_name)
             old_due = task.get("next_review_date") if task else None
-            early = is_early(date.fromisoformat(old_due) if old_due else None, today)
             decision = decide_attempt(
                 topic,
                 correct=req.correct,
                 daily_before=daily_before,
-                early=early,
+                early=is_early(date.fromisoformat(old_due) if old_due else None, today),
                 topic_xp=topic_xp,
                 cap_room=None if cap is None else cap - gained,
             )
             stage_before = int(task.get("srs_stage", 0)) if task else 0
             card = None
             if topic.scheduler == "fsrs":
-                review, card = fsrs_review(topic, task.get("fsrs_card") if task else None, req.correct, occurred, today, stage_before)
+                card_before = task.get("fsrs_card") if task else None
+                review, card = fsrs_review(topic, card_before, req.correct, occurred, today, stage_before)
             else:
                 review = fixed_review(topic, stage_before, req.correct, today)
             new_due = day_key(review.next_review_date)
             due = move_due((topic_item or {}).get("due") or {}, old_due, new_due)
-            topic_xp_after = topic_xp + decision.amount
             total_after = total_before + decision.amount
             bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
             level_after = level_for_xp(rules, total_after)
             attempts = (int(task.get("attempts", 0)) if task else 0) + 1
-            daily_after = daily_before + (1 if req.correct else 0)
             event_id = uuid.uuid4().hex
-
-            body = TopicAttemptResponse(
+            result = TopicAttemptResponse(
                 event_id=event_id,
                 user_id=user_id,
                 topic=TopicProgress(
                     topic=topic_name,
-                    xp=topic_xp_after,
-                    level=topic_level(topic, topic_xp_after),
-                    daily_tasks=daily_after,
+                    xp=topic_xp + decision.amount,
+                    level=topic_level(topic, topic_xp + decision.amount),
+                    daily_tasks=daily_before + int(req.correct),
                     next_review_date=earliest_due(due),
                     max_xp=topic.max_xp,
                 ),
-                task=TaskProgress(
-                    task_id=req.task_id,
-                    srs_stage=review.stage,
-                    next_review_date=new_due,
-                    attempts=attempts,
-                    scheduler=topic.scheduler,
-                ),
+                task=TaskProgress(task_id=req.task_id, srs_stage=review.stage, next_review_date=new_due,
+                                  attempts=attempts, scheduler=topic.scheduler),  # fmt: skip
                 correct=req.correct,
                 occurred_at=keys.stamp(occurred),
                 date=day_key(today),
@@ -229,125 +215,86 @@ class TopicUseCases:
                 leveled_up=level_after.level > level_before.level,
                 coins_awarded=bonus,
                 coins_balance=balance_before + bonus,
-            ).model_dump(mode="json")
+            )
 
+            tx = ctx.store.transaction(token=event_id)
             stamp_now, stamp_at = keys.stamp(now), keys.stamp(occurred)
-            reason = TOPIC_REASON_PREFIX + topic_name
-            tx = self.store.transaction(token=event_id)
-            put_versioned(
-                tx,
-                k_task,
-                version_of(task),
-                {
-                    "type": "task",
-                    "user_id": user_id,
-                    "topic": topic_name,
-                    "task_id": req.task_id,
-                    "srs_stage": review.stage,
-                    "next_review_date": new_due,
-                    "review_sk": keys.review_sort_key(new_due, topic_name, req.task_id),
-                    "attempts": attempts,
-                    "correct_count": (int(task.get("correct_count", 0)) if task else 0) + int(req.correct),
-                    "last_attempt_at": stamp_at,
-                    "last_correct": req.correct,
-                    "timezone": _zone_name(zone),
-                    "fsrs_card": card,
-                    "created_at": (task or {}).get("created_at", stamp_now),
-                    "updated_at": stamp_now,
-                },
-            )
-            put_versioned(
-                tx,
-                k_topic,
-                version_of(topic_item),
-                {
-                    "type": "topic",
-                    "user_id": user_id,
-                    "topic": topic_name,
-                    "xp": topic_xp_after,
-                    "level": topic_level(topic, topic_xp_after),
-                    "due": due,
-                    "tasks": (int(topic_item.get("tasks", 0)) if topic_item else 0) + (0 if task else 1),
-                    "attempts": (int(topic_item.get("attempts", 0)) if topic_item else 0) + 1,
-                    "last_activity": stamp_at,
-                    "created_at": (topic_item or {}).get("created_at", stamp_now),
-                    "updated_at": stamp_now,
-                },
-            )
+            put_versioned(tx, k_task, version_of(task), {
+                "type": "task", "user_id": user_id, "topic": topic_name, "task_id": req.task_id,
+                "srs_stage": review.stage, "next_review_date": new_due,
+                "review_sk": keys.review_sort_key(new_due, topic_name, req.task_id), "attempts": attempts,
+                "correct_count": (int(task.get("correct_count", 0)) if task else 0) + int(req.correct),
+                "last_attempt_at": stamp_at, "last_correct": req.correct, "timezone": _zone_name(zone),
+                "fsrs_card": card, "created_at": (task or {}).get("created_at", stamp_now), "updated_at": stamp_now,
+            })  # fmt: skip
+            put_versioned(tx, k_topic, version_of(topic_item), {
+                "type": "topic", "user_id": user_id, "topic": topic_name, "xp": result.topic.xp,
+                "level": result.topic.level, "due": due,
+                "tasks": (int(topic_item.get("tasks", 0)) if topic_item else 0) + (0 if task else 1),
+                "attempts": (int(topic_item.get("attempts", 0)) if topic_item else 0) + 1,
+                "last_activity": stamp_at, "created_at": (topic_item or {}).get("created_at", stamp_now),
+                "updated_at": stamp_now,
+            })  # fmt: skip
             if req.correct:
-                count_topic_attempt(
-                    tx, k_day, topic=topic_name, day=day_key(today), seen=daily_before,
-                    expires_at=max(day_end(today, zone), now) + rules.max_event_age + USAGE_RETENTION,
-                )  # fmt: skip
-            for p, item in zip(prereqs, prereq_items):
+                tx.update(count_topic_attempt(
+                    k_day, topic=topic_name, day=day_key(today), seen=daily_before,
+                    expires_at=items.retained_until(day_end(today, zone), now, rules.max_event_age),
+                ))  # fmt: skip
+            for p in prereqs:
                 need = xp_needed(rules.topics[p], topic.requires[p])
                 if need > 0:
                     require_topic_xp(tx, keys.topic_key(tenant, user_id, p), need)
-            common = {"user_id": user_id, "occurred_at": stamp_at, "recorded_at": stamp_now,
-                      "idempotency_key": idempotency_key}  # fmt: skip
-            k_entry = keys.xp_entry_key(tenant, user_id, occurred, event_id)
-            # The attempt's record is an ordinary XP ledger entry (with topic fields): totals,
-            # boards and ledger reads treat it as any award.
-            tx.put_new(
-                k_entry,
-                {
-                    **common,
-                    "type": "xp",
-                    "action": reason,
-                    "reason": reason,
-                    "xp": decision.amount,
-                    "xp_requested": decision.requested,
-                    "capped": decision.capped,
-                    "day": day_key(rules_day),
-                    "total_xp": total_after,
-                    "level": level_after.level,
-                    "topic": topic_name,
-                    "task_id": req.task_id,
-                    "correct": req.correct,
-                    "tier": decision.tier,
-                    "early": decision.early,
-                    "multiplier": str(decision.multiplier),
-                    "topic_day": day_key(today),
-                    "topic_xp": topic_xp_after,
-                    "srs_stage": review.stage,
-                    "next_review_date": new_due,
-                },
-            )
-            if decision.amount or not profile:
-                opening = 0 if profile else eng._opening_balance(tx, tenant, user_id, occurred, now, event_id)
-                if decision.amount or opening:
-                    tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now,
-                                    xp=opening + decision.amount, coins=bonus)  # fmt: skip
+            proof = self._ledger(tx, tenant, idempotency_key, profile, occurred, now, rules_day, today, decision,
+                                 review, result, cap)  # fmt: skip
             if decision.amount:
-                tx.add_day_usage(
-                    k_usage,
-                    day=day_key(rules_day),
-                    action=reason,
-                    cap_amount=decision.amount,
-                    cap=cap,
-                    limit=None,
-                    expires_at=max(day_end(rules_day, rules.zone), now) + rules.max_event_age + USAGE_RETENTION,
-                )
                 boards.apply(tx, scores, xp=decision.amount, coins=bonus, now=now)
-                if bonus:
-                    tx.put_new(
-                        keys.coin_entry_key(tenant, user_id, occurred, event_id),
-                        {**common, "type": "coins", "amount": bonus, "reason": XP_BONUS_REASON,
-                         "source_event_id": event_id, "balance": balance_before + bonus},
-                    )  # fmt: skip
-            if k_idem:
-                tx.put_new(k_idem, eng._idempotency_record(fp, body, now))
-            try:
-                self.store.commit(tx)
-            except WriteConflict:
-                previous = (k_entry, body)
-                continue
-            return Outcome(body)
-        raise AssertionError("unreachable: _attempts raises when exhausted")
+            return Write(Outcome(result), tx, proof=proof)
+
+        wanted = [k_profile, k_task, k_topic, k_usage, *k_days, *k_prereqs, *boards.keys]
+        return read_decide_commit(ctx.store, ctx.retry, idem, now, wanted, decide)
+
+    def _ledger(
+        self, tx: Any, tenant: str, idempotency_key: str | None, profile: dict[str, Any] | None, occurred: datetime,
+        now: datetime, rules_day: date, today: date, decision: AttemptXp, review: Review,
+        result: TopicAttemptResponse, cap: int | None,
+    ) -> keys.Key:
+        """The attempt's XP ledger entry and, when XP is earned, what an action's award moves:
+        profile, the day's global usage (cap condition), the ``xp_bonus`` coin entry. Returns
+        the entry's key (the proof that this attempt landed)."""
+        rules, user_id, topic = self.rules, result.user_id, result.topic.topic
+        reason = TOPIC_REASON_PREFIX + topic
+        # The attempt's record is an ordinary XP ledger entry (with topic fields): totals,
+        # boards and ledger reads treat it as any award.
+        key, attrs = items.xp_entry(
+            tenant, user_id, event_id=result.event_id, occurred=occurred, recorded=now, reason=reason,
+            xp=decision.amount, total_xp=result.total_xp, xp_requested=decision.requested, capped=decision.capped,
+            day=day_key(rules_day), level=result.level, idempotency_key=idempotency_key, topic=topic,
+            task_id=result.task.task_id, correct=result.correct, tier=decision.tier, early=decision.early,
+            multiplier=str(decision.multiplier), topic_day=day_key(today), topic_xp=result.topic.xp,
+            srs_stage=review.stage, next_review_date=result.task.next_review_date,
+        )  # fmt: skip
+        tx.put_new(key, attrs)
+        opening = 0 if profile else opening_balance(self.ctx, tx, tenant, user_id, occurred, now, result.event_id)
+        if decision.amount or opening:
+            tx.bump_profile(keys.profile_key(tenant, user_id), version_of(profile), user_id=user_id, now=now,
+                            xp=opening + decision.amount, coins=result.coins_awarded)  # fmt: skip
+        if decision.amount:
+            tx.add_day_usage(
+                keys.usage_key(tenant, user_id, day_key(rules_day)), day=day_key(rules_day), action=reason,
+                cap_amount=decision.amount, cap=cap, limit=None,
+                expires_at=items.retained_until(day_end(rules_day, rules.zone), now, rules.max_event_age),
+            )  # fmt: skip
+        if result.coins_awarded:
+            tx.put_new(*items.coin_entry(
+                tenant, user_id, event_id=result.event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
+                amount=result.coins_awarded, balance=result.coins_balance, source_event_id=result.event_id,
+                idempotency_key=idempotency_key,
+            ))  # fmt: skip
+        return key
 
     # ---- reads -----------------------------------------------------------------------------
 
-    def topics(self, tenant: str, user_id: str) -> Outcome:
+    def topics(self, tenant: str, user_id: str) -> Outcome[TopicsResponse]:
         """Every topic of the rules with the user's XP, level, next review date and locks.
         One ``BatchGetItem`` per 100 topics (items: one per topic the user has touched)."""
         names = list(self.rules.topics)
@@ -374,12 +321,12 @@ class TopicUseCases:
                     tasks=int((item or {}).get("tasks", 0)),
                 )
             )
-        return Outcome(TopicsResponse(user_id=user_id, topics=out).model_dump(mode="json"))
+        return Outcome(TopicsResponse(user_id=user_id, topics=out))
 
     def reviews(
         self, tenant: str, user_id: str, due_by: date | None = None, limit: int = DEFAULT_REVIEWS_LIMIT,
         cursor: str | None = None,
-    ) -> Outcome:
+    ) -> Outcome[ReviewsResponse]:
         """Tasks whose next review date is on or before ``due_by`` (default: today in the
         user's zone), most overdue first: one ``GetItem`` (the profile, for the zone, only
         when ``due_by`` is omitted) and one ``Query`` of GSI ``reviews`` reading at most
@@ -392,7 +339,7 @@ class TopicUseCases:
         start = _decode_cursor(cursor, keys.user_pk(tenant, user_id)) if cursor else None
         if due_by is None:
             profile = self.store.get(keys.profile_key(tenant, user_id))
-            due_by = local_date(self.engine.now(), user_zone(profile, self.rules.zone))
+            due_by = local_date(self.ctx.now(), user_zone(profile, self.rules.zone))
         # review_sk = {date}#{topic}#{task}: "{due_by}$" sorts after every key of due_by ('$'
         # follows '#') and before the next date's; no date arithmetic, so 9999-12-31 works.
         before = day_key(due_by) + "$"
@@ -406,7 +353,7 @@ class TopicUseCases:
                     for i in items
                 ],
                 next_cursor=_encode_cursor(last) if last else None,
-            ).model_dump(mode="json")
+            )
         )
 
 
