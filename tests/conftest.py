@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Backend: the embedded moto server with the serialising lock (engineering.md), or the
+Backend: the embedded moto server with the serialising lock (tools/local/backend.py), or the
 DynamoDB endpoint in ``TEST_DYNAMODB_ENDPOINT`` (a URL such as DynamoDB Local, or ``aws`` for
 the account of the current credentials). The table is created from template.yaml with a
 unique name and, on an external endpoint, deleted afterwards.
@@ -23,6 +23,12 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from hypothesis import settings
+
+# Hypothesis' per-example deadline is a wall-clock assertion: on a loaded 2-core machine a
+# pure property test then fails for being slow, not wrong. Correctness only.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 from tools.local import apigw, backend, lambdas
 

@@ -1,6 +1,6 @@
 """The embedded DynamoDB-compatible backend: moto's server, serialised with one lock.
 
-engineering.md: stock moto does not serialise concurrent DynamoDB requests (8 threads racing
+Stock moto does not serialise concurrent DynamoDB requests (8 threads racing
 a capped ADD overshot in 10 of 10 trials); one RLock around ``DynamoHandler.call_action``
 made it exact. Every request to this backend therefore runs alone, like on one DynamoDB item.
 """

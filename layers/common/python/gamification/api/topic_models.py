@@ -6,26 +6,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
 
-from gamification.api.models import ID_PATTERN
+from gamification.api.models import ID_PATTERN, EventTime
 
 #: Task ids: the same alphabet as user ids (never ``#``, the key delimiter).
 TaskId = Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)]
 
 
-class TopicAttemptRequest(BaseModel):
+class _Model(BaseModel):
+    """Validators build on first use, not at import (cold start), as the other API models."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class TopicAttemptRequest(_Model):
     """``POST /v1/users/{user_id}/topics/{topic}/attempts`` body: the task answered and
     whether the answer was correct; ``occurred_at`` (RFC 3339 with offset) defaults to now."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     task_id: TaskId
     correct: StrictBool
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
 
 
-class TaskProgress(BaseModel):
+class TaskProgress(_Model):
     """A task's spaced-repetition state after the attempt."""
 
     task_id: str
@@ -35,7 +41,7 @@ class TaskProgress(BaseModel):
     scheduler: str
 
 
-class TopicProgress(BaseModel):
+class TopicProgress(_Model):
     """The topic after the attempt: ``daily_tasks`` = correct attempts on it on the
     attempt's local date; ``next_review_date``: the earliest of its tasks'."""
 
@@ -47,7 +53,7 @@ class TopicProgress(BaseModel):
     max_xp: int | None
 
 
-class TopicAttemptResponse(BaseModel):
+class TopicAttemptResponse(_Model):
     """Result of an attempt. ``multiplier`` is the one applied to ``base_xp`` (tier x early
     x decay, never below the minimum); ``xp_requested`` = floor(base_xp x multiplier);
     ``xp_awarded`` after the topic's ``max_xp`` (``maxed``) and the daily XP cap (``capped``)."""
@@ -75,7 +81,7 @@ class TopicAttemptResponse(BaseModel):
     coins_balance: int
 
 
-class TopicStatus(BaseModel):
+class TopicStatus(_Model):
     """One topic of ``GET /v1/users/{user_id}/topics``; ``missing_prerequisites`` lists the
     required topics whose level is still too low (``requires``: topic -> level needed)."""
 
@@ -92,14 +98,14 @@ class TopicStatus(BaseModel):
     tasks: int
 
 
-class TopicsResponse(BaseModel):
+class TopicsResponse(_Model):
     """``GET /v1/users/{user_id}/topics``: every topic of the rules, in rules order."""
 
     user_id: str
     topics: list[TopicStatus]
 
 
-class ReviewDue(BaseModel):
+class ReviewDue(_Model):
     """A task due for review by ``due_by`` (its ``next_review_date`` is on or before it)."""
 
     topic: str
@@ -107,7 +113,7 @@ class ReviewDue(BaseModel):
     next_review_date: str
 
 
-class ReviewsResponse(BaseModel):
+class ReviewsResponse(_Model):
     """``GET /v1/users/{user_id}/reviews``: most overdue first (ties by topic, task);
     ``next_cursor`` pages on (null at the end)."""
 
