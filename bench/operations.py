@@ -126,3 +126,43 @@ OPERATIONS: list[Operation] = [
         note="top 10 plus one user's rank",
     ),
 ]
+
+
+# ---- topics and spaced repetition (docs/topics.md) ------------------------------------------
+
+
+def topic_attempt(user: str, task: str, key: str | None = None, correct: bool = True) -> Request:
+    return ("POST", f"/v1/users/{user}/topics/whole_numbers/attempts", {"task_id": task, "correct": correct}, key)
+
+
+OPERATIONS += [
+    Operation(
+        "topic_attempt",
+        "TopicAttemptFunction",
+        lambda u: topic_attempt(u, "task-2", f"{u}-t2"),
+        setup=lambda u: [topic_attempt(u, "task-1", f"{u}-t1")],
+        note="correct attempt on a new task, 10 XP: task, topic, day counter, XP entry, profile, day usage, "
+        "xp_bonus coin entry, idempotency record (+ boards while they are in the award transaction)",
+    ),
+    Operation(
+        "topic_attempt_wrong",
+        "TopicAttemptFunction",
+        lambda u: topic_attempt(u, "task-1", f"{u}-t2", correct=False),
+        setup=lambda u: [topic_attempt(u, "task-1", f"{u}-t1")],
+        note="wrong answer on a known task: 0 XP, so no profile, usage or boards; task, topic, entry, key",
+    ),
+    Operation(
+        "topics",
+        "GetTopicsFunction",
+        lambda u: get(f"/v1/users/{u}/topics"),
+        setup=lambda u: [topic_attempt(u, "task-1", f"{u}-t1")],
+        note="one BatchGetItem of every topic of the rules (2 here; 50 topics: 1 request, 50 items)",
+    ),
+    Operation(
+        "reviews",
+        "GetReviewsFunction",
+        lambda u: get(f"/v1/users/{u}/reviews?due_by=2099-01-01"),
+        setup=lambda u: [topic_attempt(u, f"task-{i}", f"{u}-t{i}") for i in range(3)],
+        note="3 tasks due: one Query of GSI reviews (5,000 tasks: still 1 request, at most `limit` items)",
+    ),
+]

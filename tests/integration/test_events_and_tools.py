@@ -28,6 +28,10 @@ def test_every_function_has_an_event_file():
         ("GetLimitsFunction", "get_limits.json", 200),
         ("GetLevelsFunction", "get_levels.json", 200),
         ("GetProfileFunction", "get_profile.json", 200),
+        # topics and spaced repetition
+        ("TopicAttemptFunction", "topic_attempt.json", 200),
+        ("GetTopicsFunction", "get_topics.json", 200),
+        ("GetReviewsFunction", "get_reviews.json", 200),
     ],
 )
 def test_events_through_the_handlers(local_api, tenant, function, event, status):

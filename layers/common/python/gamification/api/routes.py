@@ -21,6 +21,10 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/users/{user_id}/achievements"),
     ("GET", "/v1/achievements"),
     ("PUT", "/v1/users/{user_id}/active-badge"),
+    # Topics and spaced repetition (docs/topics.md)
+    ("POST", "/v1/users/{user_id}/topics/{topic}/attempts"),
+    ("GET", "/v1/users/{user_id}/topics"),
+    ("GET", "/v1/users/{user_id}/reviews"),
 )
 
 

@@ -45,6 +45,17 @@ TTL ``expires_at``). It has a partition prefix of its own, not ``T#``, so the re
 functions may be granted ``UpdateItem`` on counters (``RATE#*``) without any write access to
 tenant data. The API-key index lists keys by tenant for the operator CLI (``key_id``: first 12
 hex digits of the key's SHA-256; never the key), without scanning the table.
+
+Topics and spaced repetition (docs/topics.md), all in the user's partition:
+
+| item              | pk                          | sk                                  |
+|-------------------|-----------------------------|-------------------------------------|
+| topic progress    | ``T#{t}#U#{user}``          | ``TOPIC#{topic}``                   |
+| task progress     | ``T#{t}#U#{user}``          | ``TASK#{topic}#{task_id}`` (GSI ``reviews``: ``review_sk``) |
+| topic day counts  | ``T#{t}#U#{user}``          | ``TOPICDAY#{YYYY-MM-DD}`` (user's local date) |
+
+A task item's ``review_sk`` = ``{next_review_date}#{topic}#{task_id}``: GSI ``reviews``
+(hash ``pk``, range ``review_sk``) lists one user's tasks by review date, most overdue first.
 """
 
 from __future__ import annotations
@@ -231,3 +242,25 @@ def achievement_count_key(tenant: str, shard: int, achievement: str) -> Key:
 def retroactive_cursor_key(tenant: str, selection: str) -> Key:
     """Where the retroactive grant of one selection of achievements (a hash of their ids) stopped."""
     return {"pk": f"T#{tenant}#ACHRETRO", "sk": selection}
+
+# ---- topics and spaced repetition ------------------------------------------------------------
+
+
+def topic_key(tenant: str, user_id: str, topic: str) -> Key:
+    """One user's progress in one topic: XP, level, attempts, review-date histogram."""
+    return {"pk": user_pk(tenant, user_id), "sk": f"TOPIC#{topic}"}
+
+
+def task_key(tenant: str, user_id: str, topic: str, task_id: str) -> Key:
+    """One user's spaced-repetition state of one task of a topic."""
+    return {"pk": user_pk(tenant, user_id), "sk": f"TASK#{topic}#{task_id}"}
+
+
+def topic_day_key(tenant: str, user_id: str, day: str) -> Key:
+    """Correct attempts per topic on one of the user's local dates (``YYYY-MM-DD``)."""
+    return {"pk": user_pk(tenant, user_id), "sk": f"TOPICDAY#{day}"}
+
+
+def review_sort_key(next_review_date: str, topic: str, task_id: str) -> str:
+    """GSI ``reviews`` range key of a task: ISO dates sort by time, overdue first."""
+    return f"{next_review_date}#{topic}#{task_id}"

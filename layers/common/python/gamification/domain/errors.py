@@ -159,3 +159,19 @@ class NotABadge(GamificationError):
     """400: the achievement exists but is not a badge (``badge: true`` in the rules)."""
 
     code = "not_a_badge"
+
+# ---- topics and spaced repetition (docs/topics.md) -----------------------------------------
+
+
+class UnknownTopic(NotFound):
+    """404: the topic is not in the rules file's ``topics:`` section."""
+
+    code = "unknown_topic"
+
+
+class TopicLocked(GamificationError):
+    """409: the topic's prerequisites (``requires``: topic -> level) are not met yet;
+    ``missing_prerequisites`` names them (nothing was written)."""
+
+    status = 409
+    code = "topic_locked"

@@ -32,6 +32,7 @@ from pydantic import (
 # Streaks, achievements and badges: their sections live in their own modules.
 from gamification.domain.achievements import Achievement, check_catalogue
 from gamification.domain.streaks import Streaks
+from gamification.domain.topics import Topic, TopicName, check_topics  # topics and spaced repetition
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "default_rules.yaml"
 
@@ -247,6 +248,14 @@ class Rules(_Strict):
             ]
         if problems:
             raise ValueError("\n  ".join(problems))
+        return self
+
+    # Topics and spaced repetition (docs/topics.md): per-topic XP tiers, levels, reviews.
+    topics: dict[TopicName, Topic] = {}
+
+    @model_validator(mode="after")
+    def _topic_graph(self) -> Rules:
+        check_topics(self.topics)  # unknown prerequisites, unreachable levels, cycles
         return self
 
     @field_validator("leaderboards")

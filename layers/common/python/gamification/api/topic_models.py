@@ -1,0 +1,123 @@
+"""Request and response models of the topic routes (docs/topics.md): attempts, topic
+progress, reviews due. Field names are the public contract; dates are the user's local
+dates ``YYYY-MM-DD``, XP are integers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
+
+from gamification.api.models import ID_PATTERN, EventTime
+
+#: Task ids: the same alphabet as user ids (never ``#``, the key delimiter).
+TaskId = Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)]
+
+
+class _Model(BaseModel):
+    """Validators build on first use, not at import (cold start), as the other API models."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class TopicAttemptRequest(_Model):
+    """``POST /v1/users/{user_id}/topics/{topic}/attempts`` body: the task answered and
+    whether the answer was correct; ``occurred_at`` (RFC 3339 with offset) defaults to now."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    task_id: TaskId
+    correct: StrictBool
+    occurred_at: EventTime | None = None
+
+
+class TaskProgress(_Model):
+    """A task's spaced-repetition state after the attempt."""
+
+    task_id: str
+    srs_stage: int
+    next_review_date: str
+    attempts: int
+    scheduler: str
+
+
+class TopicProgress(_Model):
+    """The topic after the attempt: ``daily_tasks`` = correct attempts on it on the
+    attempt's local date; ``next_review_date``: the earliest of its tasks'."""
+
+    topic: str
+    xp: int
+    level: int
+    daily_tasks: int
+    next_review_date: str | None
+    max_xp: int | None
+
+
+class TopicAttemptResponse(_Model):
+    """Result of an attempt. ``multiplier`` is the one applied to ``base_xp`` (tier x early
+    x decay, never below the minimum); ``xp_requested`` = floor(base_xp x multiplier);
+    ``xp_awarded`` after the topic's ``max_xp`` (``maxed``) and the daily XP cap (``capped``)."""
+
+    event_id: str
+    user_id: str
+    topic: TopicProgress
+    task: TaskProgress
+    correct: bool
+    occurred_at: str
+    date: str
+    timezone: str
+    tier: str | None
+    early: bool
+    multiplier: float
+    xp_requested: int
+    xp_awarded: int
+    capped: bool
+    maxed: bool
+    total_xp: int
+    level: int
+    level_name: str
+    leveled_up: bool
+    coins_awarded: int
+    coins_balance: int
+
+
+class TopicStatus(_Model):
+    """One topic of ``GET /v1/users/{user_id}/topics``; ``missing_prerequisites`` lists the
+    required topics whose level is still too low (``requires``: topic -> level needed)."""
+
+    topic: str
+    title: str
+    xp: int
+    level: int
+    max_level: int
+    max_xp: int | None
+    next_review_date: str | None
+    locked: bool
+    missing_prerequisites: list[str]
+    requires: dict[str, int]
+    tasks: int
+
+
+class TopicsResponse(_Model):
+    """``GET /v1/users/{user_id}/topics``: every topic of the rules, in rules order."""
+
+    user_id: str
+    topics: list[TopicStatus]
+
+
+class ReviewDue(_Model):
+    """A task due for review by ``due_by`` (its ``next_review_date`` is on or before it)."""
+
+    topic: str
+    task_id: str
+    next_review_date: str
+
+
+class ReviewsResponse(_Model):
+    """``GET /v1/users/{user_id}/reviews``: most overdue first (ties by topic, task);
+    ``next_cursor`` pages on (null at the end)."""
+
+    user_id: str
+    due_by: str
+    reviews: list[ReviewDue]
+    next_cursor: str | None
