@@ -106,7 +106,8 @@ class Transaction:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": marshal({**key, **attrs}),
+                    # Ledger entries also feed the GSI ``ledger`` (history, newest first).
+                    "Item": marshal({**key, **keys.ledger_index(key), **attrs}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -292,7 +293,7 @@ class Store:
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=marshal({**key, **attrs}),
+                Item=marshal({**key, **keys.ledger_index(key), **attrs}),
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
