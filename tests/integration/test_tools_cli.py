@@ -80,3 +80,18 @@ def test_replay_cli_on_a_table_resumes_across_processes(dynamo, table, tmp_path)
     assert (summary["resumed_from"], summary["applied_this_run"], summary["outcomes"]) == (5, 7, {"awarded": 12})
     engine = Engine(load_rules(), Store(dynamo.client, table))
     assert [engine.profile("rc", f"u{i}").body["total_xp"] for i in range(3)] == [40, 40, 40]
+
+
+def test_coins_cli_grants_adjusts_and_refuses_an_overdraft(table):
+    import json as _json
+
+    out = cli("tools.ops.coins", "grant", "ops-user", "--amount", "30", "--reason", "support", "--tenant", "ops", table=table)
+    assert _json.loads(out)["balance"] == 30
+    out = cli("tools.ops.coins", "adjust", "ops-user", "--amount", "-10", "--reason", "chargeback", "--tenant", "ops", table=table)
+    assert _json.loads(out)["balance"] == 20
+    env = {**os.environ, "TABLE_NAME": table}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.ops.coins", "adjust", "ops-user", "--amount", "-21", "--reason", "x", "--tenant", "ops"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "insufficient_coins" in proc.stderr
