@@ -106,6 +106,20 @@ def base_url(local_api: apigw.LocalHttpApi) -> Iterator[str]:
     server.shutdown()
 
 
+# ---- stream poller: the template's stream event sources, through the API's environments ----
+
+
+@pytest.fixture(scope="session")
+def streams(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
+    """The local event source mapping of the table's stream (tools/local/streams.py):
+    ``streams.wait_until_drained()`` waits for projections; ``streams.dead_letters``."""
+    from tools.local import streams as local_streams
+
+    poller = local_streams.start(dynamo.client, dynamo.table, local_api.invoke)
+    yield poller
+    poller.stop()
+
+
 @dataclass
 class Tenant:
     id: str

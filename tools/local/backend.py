@@ -141,7 +141,7 @@ def start_in_process() -> InProcess:
 
 def create_table(client: Any, table_name: str) -> None:
     """Create ``table_name`` exactly as template.yaml defines the table (keys, GSIs, billing,
-    TTL), and wait until it is active. A table that exists already is left as it is."""
+    stream, TTL), and wait until it is active. A table that exists already is left as it is."""
     props = template.table_definition()
     args: dict[str, Any] = {
         "TableName": table_name,
@@ -151,6 +151,8 @@ def create_table(client: Any, table_name: str) -> None:
     }
     if props.get("GlobalSecondaryIndexes"):
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     try:
         client.create_table(**args)
     except client.exceptions.ResourceInUseException:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tools.local import apigw, lambdas, stack
+from tools.local import apigw, lambdas, stack, template
 
 
 def main() -> int:
@@ -29,6 +29,11 @@ def main() -> int:
     api = apigw.LocalHttpApi(info["table"])
     port = int(os.environ.get("PORT", "3000"))
     server = apigw.make_server(api, port=port)
+    from tools.local import streams
+
+    poller = streams.start(
+        stack.boto_client(), info["table"], api.invoke, dead_letter_file=template.ROOT / ".local" / "stream-dead-letters.jsonl"
+    )
     base = f"http://127.0.0.1:{server.server_address[1]}"
     print(
         f"Gamification API v1 on {base}\n"
@@ -36,6 +41,7 @@ def main() -> int:
         f"  rules      {os.environ.get('GAMIFICATION_RULES_FILE') or 'bundled seed rules'} "
         f"({len(rules.actions)} actions, {len(rules.levels)} levels, time zone {rules.timezone})\n"
         f"  API key    {info['api_key']} (tenant {info['tenant']})\n"
+        f"  streams    {len(poller.sources)} stream consumer(s) of the table's stream\n"
         f"Try: curl -s -X POST {base}/v1/users/alice/xp -H 'Authorization: Bearer {info['api_key']}' "
         f"-H 'Content-Type: application/json' -d '{{\"action\":\"create_character\"}}'",
         flush=True,
@@ -46,6 +52,7 @@ def main() -> int:
         pass
     finally:
         server.server_close()
+        poller.stop()
         if info["server"]:
             info["server"].stop()
     return 0

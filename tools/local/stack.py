@@ -67,3 +67,10 @@ def table_store(table: str | None) -> Any:
     if not name:
         raise typer.BadParameter("give --table or set TABLE_NAME (see the stack's TableName output)")
     return Store(dynamodb_client(), name)
+
+
+def boto_client() -> Any:
+    """A DynamoDB client of this process for the local stack's own use (the poller)."""
+    import boto3
+
+    return boto3.client("dynamodb")

@@ -139,3 +139,64 @@ def apply_environment(env: dict[str, str]) -> None:
     (like ``sam local --env-vars``)."""
     for key, value in env.items():
         os.environ.setdefault(key, value)
+
+
+# ---- stream event sources (the table's DynamoDB stream -> functions) ----------------------
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """One ``Events`` entry of ``Type: DynamoDB`` (an event source mapping on the table's
+    stream), with the service's defaults for what the template leaves out."""
+
+    function: str  # logical id
+    batch_size: int = 100
+    batching_window_s: float = 0.0
+    starting_position: str = "TRIM_HORIZON"
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed
+    report_batch_item_failures: bool = False
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1  # -1: until the record expires (24 h)
+    on_failure: str | None = None  # destination ARN
+
+
+def stream_sources(template: dict[str, Any] | None = None) -> list[StreamSource]:
+    """Every function event of ``Type: DynamoDB`` whose stream is the table's."""
+    import json
+
+    template = template or load()
+    out = []
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for ev in res["Properties"].get("Events", {}).values():
+            if ev["Type"] != "DynamoDB":
+                continue
+            p = ev["Properties"]
+            patterns = tuple(
+                json.loads(f["Pattern"]) if isinstance(f["Pattern"], str) else f["Pattern"]
+                for f in (p.get("FilterCriteria") or {}).get("Filters", [])
+            )
+            out.append(
+                StreamSource(
+                    function=logical_id,
+                    batch_size=int(p.get("BatchSize", 100)),
+                    batching_window_s=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+                    starting_position=str(p.get("StartingPosition", "TRIM_HORIZON")),
+                    filters=patterns,
+                    report_batch_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                    bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+                    maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+                    on_failure=_destination(p.get("DestinationConfig")),
+                )
+            )
+    return out
+
+
+def _destination(config: dict[str, Any] | None) -> str | None:
+    dest = ((config or {}).get("OnFailure") or {}).get("Destination")
+    if isinstance(dest, dict) and "Fn::GetAtt" in dest:
+        return f"local:{dest['Fn::GetAtt'][0]}"
+    if isinstance(dest, dict) and "Ref" in dest:
+        return f"local:{dest['Ref']}"
+    return dest
