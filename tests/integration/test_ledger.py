@@ -133,6 +133,7 @@ def test_bad_history_queries_are_400(api, params):
 def test_spend_takes_coins_off_and_ledgers_it(api, clock, dynamo, tenant):
     clock.set(NOON)
     api.coins("sam", "daily_login")  # 10
+    clock.set(NOON + timedelta(seconds=1))
     resp = api.post("/v1/users/sam/coins/spend", {"amount": 4, "reason": "shop", "item": "hat-3"}, key="buy-1")
     assert resp.status_code == 200, resp.text
     body = resp.json()
