@@ -197,3 +197,21 @@ def test_operator_adjustments_grant_and_deduct_with_a_reason(api, tenant):
     entries = api.get("/v1/users/opd/ledger").json()["entries"]
     assert [(e["amount"], e["reason"], e["kind"]) for e in entries] == [
         (-20, "chargeback", "adjustment"), (50, "support ticket 12", "adjustment")]  # fmt: skip
+
+
+# ---- dashboard -----------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_profile_ranks_and_recent_entries(api, clock):
+    clock.set(NOON)
+    api.xp("dash", "paid_char_sold")
+    api.xp("dash2", "paid_char_sold")
+    api.xp("dash2", "forked")
+    body = api.get("/v1/users/dash/dashboard").json()
+    assert body["profile"]["total_xp"] == 50 and body["profile"]["coins_balance"] == 5
+    assert [(b["board"], b["period"], b["rank"], b["score"]) for b in body["boards"]] == [
+        ("xp", p, 2, 50) for p in ("daily", "weekly", "monthly", "all_time")]  # fmt: skip
+    assert [e["reason"] for e in body["recent_entries"]] == ["paid_char_sold", "xp_bonus"]
+    assert body["streak"] is None and body["recent_unlocks"] == []
+    new = api.get("/v1/users/fresh/dashboard").json()
+    assert new["profile"]["total_xp"] == 0 and all(b["rank"] is None for b in new["boards"])
