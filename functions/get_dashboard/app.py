@@ -6,13 +6,15 @@ from gamification.api.http import UserIdPath, build_app, entrypoint, respond, re
 from gamification.api.ledger_models import DashboardResponse
 from gamification.runtime import engine
 from gamification.usecases.dashboard import Dashboard
+from gamification.usecases.notifications import Notifications
 
 app = build_app()
 
 
 @app.get("/v1/users/<user_id>/dashboard", summary="Home-screen summary", responses=responses(DashboardResponse))
 def get_dashboard(user_id: UserIdPath) -> Response[DashboardResponse]:
-    return respond(Dashboard(engine()).read(tenant_of(app), user_id))
+    eng = engine()
+    return respond(Dashboard(eng, Notifications(eng.store, eng.now)).read(tenant_of(app), user_id))
 
 
 lambda_handler = entrypoint(app)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, StringConstraints
 
-from gamification.api.models import ID_PATTERN, BoardEntry, ProfileResponse, RuleName, _Request
+from gamification.api.models import ID_PATTERN, ProfileResponse, RuleName, _Request
 
 #: Opaque ledger entry ids (URL-safe base64 of the entry's key).
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
@@ -108,7 +108,6 @@ class DashboardBoard(BaseModel):
     period_key: str
     rank: int | None
     score: int
-    top: list[BoardEntry] = []
 
 
 class DashboardResponse(BaseModel):
