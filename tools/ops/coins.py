@@ -41,19 +41,6 @@ def _run(fn) -> None:  # noqa: ANN001
 
 
 @cli.command()
-def grant(
-    user: str,
-    amount: int = typer.Option(..., help="Coins to add (> 0)", min=1),
-    reason: str = typer.Option(..., help="Why (kept on the ledger entry)"),
-    operator: str = typer.Option(None, help="Who (kept on the entry's metadata)"),
-    tenant: str = TENANT,
-    table: str = TABLE,
-) -> None:
-    """Add AMOUNT coins to USER's balance."""
-    _run(lambda: _ledger(table).adjust(tenant, user, amount, reason, operator))
-
-
-@cli.command()
 def adjust(
     user: str,
     amount: int = typer.Option(..., help="Signed coins (negative deducts; never below zero)"),
@@ -62,8 +49,11 @@ def adjust(
     tenant: str = TENANT,
     table: str = TABLE,
 ) -> None:
-    """Add or deduct coins (a deduction larger than the balance is refused)."""
+    """Add (grant) or deduct coins (a deduction larger than the balance is refused)."""
     _run(lambda: _ledger(table).adjust(tenant, user, amount, reason, operator))
+
+
+cli.command(name="grant", help="Add AMOUNT coins to USER's balance (adjust with a positive amount).")(adjust)
 
 
 @cli.command()
