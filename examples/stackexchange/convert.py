@@ -15,6 +15,11 @@ Skipped (counted in the stats): votes on posts missing from the dump (deleted), 
 without an owner, and on community-wiki posts (votes dated on or after ``CommunityOwnedDate``).
 Votes carry a date only: every event is at 00:00 UTC of its day, in vote ``Id`` order, with
 the key ``se-vote-<Id>[-role]`` so a replay is resumable.
+
+Bad input: a row with a missing or malformed field, or a file that is not well-formed XML,
+raises :class:`DumpError` naming the file, the row (1-based, in file order) and the field;
+:func:`write_jsonl` then leaves no output file behind (it writes a temporary file and renames
+it only when the whole conversion succeeded).
 """
 
 from __future__ import annotations
@@ -34,12 +39,59 @@ UP, DOWN, ACCEPT, BOUNTY_START, BOUNTY_CLOSE = "2", "3", "1", "8", "9"
 QUESTION_CHANGE = date(2019, 11, 13)
 
 
-def rows(path: Path) -> Iterator[dict[str, str]]:
-    """The attributes of every ``<row>`` of a dump file, streaming."""
-    for _, elem in ET.iterparse(path, events=("end",)):
-        if elem.tag == "row":
-            yield dict(elem.attrib)
-            elem.clear()
+class DumpError(ValueError):
+    """A dump file that cannot be converted; the message names file, row and field."""
+
+
+class Row(dict[str, str]):
+    """The attributes of one ``<row>``, with its file and 1-based row number for errors."""
+
+    def __init__(self, attrs: dict[str, str], path: Path, n: int) -> None:
+        super().__init__(attrs)
+        self.path, self.n = path, n
+
+    def fail(self, name: str, problem: str) -> DumpError:
+        return DumpError(f"{self.path.name}: row {self.n}: {name} {problem}")
+
+    def text(self, name: str, required: bool = True) -> str | None:
+        value = self.get(name)
+        if value is None or value.strip() == "":
+            if required:
+                raise self.fail(name, "is missing")
+            return None
+        return value.strip()
+
+    def number(self, name: str, required: bool = True) -> str | None:
+        """A non-negative integer attribute (ids, type ids, amounts), kept as its text."""
+        value = self.text(name, required)
+        if value is not None and not value.isdigit():
+            raise self.fail(name, f"{value!r} is not a non-negative integer")
+        return value
+
+    def day(self, name: str, required: bool = True) -> date | None:
+        value = self.text(name, required)
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value).date()
+        except ValueError:
+            raise self.fail(name, f"{value!r} is not an ISO 8601 date-time") from None
+
+
+def rows(path: Path) -> Iterator[Row]:
+    """Every ``<row>`` of a dump file, streaming. Raises :class:`DumpError` for a missing file
+    or XML that is not well-formed."""
+    n = 0
+    try:
+        for _, elem in ET.iterparse(path, events=("end",)):
+            if elem.tag == "row":
+                n += 1
+                yield Row(dict(elem.attrib), path, n)
+                elem.clear()
+    except ET.ParseError as exc:
+        raise DumpError(f"{path.name}: not well-formed XML after row {n} ({exc})") from None
+    except OSError as exc:
+        raise DumpError(f"{path}: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -51,35 +103,56 @@ class Post:
     wiki_since: date | None
 
 
-def _day(stamp: str) -> date:
-    return datetime.fromisoformat(stamp).date()
-
-
 def load_posts(path: Path) -> dict[str, Post]:
+    """Post id -> :class:`Post`. Raises :class:`DumpError` for a malformed row."""
     out = {}
     for r in rows(path):
-        cw = r.get("CommunityOwnedDate")
-        out[r["Id"]] = Post(r["Id"], r["PostTypeId"], r.get("OwnerUserId"), r.get("ParentId"), _day(cw) if cw else None)
+        pid = r.number("Id")
+        out[pid] = Post(
+            pid, r.number("PostTypeId"), r.number("OwnerUserId", False), r.number("ParentId", False),
+            r.day("CommunityOwnedDate", False),
+        )  # fmt: skip
     return out
 
 
 def load_reputation(path: Path) -> dict[str, int]:
-    """User id -> the site's own reputation at the dump's cut."""
-    return {r["Id"]: int(r["Reputation"]) for r in rows(path)}
+    """User id -> the site's own reputation at the dump's cut (it may be negative on
+    some sites' early rows, so any integer is accepted). Raises :class:`DumpError`."""
+    out = {}
+    for r in rows(path):
+        value = r.text("Reputation")
+        try:
+            out[r.number("Id")] = int(value)
+        except ValueError:
+            raise r.fail("Reputation", f"{value!r} is not an integer") from None
+    return out
+
+
+def _vote(r: Row) -> tuple[int, Row]:
+    """Validate the fields a vote row needs (its sort key first)."""
+    vid = int(r.number("Id"))
+    r.number("VoteTypeId")
+    r.number("PostId", r.get("VoteTypeId") != BOUNTY_START)
+    r.day("CreationDate")
+    r.number("UserId", False)
+    r.number("BountyAmount", False)
+    return vid, r
 
 
 def convert(
     dump: Path, question_change: date = QUESTION_CHANGE, stats: Counter[str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Activity events (dicts for JSONL) from ``dump``/Posts.xml and Votes.xml, in vote order."""
+    """Activity events (dicts for JSONL) from ``dump``/Posts.xml and Votes.xml, in vote order.
+
+    Every row is validated before the first event is yielded. Raises :class:`DumpError`."""
     stats = stats if stats is not None else Counter()
     posts = load_posts(dump / "Posts.xml")
-    votes = sorted(rows(dump / "Votes.xml"), key=lambda r: int(r["Id"]))
+    votes = [v for _, v in sorted((_vote(r) for r in rows(dump / "Votes.xml")), key=lambda x: x[0])]
     for v in votes:
         kind = v["VoteTypeId"]
         if kind not in (UP, DOWN, ACCEPT, BOUNTY_START, BOUNTY_CLOSE):
             continue
-        day = _day(v["CreationDate"])
+        day = v.day("CreationDate")
         when = datetime(day.year, day.month, day.day, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
         key = f"se-vote-{v['Id']}"
 
@@ -136,10 +209,17 @@ def convert(
 
 
 def write_jsonl(events: Iterator[dict[str, Any]], out: Path) -> int:
+    """Write ``events`` as JSON lines to ``out``; returns how many. All or nothing: when the
+    iterator raises (a :class:`DumpError`), ``out`` is left as it was before the call."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
     n = 0
-    with out.open("w", encoding="utf-8") as fh:
-        for ev in events:
-            fh.write(json.dumps(ev, separators=(",", ":")) + "\n")
-            n += 1
+    try:
+        with partial.open("w", encoding="utf-8") as fh:
+            for ev in events:
+                fh.write(json.dumps(ev, separators=(",", ":")) + "\n")
+                n += 1
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return n

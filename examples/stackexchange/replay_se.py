@@ -1,5 +1,9 @@
-"""Replay the Cardano Stack Exchange dump through the engine and compare with the site's own
-reputation: ``make replay-se`` or ``python -m examples.stackexchange.replay_se``.
+"""Replay a Stack Exchange dump (by default the Cardano site's) through the engine and compare
+with the site's own reputation: ``make replay-se`` or ``python -m examples.stackexchange.replay_se``.
+
+The report names the site from the dump folder (``--site`` overrides it), and the default
+tenant is ``stackexchange-<site>``. A malformed dump is refused before anything is written
+(:class:`examples.stackexchange.convert.DumpError`: file, row, field).
 
 Steps: convert the dump to activity events (:mod:`examples.stackexchange.convert`), replay
 them with ``tools.ops.replay`` in backfill mode through ``Engine.award_xp`` (the embedded
@@ -41,7 +45,18 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 #: The dump, relative to the repository root (override with --dump or SE_DUMP).
 DEFAULT_DUMP = Path("../shared/data/stackexchange/cardano")
-TENANT = "stackexchange-cardano"
+
+
+def site_name(dump: Path) -> str:
+    """The site a dump folder holds, from its name: ``.../cardano`` -> ``cardano``,
+    ``.../cardano.stackexchange.com`` -> ``cardano``."""
+    name = dump.resolve().name
+    return name.removesuffix(".stackexchange.com").removesuffix(".com") or "site"
+
+
+def site_title(site: str) -> str:
+    """``cardano`` -> ``Cardano Stack Exchange``; ``stackoverflow`` stays as it is."""
+    return site if "stack" in site.lower() else f"{site.replace('-', ' ').title()} Stack Exchange"
 
 
 def simulate(rules: Rules, events: list[rp.Event]) -> dict[str, int]:
@@ -121,7 +136,7 @@ def compare(computed: dict[str, int], actual: dict[str, int], active: set[str]) 
     }
 
 
-def plot(rows: list[tuple[str, int, int]], out: Path) -> bool:
+def plot(rows: list[tuple[str, int, int]], out: Path, title: str) -> bool:
     """Computed vs actual, log-log; False when matplotlib is missing."""
     try:
         import matplotlib
@@ -143,7 +158,7 @@ def plot(rows: list[tuple[str, int, int]], out: Path) -> bool:
     ax.set_yscale("log")
     ax.set_xlabel("actual reputation (Users.xml)")
     ax.set_ylabel("computed by the engine")
-    ax.set_title("Cardano Stack Exchange: replayed reputation")
+    ax.set_title(f"{title}: replayed reputation")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -154,7 +169,7 @@ def plot(rows: list[tuple[str, int, int]], out: Path) -> bool:
 def write_markdown(summary: dict[str, Any], out: Path) -> None:
     m, r = summary["match"], summary["replay"]
     lines = [
-        "# Cardano Stack Exchange replay",
+        f"# {summary['site']} replay",
         "",
         f"Events: {r['events']} in {r['seconds']} s = **{r['events_per_second']} events/s** "
         f"({r['cpu_ms_per_event']} ms CPU per event; {summary['backend']}; machine load {summary['load']}); "
@@ -192,7 +207,8 @@ def main(
         se.QUESTION_CHANGE.isoformat(), help="Question upvotes give +10 from this date, +5 before"
     ),
     table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of the embedded stack"),
-    tenant: str = typer.Option(TENANT, help="Tenant id to write under"),
+    tenant: str = typer.Option(None, help="Tenant id to write under (default: stackexchange-<site>)"),
+    site: str = typer.Option(None, help="Site name for the report (default: from the dump folder's name)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Convert, replay, compare, and write users.csv, summary.{json,md} and reputation.png."""
@@ -200,11 +216,16 @@ def main(
     for name in ("Posts.xml", "Votes.xml", "Users.xml"):
         if not (dump / name).exists():
             raise typer.BadParameter(f"{dump / name} not found: give --dump or SE_DUMP (see SOURCE.md)")
-    out.mkdir(parents=True, exist_ok=True)
+    site = site or site_name(dump)
+    tenant = tenant or f"stackexchange-{site}"
     rules = load_rules(rules_file)
     stats: Counter[str] = Counter()
     activity = out / "activity.jsonl"
-    n = se.write_jsonl(se.convert(dump, date.fromisoformat(question_change), stats), activity)
+    try:
+        actual = se.load_reputation(dump / "Users.xml")
+        n = se.write_jsonl(se.convert(dump, date.fromisoformat(question_change), stats), activity)
+    except se.DumpError as exc:
+        raise typer.BadParameter(f"{dump}: {exc}; nothing was written") from None
     typer.echo(f"converted {n} events from {dump}")
     events = rp.in_time_order(rp.with_keys(rp.read_activity(activity)))
 
@@ -221,7 +242,6 @@ def main(
             server.stop()
     rp.print_summary(summary)
 
-    actual = se.load_reputation(dump / "Users.xml")
     computed = {u: computed_active.get(u, rules.xp.start) for u in actual}
     rows = sorted(((u, computed[u], actual[u]) for u in actual), key=lambda r: int(r[0]))
     with (out / "users.csv").open("w", newline="") as fh:
@@ -232,6 +252,7 @@ def main(
     same = sum(model.get(u, rules.xp.start) == computed_active[u] for u in active)
     result = {
         "dump": str(dump),
+        "site": site_title(site),
         "backend": "embedded DynamoDB (moto, in process)" if table is None else f"table {table}",
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs",
         "replay": summary.as_dict(),
@@ -242,7 +263,7 @@ def main(
     }
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     write_markdown(result, out / "summary.md")
-    plotted = plot(rows, out / "reputation.png")
+    plotted = plot(rows, out / "reputation.png", result["site"])
     m = result["match"]["active"]
     typer.echo(
         f"active users {m['users']}: exact {m['exact_pct']}%, within 2% {m['within_2pct_pct']}%, "

@@ -1,12 +1,11 @@
 """GET /v1/leaderboards/{board}: a board period's top entries, a user's exact rank and
 neighbours, or the roll-over's final snapshot (seed 002 leaderboards)."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from gamification.api.http import DateQuery, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import DateQuery, build_app, entrypoint, query_date, respond, responses, tenant_of
 from gamification.api.models import ID_PATTERN, LeaderboardResponse
 from gamification.domain.errors import ValidationFailed
 from gamification.runtime import engine
@@ -25,10 +24,7 @@ def get_leaderboard(
     final: Annotated[bool, Query()] = False,
 ) -> Response[LeaderboardResponse]:
     tenant = tenant_of(app)
-    try:
-        on = date.fromisoformat(date_) if date_ else None
-    except ValueError:
-        raise ValidationFailed(f"query.date: not a calendar date: {date_}", field="date") from None
+    on = query_date(date_)
     if around is not None and user_id is None:
         raise ValidationFailed("query.around: needs user_id", field="around")
     return respond(

@@ -101,3 +101,55 @@ def test_se_rules_through_the_engine(dynamo, dump, tmp_path):
     m = compare(total, {"10": 1, "20": 366, "30": 6}, {"10", "20", "30"})
     assert m["active"]["exact"] == 2 and m["gap_plus_100"] == 1
     assert likely_cause(100).startswith("+100 association bonus")
+
+
+@pytest.mark.parametrize(
+    "file, text, where",
+    [
+        ("Votes.xml", votes([("1", "2", "2021-05-01", ""), ("2", "2", "yesterday", "")]), "Votes.xml: row 2: CreationDate"),
+        ("Votes.xml", votes([("1", "x", "2021-05-01", "")]), "Votes.xml: row 1: VoteTypeId"),
+        ("Votes.xml", votes([("", "2", "2021-05-01", "")]), "Votes.xml: row 1: PostId"),
+        ("Posts.xml", POSTS.replace('PostTypeId="2" ParentId="1" CreationDate="2021-04-27T16', 'ParentId="1" CreationDate="2021-04-27T16'),
+         "Posts.xml: row 2: PostTypeId"),
+        ("Posts.xml", POSTS.replace("</posts>", ""), "Posts.xml: not well-formed XML"),
+    ],
+)
+def test_converter_refuses_a_malformed_dump_naming_file_row_and_field(dump, tmp_path, file, text, where):
+    (dump / file).write_text(text)
+    out = tmp_path / "out" / "activity.jsonl"
+    with pytest.raises(se.DumpError, match=where.replace(".", r"\.")):
+        se.write_jsonl(se.convert(dump), out)
+    assert not out.exists() and not list(out.parent.iterdir())
+
+
+def test_a_failed_conversion_keeps_the_previous_output(dump, tmp_path):
+    out = tmp_path / "activity.jsonl"
+    assert se.write_jsonl(se.convert(dump), out) == 7
+    before = out.read_text()
+    (dump / "Votes.xml").write_text(votes([("1", "2", "not-a-date", "")]))
+    with pytest.raises(se.DumpError):
+        se.write_jsonl(se.convert(dump), out)
+    assert out.read_text() == before
+
+
+def test_replay_se_refuses_a_malformed_dump_before_writing_and_names_the_site(dump, tmp_path):
+    import subprocess
+    import sys
+
+    from examples.stackexchange.replay_se import ROOT, site_name, site_title
+
+    site = tmp_path / "bitcoin.stackexchange.com"
+    site.mkdir()
+    for name in ("Posts.xml", "Votes.xml"):
+        (site / name).write_text((dump / name).read_text())
+    assert (site_name(site), site_title(site_name(site))) == ("bitcoin", "Bitcoin Stack Exchange")
+    (site / "Users.xml").write_text('<users><row Id="10" Reputation="lots" /></users>')
+    out = tmp_path / "report"
+    proc = subprocess.run(
+        [sys.executable, "-m", "examples.stackexchange.replay_se", "--dump", str(site), "--out", str(out), "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())
+    assert "Users.xml: row 1: Reputation" in message and "nothing was written" in message
+    assert not (out / "activity.jsonl").exists()

@@ -95,3 +95,22 @@ def test_coins_cli_grants_adjusts_and_refuses_an_overdraft(table):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1 and "insufficient_coins" in proc.stderr
+
+
+def test_importer_refuses_a_malformed_row_naming_file_row_and_field_and_writes_nothing(dynamo, table, tmp_path):
+    csv_path = tmp_path / "coin_log.csv"
+    csv_path.write_text(
+        "id,user_id,amount,reason,created_at\n"
+        "1,ann,10,daily_login,2026-05-01 08:00:00\n"
+        "2,bob,ten,daily_login,2026-05-01 08:00:00\n"
+    )
+    env = {**os.environ, "TABLE_NAME": table}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.ops.importer", "coin_log", str(csv_path), "--tenant", "bad"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())  # typer wraps long messages in a box
+    assert "coin_log.csv" in message and "row 3" in message and "amount" in message and "nothing was written" in message
+    scan = dynamo.client.scan(TableName=table, ConsistentRead=True)["Items"]
+    assert not [i for i in scan if i["pk"]["S"].startswith("T#bad#")]

@@ -10,7 +10,6 @@ settings). Safe to re-run: rows already imported are skipped.
 from __future__ import annotations
 
 import csv
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from gamification.ops.imports import (  # noqa: E402
     parse_day_usage,
     parse_rows,
 )
+from gamification.settings import environment  # noqa: E402
 
 cli = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -45,21 +45,23 @@ def main(
     rules_file: Path = typer.Option(None, "--rules", help="Rules file, for the starting XP of new profiles"),
 ) -> None:
     """Import FILE (an export of table KIND) into the engine's ledgers and balances."""
-    name = table or os.environ.get("TABLE_NAME")
+    name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table or set TABLE_NAME")
     now = clock.now()
     when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else now
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    rules = load_rules(rules_file or os.environ.get("GAMIFICATION_RULES_FILE") or None)
+    rules = load_rules(rules_file or environment().rules_file or None)
     try:
         with csv_file.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         entries = parse_rows(kind, rows, when)
         usage = parse_day_usage(rows) if kind == "users" else []
     except ImportRowError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(f"{csv_file.name}: {exc}; nothing was written") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise typer.BadParameter(f"{csv_file.name}: not a UTF-8 CSV file ({exc}); nothing was written") from None
     store = Store(dynamodb_client(), name)
     summary = apply(store, tenant, kind, entries, now, rules.xp.start)
     if usage:

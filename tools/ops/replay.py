@@ -30,7 +30,6 @@ import csv
 import fcntl
 import hashlib
 import json
-import os
 import threading
 import time
 import zlib
@@ -53,6 +52,7 @@ from gamification.api.models import AwardCoinsRequest, AwardXpRequest  # noqa: E
 from gamification.dal.store import Store, dynamodb_client  # noqa: E402
 from gamification.domain.errors import GamificationError  # noqa: E402
 from gamification.domain.rules import Rules, load_rules  # noqa: E402
+from gamification.settings import environment  # noqa: E402
 from gamification.usecases.engine import Engine  # noqa: E402
 
 KEY_PREFIX = "replay-"
@@ -402,7 +402,7 @@ def engine_for(rules: Rules, table: str | None, local: bool, backfill: bool) -> 
 
         info = stack.prepare(in_process=True)
         server, table = info["server"], info["table"]
-    name = table or os.environ.get("TABLE_NAME")
+    name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table, set TABLE_NAME, or use --local")
     return Engine(rules, Store(dynamodb_client(), name), backfill=backfill), server
@@ -426,7 +426,7 @@ def run(
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Apply ACTIVITY in time order through the engine, resumably, then print a summary."""
-    rules = load_rules(rules_file or os.environ.get("GAMIFICATION_RULES_FILE") or None)
+    rules = load_rules(rules_file or environment().rules_file or None)
     try:
         events = in_time_order(with_keys(read_activity(activity)))
     except ActivityError as exc:

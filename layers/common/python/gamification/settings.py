@@ -1,4 +1,5 @@
-"""Process settings, read once from the environment (pydantic-settings).
+"""Process settings, read from the environment (pydantic-settings): the one place that reads
+``os.environ`` for the engine, its Lambda functions and the operator CLIs.
 
 The DynamoDB endpoint is botocore's own ``AWS_ENDPOINT_URL_DYNAMODB`` (local stack, tests,
 another emulator); it is not repeated here.
@@ -12,20 +13,40 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    """``TABLE_NAME`` (required), ``GAMIFICATION_RULES_FILE`` (default: bundled rules),
-    ``GAMIFICATION_MAX_WRITE_ATTEMPTS`` and ``GAMIFICATION_RETRY_BUDGET_SECONDS``
-    (optimistic-concurrency retries per request: at most this many, within this time)."""
+class Environment(BaseSettings):
+    """Every setting, none required (what an operator CLI or the DynamoDB client needs):
+
+    - ``TABLE_NAME``: the table (a CLI's ``--table`` wins over it);
+    - ``GAMIFICATION_RULES_FILE``: the rules file (default: the bundled rules);
+    - ``GAMIFICATION_MAX_WRITE_ATTEMPTS`` and ``GAMIFICATION_RETRY_BUDGET_SECONDS``:
+      optimistic-concurrency retries per request, at most this many, within this time;
+    - ``GAMIFICATION_DYNAMODB_READ_TIMEOUT``: seconds botocore waits for a DynamoDB answer
+      (2 s keeps a request, its retries and the engine's retries inside the 10 s function
+      timeout; the local stack, whose serialised backend queues requests, sets 60).
+    """
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
 
-    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    table_name: str | None = Field(default=None, alias="TABLE_NAME")
     rules_file: str | None = Field(default=None, alias="GAMIFICATION_RULES_FILE")
     max_write_attempts: int = Field(default=40, alias="GAMIFICATION_MAX_WRITE_ATTEMPTS", ge=1, le=1000)
     retry_budget_seconds: float = Field(default=5.0, alias="GAMIFICATION_RETRY_BUDGET_SECONDS", gt=0, le=60)
+    dynamodb_read_timeout_seconds: float = Field(default=2.0, alias="GAMIFICATION_DYNAMODB_READ_TIMEOUT", gt=0, le=300)
+
+
+class Settings(Environment):
+    """The settings of a Lambda function: as :class:`Environment`, with ``TABLE_NAME`` required."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this process (cached; tests clear with ``get_settings.cache_clear()``)."""
     return Settings()  # type: ignore[call-arg]
+
+
+def environment() -> Environment:
+    """The environment as it is now (not cached: CLIs and the local stack set variables
+    before they build a client)."""
+    return Environment()

@@ -8,6 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Union
 from urllib.parse import unquote
 
@@ -27,7 +28,7 @@ from gamification.domain.errors import (
     ValidationFailed,
 )
 from gamification.observability import logger, metrics, tracer
-from gamification.usecases.engine import Outcome
+from gamification.usecases.outcome import Outcome
 
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 _ . : @ -")]
 IdempotencyKeyHeader = Annotated[
@@ -39,6 +40,18 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD (default: today in the rules' time zone)")]
+
+
+def query_date(value: str | None) -> date | None:
+    """The ``date`` query parameter (already shaped ``YYYY-MM-DD`` by :data:`DateQuery`) as a
+    local date; None when absent. Raises ValidationFailed (400) for a day that does not exist
+    (``2026-02-30``)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"query.date: not a calendar date: {value}", field="date") from None
 
 #: Documented error responses for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -66,6 +66,24 @@ class SpendResponse(BaseModel):
     item: str | None
 
 
+class AdjustRequest(_Request):
+    """An operator's signed coin adjustment (tools/ops/coins.py), with its reason."""
+
+    amount: Annotated[StrictInt, Field(ge=-MAX_SPEND, le=MAX_SPEND)]
+    reason: Reason
+    operator: StrictStr | None = None
+
+
+class AdjustResponse(BaseModel):
+    """The coins added (or, negative, taken) and the balance after them."""
+
+    user_id: str
+    amount: int
+    balance: int
+    entry_id: str
+    reason: str
+
+
 class ReversalRequest(_Request):
     """``POST /v1/users/{user_id}/ledger/{entry_id}/reversal``: why (required, 1..200)."""
 

@@ -146,32 +146,25 @@ class BoardStore:
         values: dict[str, Any] = {":to": to, ":now": keys.stamp(now)}
         if seen is not None:
             values[":seen"] = seen
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=marshal(key),
-                UpdateExpression="SET #k = :to, #u = :now",
-                ConditionExpression=cond,
-                ExpressionAttributeNames={"#k": "period_key", "#u": "updated_at"},
-                ExpressionAttributeValues=marshal(values),
-            )
-            return True
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
+        return self.store.write_if(
+            "update_item",
+            Key=marshal(key),
+            UpdateExpression="SET #k = :to, #u = :now",
+            ConditionExpression=cond,
+            ExpressionAttributeNames={"#k": "period_key", "#u": "updated_at"},
+            ExpressionAttributeValues=marshal(values),
+        )
 
     def register_tenant(self, tenant: str, first_seen: datetime) -> None:
         """Record ``tenant`` in the registry; keeps the earliest ``first_seen`` (UTC stamp)."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=marshal(keys.tenant_registry_key(tenant)),
-                UpdateExpression="SET #f = :f, #t = :t",
-                ConditionExpression="attribute_not_exists(#f) OR #f > :f",
-                ExpressionAttributeNames={"#f": "first_seen", "#t": "tenant_id"},
-                ExpressionAttributeValues=marshal({":f": keys.stamp(first_seen), ":t": tenant}),
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            pass
+        self.store.write_if(  # refused: the registry already has an earlier first_seen
+            "update_item",
+            Key=marshal(keys.tenant_registry_key(tenant)),
+            UpdateExpression="SET #f = :f, #t = :t",
+            ConditionExpression="attribute_not_exists(#f) OR #f > :f",
+            ExpressionAttributeNames={"#f": "first_seen", "#t": "tenant_id"},
+            ExpressionAttributeValues=marshal({":f": keys.stamp(first_seen), ":t": tenant}),
+        )
 
     def tenants(self) -> list[dict[str, Any]]:
         """Every registered tenant: ``[{tenant_id, first_seen}]``."""

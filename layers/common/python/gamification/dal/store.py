@@ -10,13 +10,15 @@ Every invariant is a condition here, evaluated by DynamoDB inside one ``Transact
 - ledger entries, once-markers and idempotency records are created with
   ``attribute_not_exists(pk)``, so nothing is recorded twice.
 
-A cancelled transaction raises :class:`WriteConflict`; the service re-reads and decides again.
+A cancelled transaction raises :class:`WriteConflict`; the use case re-reads and decides
+again (:mod:`gamification.usecases.retry`). Single-item conditional writes go through
+:meth:`Store.write_if` (False when the condition failed). Item attributes are built by
+:mod:`gamification.dal.items`; :class:`Store` implements :class:`gamification.dal.protocol.Store`.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,16 +30,18 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-from gamification.dal import keys
+from gamification.dal import items, keys
+from gamification.dal.items import COUNT_PREFIX, TTL_ATTRIBUTE, day_counts, epoch
 from gamification.dal.keys import Key
+from gamification.settings import environment
+
+__all__ = [  # re-exported for callers that predate gamification.dal.items
+    "COUNT_PREFIX", "TTL_ATTRIBUTE", "RETRYABLE_REASONS", "Store", "Transaction", "WriteConflict", "day_counts",
+    "dynamodb_client", "epoch", "marshal", "unmarshal", "version_of",
+]
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
-
-#: Attribute prefix of per-action daily counts on a ``DAY#`` item (``n_create_character``).
-COUNT_PREFIX = "n_"
-#: TTL attribute (epoch seconds) named in template.yaml.
-TTL_ATTRIBUTE = "expires_at"
 
 
 #: Cancellation reasons that mean "state moved or DynamoDB was busy": decide again.
@@ -78,11 +82,6 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def epoch(instant: datetime) -> int:
-    """Epoch seconds for a TTL attribute."""
-    return int(instant.timestamp())
-
-
 def version_of(profile: dict[str, Any] | None) -> int:
     """The optimistic-concurrency version of a profile item (0: no profile yet)."""
     return int(profile["version"]) if profile else 0
@@ -114,92 +113,29 @@ class Transaction:
         )
         return self
 
-    def bump_profile(
-        self,
-        key: Key,
-        seen_version: int,
-        *,
-        user_id: str,
-        now: datetime,
-        xp: int = 0,
-        coins: int = 0,
-        xp_floor: int | None = None,
-    ) -> Transaction:
-        """Add ``xp`` and ``coins`` (signed) to a profile, only if it is still at
-        ``seen_version`` (0: the profile must not exist yet).
-
-        ``xp_floor``: when ``xp`` is negative, DynamoDB also refuses the write unless
-        ``total_xp + xp >= xp_floor`` (the rules' floor, e.g. reputation never below 1).
-        """
-        cond = "attribute_not_exists(pk)" if seen_version == 0 else "#v = :seen"
-        values: dict[str, Any] = {":one": 1, ":xp": xp, ":coins": coins, ":now": keys.stamp(now), ":u": user_id}
-        if seen_version:
-            values[":seen"] = seen_version
-            if xp_floor is not None and xp < 0:
-                cond += " AND #xp >= :xpmin"
-                values[":xpmin"] = xp_floor - xp
-        self.items.append(
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": marshal(key),
-                    "UpdateExpression": (
-                        "SET #u = :u, #upd = :now, #cre = if_not_exists(#cre, :now) "
-                        "ADD #v :one, #xp :xp, #coins :coins"
-                    ),
-                    "ConditionExpression": cond,
-                    "ExpressionAttributeNames": {
-                        "#u": "user_id",
-                        "#upd": "updated_at",
-                        "#cre": "created_at",
-                        "#v": "version",
-                        "#xp": "total_xp",
-                        "#coins": "coins_balance",
-                    },
-                    "ExpressionAttributeValues": marshal(values),
-                }
-            }
-        )
-        return self
-
-    def add_day_usage(
-        self,
-        key: Key,
-        *,
-        day: str,
-        action: str,
-        cap_amount: int,
-        cap: int | None,
-        limit: int | None,
-        expires_at: datetime,
-    ) -> Transaction:
-        """Count one award of ``action`` and ``cap_amount`` XP on a day's usage item.
-
-        DynamoDB refuses it when the action's count has reached ``limit`` or when
-        ``xp_gained + cap_amount`` would pass ``cap`` (None: no such condition).
-        ``cap_amount`` is signed: a penalty lowers the day's net and is never refused by
-        the cap.
-        """
-        names = {"#g": "xp_gained", "#n": COUNT_PREFIX + action, "#d": "day", "#ttl": TTL_ATTRIBUTE}
-        values: dict[str, Any] = {":amt": cap_amount, ":one": 1, ":day": day, ":exp": epoch(expires_at)}
-        conds = []
-        if limit is not None:
-            conds.append("(attribute_not_exists(#n) OR #n < :limit)")
-            values[":limit"] = limit
-        if cap is not None and cap_amount > 0:
-            conds.append("(attribute_not_exists(#g) OR #g <= :room)")
-            values[":room"] = cap - cap_amount
+    def update(self, change: items.Update) -> Transaction:
+        """Add one conditional update built by :mod:`gamification.dal.items`."""
         update: dict[str, Any] = {
             "TableName": self.table,
-            "Key": marshal(key),
-            "UpdateExpression": "SET #d = :day, #ttl = :exp ADD #g :amt, #n :one",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": marshal(values),
+            "Key": marshal(change.key),
+            "UpdateExpression": change.expression,
+            "ExpressionAttributeNames": change.names,
+            "ExpressionAttributeValues": marshal(change.values),
         }
-        if conds:
-            update["ConditionExpression"] = " AND ".join(conds)
+        if change.condition:
+            update["ConditionExpression"] = change.condition
         self.items.append({"Update": update})
         return self
+
+    def bump_profile(self, key: Key, seen_version: int, **change: Any) -> Transaction:
+        """Add signed XP and coins to a profile still at ``seen_version``
+        (:func:`gamification.dal.items.profile_bump`)."""
+        return self.update(items.profile_bump(key, seen_version, **change))
+
+    def add_day_usage(self, key: Key, **change: Any) -> Transaction:
+        """Count one award on a day's usage item, refused past its limit or cap
+        (:func:`gamification.dal.items.day_usage`)."""
+        return self.update(items.day_usage(key, **change))
 
     def set_board_score(
         self,
@@ -287,21 +223,27 @@ class Store:
                 raise
             raise WriteConflict(reasons) from None
 
+    def write_if(self, operation: str, *, in_flight_refuses: bool = False, **request: Any) -> bool:
+        """Run one conditional single-item write (``put_item`` or ``update_item`` with a
+        ``ConditionExpression``) on this table. False when DynamoDB refused it because the
+        condition failed, or, with ``in_flight_refuses``, because a transaction on the item
+        was in flight (read again to know). Any other error is raised."""
+        refused: tuple[type[Exception], ...] = (self.client.exceptions.ConditionalCheckFailedException,)
+        if in_flight_refuses:
+            refused += (self.client.exceptions.TransactionConflictException,)
+        try:
+            getattr(self.client, operation)(TableName=self.table, **request)
+            return True
+        except refused:
+            return False
+
     def put_new(self, key: Key, attrs: dict[str, Any]) -> bool:
         """Create one item if absent (single conditional PutItem); False if it existed or a
         transaction on it was in flight (read again to know)."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=marshal({**key, **keys.ledger_index(key), **attrs}),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-            return True
-        except (
-            self.client.exceptions.ConditionalCheckFailedException,
-            self.client.exceptions.TransactionConflictException,
-        ):
-            return False
+        return self.write_if(
+            "put_item", in_flight_refuses=True, Item=marshal({**key, **keys.ledger_index(key), **attrs}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
 
     def get_many(self, wanted: list[Key | None]) -> list[dict[str, Any] | None]:
         """Strongly consistent read of up to 100 items in one ``BatchGetItem`` (retrying
@@ -332,20 +274,13 @@ class Store:
         self.client.put_item(TableName=self.table, Item=marshal({**key, **attrs}))
 
 
-def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
-    """Per-action counts stored on a ``DAY#`` item."""
-    if not item:
-        return {}
-    return {k[len(COUNT_PREFIX):]: int(v) for k, v in item.items() if k.startswith(COUNT_PREFIX)}
-
-
 @lru_cache(maxsize=1)
 def dynamodb_client() -> Any:
     """One low-level DynamoDB client per process, reused across warm invocations.
 
     Standard retry mode retries throttling, 5xx and lost connections with backoff (safe for
     transactions: see :class:`Transaction` ``token``). A short read timeout
-    (``GAMIFICATION_DYNAMODB_READ_TIMEOUT``, 2 s) keeps a request, its retries and the
+    (:class:`gamification.settings.Environment` ``dynamodb_read_timeout_seconds``, 2 s) keeps a request, its retries and the
     engine's optimistic retries inside the 10 s function timeout; the local stack, whose
     serialised backend queues concurrent requests, sets a longer one. The endpoint comes
     from ``AWS_ENDPOINT_URL_DYNAMODB`` when set (local stack, tests).
@@ -355,7 +290,7 @@ def dynamodb_client() -> Any:
         config=Config(
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=1,
-            read_timeout=float(os.environ.get("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "2")),
+            read_timeout=environment().dynamodb_read_timeout_seconds,
             tcp_keepalive=True,
             max_pool_connections=64,  # leaderboard reads gather shards in parallel
         ),
@@ -393,34 +328,26 @@ def scan_page(
 def set_if_absent(store: Store, key: Key, attr: str, value: Any) -> bool:
     """``SET attr = value`` on an existing item that lacks ``attr`` (idempotent backfill of a
     new attribute); False when the item is gone or already has it."""
-    try:
-        store.client.update_item(
-            TableName=store.table,
-            Key=marshal(key),
-            UpdateExpression="SET #a = :v",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
-            ExpressionAttributeNames={"#a": attr},
-            ExpressionAttributeValues=marshal({":v": value}),
-        )
-        return True
-    except store.client.exceptions.ConditionalCheckFailedException:
-        return False
+    return store.write_if(
+        "update_item",
+        Key=marshal(key),
+        UpdateExpression="SET #a = :v",
+        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
+        ExpressionAttributeNames={"#a": attr},
+        ExpressionAttributeValues=marshal({":v": value}),
+    )
 
 
 def take_lease(store: Store, key: Key, owner: str, now: int, seconds: int) -> bool:
     """Hold the lock item ``key`` for ``seconds`` (epoch ``now``) unless another owner's
     lease is still running. False when it is."""
-    try:
-        store.client.put_item(
-            TableName=store.table,
-            Item=marshal({**key, "owner": owner, "lease_until": now + seconds}),
-            ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
-            ExpressionAttributeNames={"#o": "owner"},
-            ExpressionAttributeValues=marshal({":now": now, ":me": owner}),
-        )
-        return True
-    except store.client.exceptions.ConditionalCheckFailedException:
-        return False
+    return store.write_if(
+        "put_item",
+        Item=marshal({**key, "owner": owner, "lease_until": now + seconds}),
+        ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues=marshal({":now": now, ":me": owner}),
+    )
 
 
 def drop(store: Store, key: Key) -> None:

@@ -1,4 +1,5 @@
-"""Import existing balances and ledgers from CSV exports of the seeds' SQL tables.
+"""Import existing balances and ledgers from CSV exports of the source systems' SQL tables
+(docs/replay.md, "Importing balances and ledgers").
 
 Every imported change becomes a ledger entry (reason and time preserved) written in the
 same ``TransactWriteItems`` as the profile total it moves, with a key derived from the
@@ -6,12 +7,12 @@ source row (``import-<table>-<row id>``): re-running an import writes nothing tw
 
 Expected columns (a header row; extra columns are ignored; aliases in brackets):
 
-| kind              | seed | columns                                                              | becomes |
+| kind              | from | columns                                                              | becomes |
 |-------------------|------|----------------------------------------------------------------------|---------|
-| ``coin_log``      | 000  | ``user_id, amount, reason, created_at`` (+ ``id``)                   | coin ledger entries, ``coins_balance`` |
-| ``xp_transactions``| 002 | ``user_id, amount`` [``xp``, ``xp_amount``], ``reason`` [``source``, ``action``], ``created_at`` (+ ``id``) | XP ledger entries, ``total_xp`` |
-| ``users``         | 001  | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules); optional ``daily_exp_gained, last_exp_reset_date, daily_action_counts`` (JSON) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp``; that day's usage (see :func:`parse_day_usage`) |
-| ``user_gamification`` | 003 | ``user_id``, ``total_xp`` [``xp``] (level, streak columns ignored)  | as ``users`` |
+| ``coin_log``      | the coin-log service | ``user_id, amount, reason, created_at`` (+ ``id``)                   | coin ledger entries, ``coins_balance`` |
+| ``xp_transactions``| Progressive Flow | ``user_id, amount`` [``xp``, ``xp_amount``], ``reason`` [``source``, ``action``], ``created_at`` (+ ``id``) | XP ledger entries, ``total_xp`` |
+| ``users``         | Mikoshi | ``id``, ``exp`` [``xp``] (``level`` is ignored: derived from the rules); optional ``daily_exp_gained, last_exp_reset_date, daily_action_counts`` (JSON) | an ``imported_balance`` XP entry bringing ``total_xp`` to ``exp``; that day's usage (see :func:`parse_day_usage`) |
+| ``user_gamification`` | the achievements app | ``user_id``, ``total_xp`` [``xp``] (level, streak columns ignored)  | as ``users`` |
 
 Times: ``created_at`` as ISO 8601; without an offset it is read as UTC (SQL ``timestamp``).
 Balance snapshots are dated ``as_of`` (default: now). Imported entries do not count toward
@@ -29,13 +30,17 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from gamification.api.models import ID_PATTERN
-from gamification.dal import keys
-from gamification.dal.store import COUNT_PREFIX, TTL_ATTRIBUTE, Store, WriteConflict, epoch
+from gamification.dal import items, keys
+from gamification.dal.store import Store, WriteConflict, version_of
+from gamification.usecases.retry import Retry
 
 _USER = re.compile(ID_PATTERN)
 IMPORTED_BALANCE_REASON = "imported_balance"
 #: Entries per transaction (plus the profile: DynamoDB allows 100 items).
 CHUNK = 50
+#: Optimistic attempts per chunk (the profile moved: read again), within this many seconds.
+MAX_ATTEMPTS = 20
+RETRY_BUDGET_S = 60.0
 
 KINDS = ("coin_log", "xp_transactions", "users", "user_gamification")
 
@@ -126,23 +131,15 @@ class ImportSummary:
     users: set[str] = field(default_factory=set)
 
 
-def _entry_item(tenant: str, kind: str, e: Entry, amount: int, after: int, now: datetime) -> tuple[keys.Key, dict[str, Any]]:
-    event_id = f"import-{kind}-{e.source_id}"
-    key_fn = keys.coin_entry_key if e.metric == "coins" else keys.xp_entry_key
-    attrs: dict[str, Any] = {
-        "type": "coins" if e.metric == "coins" else "xp",
-        "user_id": e.user_id,
-        "reason": e.reason,
-        "occurred_at": keys.stamp(e.occurred_at),
-        "recorded_at": keys.stamp(now),
-        "imported_from": kind,
-        "source_id": e.source_id,
-    }
+def _entry_item(tenant: str, kind: str, e: Entry, amount: int, after: int, now: datetime) -> items.Item:
+    """The ledger entry of one imported change (``after``: the total or balance after it)."""
+    common: dict[str, Any] = {
+        "event_id": f"import-{kind}-{e.source_id}", "occurred": e.occurred_at, "recorded": now, "reason": e.reason,
+        "imported_from": kind, "source_id": e.source_id,
+    }  # fmt: skip
     if e.metric == "coins":
-        attrs.update(amount=amount, balance=after)
-    else:
-        attrs.update(action=e.reason, xp=amount, total_xp=after)
-    return key_fn(tenant, e.user_id, e.occurred_at, event_id), attrs
+        return items.coin_entry(tenant, e.user_id, amount=amount, balance=after, **common)
+    return items.xp_entry(tenant, e.user_id, xp=amount, total_xp=after, **common)
 
 
 def apply(store: Store, tenant: str, kind: str, entries: list[Entry], now: datetime, start_xp: int = 0) -> ImportSummary:
@@ -171,7 +168,8 @@ def _write(
 ) -> bool:
     """One transaction for ``chunk``; False when an entry of it was imported before."""
     k_profile = keys.profile_key(tenant, user)
-    for _ in range(20):
+    retry = Retry(MAX_ATTEMPTS, RETRY_BUDGET_S, lambda: RuntimeError(f"too much contention importing {user}"))
+    for _ in retry.attempts():
         profile = store.get(k_profile)
         xp = int(profile["total_xp"]) if profile and "total_xp" in profile else (0 if profile else start_xp)
         coins = int(profile.get("coins_balance", 0)) if profile else 0
@@ -197,8 +195,7 @@ def _write(
             summary.unchanged += unchanged
             return True
         opening = 0 if profile else start_xp
-        tx.bump_profile(k_profile, int(profile["version"]) if profile else 0, user_id=user, now=now,
-                        xp=opening + d_xp, coins=d_coins)
+        tx.bump_profile(k_profile, version_of(profile), user_id=user, now=now, xp=opening + d_xp, coins=d_coins)
         try:
             store.commit(tx)
         except WriteConflict as exc:
@@ -208,12 +205,12 @@ def _write(
         summary.written += written
         summary.unchanged += unchanged
         return True
-    raise RuntimeError(f"too much contention importing {user}")
+    raise AssertionError("unreachable: Retry.attempts raises when exhausted")
 
 
 @dataclass(frozen=True)
 class DayUsageRow:
-    """Seed 001's per-user usage of one day: XP toward the cap and awards per action."""
+    """Mikoshi's per-user usage of one day: XP toward the cap and awards per action."""
 
     user_id: str
     day: date
@@ -222,7 +219,7 @@ class DayUsageRow:
 
 
 def parse_day_usage(rows: Iterable[dict[str, str]]) -> list[DayUsageRow]:
-    """Seed 001 ``users`` rows with ``daily_exp_gained`` and ``last_exp_reset_date`` (and
+    """Mikoshi ``users`` rows with ``daily_exp_gained`` and ``last_exp_reset_date`` (and
     optionally ``daily_action_counts``, a JSON object): the usage of that day, so limits and
     caps keep holding on the day of the switch. Rows without them are skipped."""
     out = []
@@ -247,7 +244,8 @@ def apply_day_usage(store: Store, tenant: str, rows: list[DayUsageRow], now: dat
     long after ``now`` the item may expire (TTL)."""
     created = 0
     for r in rows:
-        attrs: dict[str, Any] = {"day": r.day.isoformat(), "xp_gained": r.xp_gained, TTL_ATTRIBUTE: epoch(now + keep)}
-        attrs.update({COUNT_PREFIX + a: c for a, c in r.action_counts.items()})
-        created += store.put_new(keys.usage_key(tenant, r.user_id, r.day.isoformat()), attrs)
+        created += store.put_new(*items.imported_day_usage(
+            tenant, r.user_id, day=r.day.isoformat(), xp_gained=r.xp_gained, counts=r.action_counts,
+            expires_at=now + keep,
+        ))  # fmt: skip
     return created

@@ -54,6 +54,8 @@ from gamification.domain.rules import Rules
 #: so ``date=`` reads of past periods and late roll-overs still find them. all_time: forever.
 RETENTION = {"daily": timedelta(days=35), "weekly": timedelta(days=120), "monthly": timedelta(days=800)}
 MAX_LIMIT = 100
+#: Top-level fields of a leaderboard answer left out when they do not apply (None).
+OPTIONAL_FIELDS = ("user", "around", "finalised_at")
 MAX_AROUND = 50
 
 
@@ -207,8 +209,9 @@ class LeaderboardReader:
         user_id: str | None = None,
         around: int | None = None,
         final: bool = False,
-    ) -> dict[str, Any]:
-        """The response body of ``GET /v1/leaderboards/{board}`` (see LeaderboardResponse).
+    ) -> LeaderboardResponse:
+        """The answer of ``GET /v1/leaderboards/{board}`` (its body leaves out the
+        :data:`OPTIONAL_FIELDS` that are None).
 
         ``on``: a local date inside the wanted period (default: today in the rules' zone).
         Raises UnknownLeaderboard / UnknownPeriod (400), PeriodNotFinal (404 with ``final``).
@@ -247,5 +250,4 @@ class LeaderboardReader:
             body["user"] = {"user_id": user_id, "rank": rank, "score": row.score if row else 0}
             if around is not None:
                 body["around"] = self.around(ref, row, rank, around) if row and rank else []
-        out = LeaderboardResponse.model_validate(body).model_dump(mode="json")
-        return {k: v for k, v in out.items() if v is not None}
+        return LeaderboardResponse.model_validate(body)

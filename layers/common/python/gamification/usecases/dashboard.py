@@ -17,7 +17,8 @@ from typing import Any
 from gamification.api.ledger_models import DashboardBoard, DashboardResponse
 from gamification.domain.periods import local_date
 from gamification.usecases.boards import LeaderboardReader
-from gamification.usecases.engine import Engine, Outcome
+from gamification.usecases.engine import Engine
+from gamification.usecases.outcome import Outcome
 from gamification.usecases.ledger import Ledger
 
 RECENT_ENTRIES = 5
@@ -60,4 +61,4 @@ class Dashboard:
             recent_entries=Ledger(engine).recent(tenant, user_id, RECENT_ENTRIES),
             unread_notifications=unread,
         )
-        return Outcome(body.model_dump(mode="json"))
+        return Outcome(body)

@@ -32,7 +32,7 @@ from gamification.domain.leaderboards import count_sk, shard_of, touched
 from gamification.domain.ledger import removal_deltas
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
-from gamification.usecases.engine import Outcome
+from gamification.usecases.outcome import Outcome
 
 PAGE = 100
 MAX_BOARD_ATTEMPTS = 10
@@ -59,7 +59,7 @@ class Erasure:
         deleted = self._delete_partition(keys.user_pk(tenant, user_id))
         delete_keys(self.store, [k_state])
         body = DeleteUserResponse(user_id=user_id, deleted=True, items_deleted=deleted, boards_left=boards)
-        return Outcome(body.model_dump(mode="json"))
+        return Outcome(body)
 
     def _collect(self, tenant: str, user_id: str) -> tuple[set[date], set[str]]:
         pk = keys.user_pk(tenant, user_id)

@@ -18,11 +18,15 @@ original entry (reversed once), the profile ``version`` for exact totals in resp
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from gamification.api.ledger_models import (
+    AdjustRequest,
+    AdjustResponse,
     LedgerEntry,
     LedgerResponse,
     ReversalRequest,
@@ -30,9 +34,9 @@ from gamification.api.ledger_models import (
     SpendRequest,
     SpendResponse,
 )
-from gamification.dal import keys
+from gamification.dal import items, keys
 from gamification.dal.ledger_store import debit_profile, mark_reversed, query_page, undo_day_usage
-from gamification.dal.store import TTL_ATTRIBUTE, WriteConflict, epoch, version_of
+from gamification.dal.store import TTL_ATTRIBUTE, epoch, version_of
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.ledger import (
     ADJUSTMENT,
@@ -51,7 +55,10 @@ from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.rules import XP_BONUS_REASON
 from gamification.usecases.boards import BoardUpdate
-from gamification.usecases.engine import Engine, Outcome, _fingerprint
+from gamification.usecases.engine import Engine
+from gamification.usecases.idempotency import Idempotency
+from gamification.usecases.optimistic import Read, Write, read_decide_commit
+from gamification.usecases.outcome import Outcome
 
 MAX_PAGE = 100
 
@@ -96,7 +103,7 @@ class Ledger:
         # A short page with a last key means DynamoDB stopped at 1 MB: the cursor goes on.
         next_cursor = encode_cursor(type_filter, last) if last else None
         body = LedgerResponse(user_id=user_id, entries=entries, next_cursor=next_cursor)
-        return Outcome(body.model_dump(mode="json"))
+        return Outcome(body)
 
     def recent(self, tenant: str, user_id: str, limit: int) -> list[dict[str, Any]]:
         """The newest ``limit`` entries of both types (one Query of the GSI ``ledger``)."""
@@ -104,101 +111,80 @@ class Ledger:
 
     # ---- spending and adjustments --------------------------------------------------
 
-    def spend(self, tenant: str, user_id: str, req: SpendRequest, idempotency_key: str | None) -> Outcome:
+    def spend(self, tenant: str, user_id: str, req: SpendRequest, idempotency_key: str | None) -> Outcome[SpendResponse]:
         """``POST /v1/users/{id}/coins/spend``: take ``req.amount`` coins off the balance.
 
         Raises InsufficientCoins (409, nothing written), IdempotencyKeyReused (422),
         Contention (503). Spent coins never leave ``coins`` boards (those count coins earned).
         """
-        return self._debit_or_credit(tenant, user_id, -req.amount, req.reason, SPEND, idempotency_key, req,
-                                     item=req.item, metadata=req.metadata)  # fmt: skip
+        idem = Idempotency.of(tenant, "spend_coins", user_id, req, idempotency_key, SpendResponse)
 
-    def adjust(self, tenant: str, user_id: str, amount: int, reason: str, operator: str | None = None) -> Outcome:
+        def respond(balance: int, entry_id: str) -> SpendResponse:
+            return SpendResponse(user_id=user_id, spent=req.amount, balance=balance, entry_id=entry_id,
+                                 reason=req.reason, item=req.item)  # fmt: skip
+
+        return self._move_coins(tenant, user_id, -req.amount, req.reason, SPEND, idem, respond,
+                                item=req.item, metadata=req.metadata)  # fmt: skip
+
+    def adjust(self, tenant: str, user_id: str, amount: int, reason: str, operator: str | None = None) -> Outcome[AdjustResponse]:
         """An operator's grant (``amount`` > 0) or deduction (< 0) of coins, with a reason,
         as a ledger entry of kind ``adjustment`` (tools/ops/coins.py). A deduction never
         overdraws (InsufficientCoins). Adjustments do not move ``coins`` boards."""
-        if not amount or abs(amount) > 1_000_000:
-            raise ValidationFailed("amount must be a non-zero number of coins up to 1,000,000", field="amount")
-        if not reason.strip():
-            raise ValidationFailed("an adjustment needs a reason", field="reason")
-        return self._debit_or_credit(tenant, user_id, amount, reason, ADJUSTMENT, None, None,
-                                     metadata={"operator": operator} if operator else None)  # fmt: skip
+        if not amount or not reason.strip():
+            raise ValidationFailed("an adjustment needs a non-zero amount and a reason", field="amount")
+        req = AdjustRequest(amount=amount, reason=reason, operator=operator)
+        idem = Idempotency.of(tenant, "adjust_coins", user_id, req, None, AdjustResponse)
 
-    def _debit_or_credit(
+        def respond(balance: int, entry_id: str) -> AdjustResponse:
+            return AdjustResponse(user_id=user_id, amount=amount, balance=balance, entry_id=entry_id, reason=reason)
+
+        return self._move_coins(tenant, user_id, amount, reason, ADJUSTMENT, idem, respond,
+                                metadata={"operator": operator} if operator else None)  # fmt: skip
+
+    def _move_coins(
         self,
         tenant: str,
         user_id: str,
         amount: int,
         reason: str,
         kind: str,
-        idempotency_key: str | None,
-        req: Any,
+        idem: Idempotency[Any],
+        respond: Callable[[int, str], Any],
         *,
         item: str | None = None,
         metadata: dict[str, Any] | None = None,
-    ) -> Outcome:
-        engine = self.engine
-        now = engine.now()
-        fp = _fingerprint("spend_coins", user_id, req) if req is not None else ""
-        k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
+    ) -> Outcome[Any]:
+        """One coin entry of ``kind`` with signed ``amount`` and the profile's balance, on the
+        read -> decide -> commit skeleton; a debit is conditioned on the balance covering it."""
+        now = self.engine.now()
         k_profile = keys.profile_key(tenant, user_id)
-        previous: tuple[keys.Key, dict[str, Any]] | None = None
-        for _ in engine._attempts():
-            profile, idem, applied = self.store.get_many([k_profile, k_idem, previous[0] if previous else None])
-            if applied and previous:
-                return Outcome(previous[1])  # the refused commit had been applied (see Engine)
-            if idem:
-                return engine._replay(idem, fp)
+
+        def decide(read: Read) -> Write:
+            (profile,) = read
             balance = int(profile.get("coins_balance", 0)) if profile else 0
             if amount < 0 and balance < -amount:
-                raise InsufficientCoins(
-                    f"Balance {balance} is short of {-amount} coins", balance=balance, amount=-amount
-                )
+                raise InsufficientCoins(f"Balance {balance} is short of {-amount} coins", balance=balance, amount=-amount)
             event_id = uuid.uuid4().hex
-            k_entry = keys.coin_entry_key(tenant, user_id, now, event_id)
-            body = SpendResponse(
-                user_id=user_id, spent=-amount if amount < 0 else 0, balance=balance + amount,
-                entry_id=keys.entry_id(k_entry["sk"]), reason=reason, item=item,
-            ).model_dump(mode="json")  # fmt: skip
-            if kind == ADJUSTMENT:
-                body = {"user_id": user_id, "amount": amount, "balance": balance + amount,
-                        "entry_id": body["entry_id"], "reason": reason}  # fmt: skip
+            k_entry, attrs = items.coin_entry(
+                tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=reason, amount=amount,
+                balance=balance + amount, kind=kind, item=item, idempotency_key=idem.key,
+                metadata=json.dumps(metadata) if metadata else None,
+            )  # fmt: skip
             tx = self.store.transaction(token=event_id)
             if amount < 0:
                 debit_profile(tx, k_profile, version_of(profile), coins=-amount, now=now)
             else:
                 tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
-            tx.put_new(
-                k_entry,
-                {
-                    "type": "coins",
-                    "kind": kind,
-                    "user_id": user_id,
-                    "amount": amount,
-                    "reason": reason,
-                    "item": item,
-                    "occurred_at": keys.stamp(now),
-                    "recorded_at": keys.stamp(now),
-                    "balance": balance + amount,
-                    "idempotency_key": idempotency_key,
-                    "metadata": metadata or None,
-                },
-            )
-            if k_idem:
-                tx.put_new(k_idem, engine._idempotency_record(fp, body, now))
-            try:
-                self.store.commit(tx)
-            except WriteConflict:
-                previous = (k_entry, body)
-                continue
-            return Outcome(body)
-        raise AssertionError("unreachable: _attempts raises when exhausted")
+            tx.put_new(k_entry, attrs)
+            return Write(Outcome(respond(balance + amount, keys.entry_id(k_entry["sk"]))), tx, proof=k_entry)
+
+        return read_decide_commit(self.store, self.engine.retry, idem, now, [k_profile], decide)
 
     # ---- reversals -----------------------------------------------------------------
 
     def reverse(
         self, tenant: str, user_id: str, entry_id: str, req: ReversalRequest, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> Outcome[ReversalResponse]:
         """``POST /v1/users/{id}/ledger/{entry_id}/reversal``: the compensating entry, once.
 
         An XP award's reversal takes back its XP (total, level), the day's XP toward the cap
@@ -211,92 +197,77 @@ class Ledger:
         Raises EntryNotFound (404), AlreadyReversed / NotReversible (409),
         IdempotencyKeyReused (422), Contention (503).
         """
-        engine = self.engine
         rules = self.rules
-        now = engine.now()
+        now = self.engine.now()
+        idem = Idempotency.of(tenant, f"reversal:{entry_id}", user_id, req, idempotency_key, ReversalResponse)
         sk = keys.entry_sk(entry_id)
         if sk is None:
-            raise EntryNotFound("No such ledger entry", entry_id=entry_id)
-        fp = _fingerprint(f"reversal:{entry_id}", user_id, req)
-        k_idem = keys.idempotency_key(tenant, idempotency_key) if idempotency_key else None
+            return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
         k_profile = keys.profile_key(tenant, user_id)
         k_entry = {"pk": keys.user_pk(tenant, user_id), "sk": sk}
         kind = entry_type(sk)
         # The xp_bonus coins of an XP award share its time and event id.
         k_bonus = {"pk": k_entry["pk"], "sk": "COIN#" + sk[len("XP#"):]} if kind == "xp" else None
-        previous: tuple[keys.Key, dict[str, Any]] | None = None
-        for _ in engine._attempts():
-            entry, idem = self.store.get_many([k_entry, k_idem])
-            if idem:
-                return engine._replay(idem, fp)
+        first = self.store.get(k_entry)  # which day and boards the entry moved
+        if first is None:
+            return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
+        occurred = _instant(first["occurred_at"])
+        day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
+        k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None
+        boards = BoardUpdate(rules, tenant, user_id, day)
+        action_rule = rules.actions.get(first.get("action") or "")
+
+        def decide(read: Read) -> Write:
+            entry, profile, bonus, usage, *scores = read
             if entry is None:
                 raise EntryNotFound("No such ledger entry", entry_id=entry_id)
-            if previous and entry.get("reversed_by") == keys.entry_id(previous[0]["sk"]):
-                return Outcome(previous[1])  # the refused commit had been applied
-            occurred = _instant(entry["occurred_at"])
-            day = date.fromisoformat(entry["day"]) if entry.get("day") else local_date(occurred, rules.zone)
-            k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None
-            boards = BoardUpdate(rules, tenant, user_id, day)
-            profile, bonus, usage, *scores = self.store.get_many([k_profile, k_bonus, k_usage, *boards.keys])
             if bonus and bonus.get("reason") != XP_BONUS_REASON:
                 bonus = None
-            action_rule = rules.actions.get(entry.get("action") or "")
             plan = plan_reversal(
-                entry,
-                bonus,
-                cap_exempt=bool(action_rule and action_rule.cap_exempt),
+                entry, bonus, cap_exempt=bool(action_rule and action_rule.cap_exempt),
                 board_reasons=frozenset({XP_BONUS_REASON, *rules.coins.rewards}),
-            )
-            total_before = int(profile["total_xp"]) if profile else rules.xp.start
-            balance_before = int(profile.get("coins_balance", 0)) if profile else 0
-            total_after, balance_after = total_before + plan.xp, balance_before + plan.coins
+            )  # fmt: skip
+            total_after = (int(profile["total_xp"]) if profile else rules.xp.start) + plan.xp
+            balance_after = (int(profile.get("coins_balance", 0)) if profile else 0) + plan.coins
             level_after = level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
-            prefix = "XP#" if kind == "xp" else "COIN#"
-            k_rev = {"pk": k_entry["pk"], "sk": f"{prefix}{keys.stamp(now)}#{event_id}"}
-            rev_id = keys.entry_id(k_rev["sk"])
-            k_rev_bonus = keys.coin_entry_key(tenant, user_id, now, event_id) if plan.coins and kind == "xp" else None
+            common = {"kind": REVERSAL, "idempotency_key": idempotency_key, "reverses": entry_id,
+                      "reversed_reason": entry.get("reason")}  # fmt: skip
             tx = self.store.transaction(token=event_id)
-            mark_reversed(tx, k_entry, rev_id)
-            common = {
-                "user_id": user_id, "kind": REVERSAL, "reason": req.reason, "occurred_at": keys.stamp(now),
-                "recorded_at": keys.stamp(now), "idempotency_key": idempotency_key, "reverses": entry_id,
-                "reversed_reason": entry.get("reason"),
-            }  # fmt: skip
+            k_rev_bonus = None
             if kind == "xp":
-                tx.put_new(k_rev, {**common, "type": "xp", "action": entry.get("action"), "xp": plan.xp,
-                                   "day": day.isoformat(), "total_xp": total_after, "level": level_after.level})  # fmt: skip
-                if k_rev_bonus and bonus:
-                    mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))
-                    tx.put_new(k_rev_bonus, {**common, "type": "coins", "amount": plan.coins, "balance": balance_after,
-                                             "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON})  # fmt: skip
-                live = usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now)
-                if live and k_usage:
+                k_rev, attrs = items.xp_entry(
+                    tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason, xp=plan.xp,
+                    total_xp=total_after, **{**common, "action": entry.get("action"), "day": day.isoformat(),
+                                             "level": level_after.level},
+                )  # fmt: skip
+                if plan.coins and bonus:
+                    k_rev_bonus, bonus_attrs = items.coin_entry(
+                        tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
+                        amount=plan.coins, balance=balance_after,
+                        **{**common, "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON},
+                    )  # fmt: skip
+                    mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
+                    tx.put_new(k_rev_bonus, bonus_attrs)
+                if usage and k_usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now):
                     undo_day_usage(tx, k_usage, xp=plan.cap_xp, action=plan.action)
             else:
-                tx.put_new(k_rev, {**common, "type": "coins", "amount": plan.coins, "balance": balance_after})
+                k_rev, attrs = items.coin_entry(
+                    tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
+                    amount=plan.coins, balance=balance_after, **common,
+                )  # fmt: skip
+            rev_id = keys.entry_id(k_rev["sk"])
+            mark_reversed(tx, k_entry, rev_id)
+            tx.put_new(k_rev, attrs)
             tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins)
             moved = boards.apply(tx, scores, xp=plan.board_xp, coins=plan.board_coins, now=now)
             body = ReversalResponse(
-                user_id=user_id,
-                entry_id=rev_id,
-                reverses=entry_id,
-                type=kind,  # type: ignore[arg-type]
-                amount=plan.xp if kind == "xp" else plan.coins,
-                coins_reversed=plan.coins,
-                bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus and bonus else None,
-                total_xp=total_after,
-                level=level_after.level,
-                level_name=level_after.name,
-                coins_balance=balance_after,
-                boards=moved,
-            ).model_dump(mode="json")
-            if k_idem:
-                tx.put_new(k_idem, engine._idempotency_record(fp, body, now))
-            try:
-                self.store.commit(tx)
-            except WriteConflict:
-                previous = (k_rev, body)
-                continue
-            return Outcome(body)
-        raise AssertionError("unreachable: _attempts raises when exhausted")
+                user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
+                amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
+                bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus else None, total_xp=total_after,
+                level=level_after.level, level_name=level_after.name, coins_balance=balance_after, boards=moved,
+            )  # fmt: skip
+            return Write(Outcome(body), tx, proof=k_rev)
+
+        wanted = [k_entry, k_profile, k_bonus, k_usage, *boards.keys]
+        return read_decide_commit(self.store, self.engine.retry, idem, now, wanted, decide)

@@ -15,7 +15,8 @@ from gamification.dal import keys
 from gamification.dal.ledger_store import query_page, set_existing
 from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
 from gamification.domain.events import NOTIFICATION_TTL_S
-from gamification.usecases.engine import Outcome
+from gamification.api.notification_models import MarkReadResponse, NotificationsResponse
+from gamification.usecases.outcome import Outcome
 
 INBOX_SIZE = 100
 
@@ -56,7 +57,7 @@ class Notifications:
         return [n for n in out if not n["read"]] if unread_only else out
 
     def list(self, tenant: str, user_id: str, unread_only: bool = False) -> Outcome:
-        return Outcome({"user_id": user_id, "notifications": self.inbox(tenant, user_id, unread_only)})
+        return Outcome(NotificationsResponse(user_id=user_id, notifications=self.inbox(tenant, user_id, unread_only)))
 
     def mark_read(self, tenant: str, user_id: str, ids: list[str] | None, everything: bool) -> Outcome:
         """Mark ``ids`` (or all) read; unknown ids are ignored. Returns ``{marked, unread}``."""
@@ -69,4 +70,4 @@ class Notifications:
             if set_existing(self.store, {"pk": item["pk"], "sk": item["sk"]}, {"read": True}):
                 item["read"] = True
                 marked += 1
-        return Outcome({"user_id": user_id, "marked": marked, "unread": sum(not i.get("read") for i in items)})
+        return Outcome(MarkReadResponse(user_id=user_id, marked=marked, unread=sum(not i.get("read") for i in items)))

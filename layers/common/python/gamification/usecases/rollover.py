@@ -26,18 +26,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gamification.dal import keys
+from gamification.dal import items, keys
 from gamification.dal.board_store import BoardStore
-from gamification.dal.store import Store, WriteConflict
+from gamification.dal.store import Store, WriteConflict, version_of
 from gamification.domain.leaderboards import ENDING_PERIODS, ended_periods, next_period_day, ranked
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
 from gamification.usecases.boards import BoardRef, LeaderboardReader
+from gamification.usecases.retry import Retry
 
 PRIZE_REASON = "leaderboard_prize"
 #: Clock skew allowed between the functions that award and the roll-over.
 SKEW = timedelta(minutes=1)
+#: Optimistic attempts per prize (each: one read, one transaction), and their time budget.
 MAX_PRIZE_ATTEMPTS = 20
+PRIZE_RETRY_BUDGET_S = 30.0
 
 
 @dataclass
@@ -131,39 +134,28 @@ class Rollover:
         it had been paid. Prize coins do not count on ``coins`` boards (no feedback loop)."""
         k_profile = keys.profile_key(tenant, user_id)
         k_once = keys.once_key(tenant, user_id, PRIZE_REASON, scope, period_key)
-        for _ in range(MAX_PRIZE_ATTEMPTS):
+        retry = Retry(MAX_PRIZE_ATTEMPTS, PRIZE_RETRY_BUDGET_S, lambda: WriteConflict(["PrizeContention"]))
+        for _ in retry.attempts():
             profile, marker = self.store.get_many([k_profile, k_once])
             if marker:
                 return 0
             balance = int(profile.get("coins_balance", 0)) if profile else 0
             event_id = uuid.uuid4().hex
             tx = self.store.transaction()
-            tx.put_new(
-                k_once,
-                {"reason": PRIZE_REASON, "scope": scope, "window_key": period_key, "event_id": event_id,
-                 "created_at": keys.stamp(now)},
-            )
-            tx.put_new(
-                keys.coin_entry_key(tenant, user_id, now, event_id),
-                {
-                    "type": "coins",
-                    "user_id": user_id,
-                    "amount": amount,
-                    "reason": PRIZE_REASON,
-                    "scope": scope,
-                    "window_key": period_key,
-                    "occurred_at": keys.stamp(now),
-                    "recorded_at": keys.stamp(now),
-                    "balance": balance + amount,
-                },
-            )
-            tx.bump_profile(k_profile, int(profile["version"]) if profile else 0, user_id=user_id, now=now, coins=amount)
+            tx.put_new(*items.once_marker(
+                tenant, user_id, reason=PRIZE_REASON, scope=scope, window_key=period_key, event_id=event_id, now=now
+            ))  # fmt: skip
+            tx.put_new(*items.coin_entry(
+                tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=PRIZE_REASON, amount=amount,
+                balance=balance + amount, scope=scope, window_key=period_key,
+            ))  # fmt: skip
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
             try:
                 self.store.commit(tx)
             except WriteConflict:
                 continue
             return 1
-        raise WriteConflict(["PrizeContention"])
+        raise AssertionError("unreachable: Retry.attempts raises when exhausted")
 
 
 def scheduled_instant(event: dict[str, Any], default: datetime) -> datetime:

@@ -33,7 +33,8 @@ from gamification.dal.ledger_store import query_page, set_existing, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
 from gamification.domain.errors import NotFound, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
-from gamification.usecases.engine import Outcome
+from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
+from gamification.usecases.outcome import Outcome
 from gamification.usecases.webhook_urls import check_webhook_url
 
 DELIVERY_TIMEOUT_S = 5
@@ -83,7 +84,7 @@ class Webhooks:
         now = keys.stamp(self.now())
         item = {"id": webhook_id, "url": url, "events": sorted(set(events)), "created_at": now, "secret": ciphertext}
         self.store.put_new(keys.webhook_key(tenant, webhook_id), item)
-        return Outcome({**_public(item), "secret": secret})
+        return Outcome(CreatedWebhook(**_public(item), secret=secret))
 
     def endpoints(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's live endpoints (with their encrypted secrets), oldest first."""
@@ -91,7 +92,7 @@ class Webhooks:
         return [i for i in items if not i.get("deleted_at")]
 
     def list(self, tenant: str) -> Outcome:
-        return Outcome({"webhooks": [_public(i) for i in self.endpoints(tenant)]})
+        return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
 
     def delete(self, tenant: str, webhook_id: str) -> Outcome:
         """Stop deliveries to an endpoint (its log stays). Raises WebhookNotFound (404)."""
@@ -99,7 +100,7 @@ class Webhooks:
         if not item or item.get("deleted_at"):
             raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
         set_existing(self.store, keys.webhook_key(tenant, webhook_id), {"deleted_at": keys.stamp(self.now())}, ("secret",))
-        return Outcome({"id": webhook_id, "deleted": True})
+        return Outcome(DeletedWebhook(id=webhook_id, deleted=True))
 
     def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
         """The endpoint's delivery log, newest event first. Raises WebhookNotFound (404)."""
@@ -109,7 +110,7 @@ class Webhooks:
         items, _ = query_page(self.store, pk, prefix="D#", limit=limit, start=None)
         fields = ("event_id", "event_type", "status", "attempts", "last_status_code", "last_error",
                   "last_attempt_at", "delivered_at", "next_attempt_at")  # fmt: skip
-        return Outcome({"webhook_id": webhook_id, "deliveries": [{f: i.get(f) for f in fields} for i in items]})
+        return Outcome(DeliveriesResponse(webhook_id=webhook_id, deliveries=[{f: i.get(f) for f in fields} for i in items]))
 
     # ---- fan-out and delivery ----------------------------------------------------------
 

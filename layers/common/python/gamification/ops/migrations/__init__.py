@@ -1,6 +1,6 @@
-"""Versioned data migrations of the engine's own table, in the seeds' spirit (seed 000:
-numbered files applied in order, tracked in a table; seed 001: run in sequence, safe to
-re-run).
+"""Versioned data migrations of the engine's own table, in the source systems'
+spirit (the coin-log service: numbered files applied in order, tracked in a table; Mikoshi:
+run in sequence, safe to re-run). Operator guide: docs/replay.md, "Data migrations of the table".
 
 - A migration is a module ``mNNN_short_name.py`` here with ``DESCRIPTION`` and
   ``run(ctx)``; numbers are unique and never reused; a committed migration is never edited

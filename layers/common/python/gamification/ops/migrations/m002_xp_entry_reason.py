@@ -1,6 +1,6 @@
 """002: every XP ledger entry gets ``reason`` (= its ``action``), like coin entries and the
-seeds' ledgers (``coin_log.reason``, ``xp_transactions``): one "why" field for every ledger.
-New entries are written with it (issue 4); this backfills entries written before."""
+source systems' ledgers (``coin_log.reason``, ``xp_transactions``): one "why" field for every ledger.
+New entries are written with it (since signed awards); this backfills entries written before."""
 
 DESCRIPTION = "XP ledger entries: add 'reason' (copy of 'action') where missing"
 

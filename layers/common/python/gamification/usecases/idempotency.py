@@ -1,0 +1,74 @@
+"""Idempotency-Key handling of the award routes: fingerprint, replay, record.
+
+A request with an ``Idempotency-Key`` has its effect once: its response is stored under the
+key (scoped to the tenant) in the same transaction as the award, and a retry with the same
+key and the same request gets that response again (``Idempotent-Replayed: true``), even
+after its ``occurred_at`` has aged or the rules changed. The same key with another request
+is refused (422 ``idempotency_key_reused``). See README.md, "The API (v1)".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic
+
+from pydantic import BaseModel
+
+from gamification.dal import items, keys
+from gamification.dal.protocol import Store
+from gamification.domain.errors import GamificationError, IdempotencyKeyReused
+from gamification.usecases.outcome import Outcome, R
+
+
+def fingerprint(route: str, user_id: str, request: BaseModel) -> str:
+    """Hash of what makes two requests "the same" for an Idempotency-Key: route, user and
+    body, with ``occurred_at`` in UTC (the same instant with another offset is the same)."""
+    body = request.model_dump(mode="json", exclude_none=True)
+    if getattr(request, "occurred_at", None) is not None:
+        body["occurred_at"] = keys.stamp(request.occurred_at)  # type: ignore[attr-defined]
+    canonical = json.dumps({"route": route, "user_id": user_id, "body": body}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Idempotency(Generic[R]):
+    """The idempotency side of one request (``key`` None: the caller sent no key)."""
+
+    tenant: str
+    key: str | None
+    fingerprint: str
+    model: type[R]
+
+    @classmethod
+    def of(cls, tenant: str, route: str, user_id: str, request: BaseModel, key: str | None, model: type[R]) -> Idempotency[R]:
+        return cls(tenant, key, fingerprint(route, user_id, request), model)
+
+    @property
+    def record_key(self) -> keys.Key | None:
+        """The key of the record to read (None without an Idempotency-Key)."""
+        return keys.idempotency_key(self.tenant, self.key) if self.key else None
+
+    def record(self, body: dict[str, Any], now: datetime) -> items.Item:
+        """The record to create with the response ``body``."""
+        assert self.key is not None
+        return items.idempotency_record(self.tenant, self.key, fingerprint=self.fingerprint, body=body, now=now)
+
+    def replay(self, record: dict[str, Any]) -> Outcome[R]:
+        """The stored response of ``record``. Raises IdempotencyKeyReused (422) when it was
+        stored for a different request."""
+        if record["fingerprint"] != self.fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
+        raw = json.loads(record["response"])
+        return Outcome(self.model.model_validate(raw), replayed=True, raw=raw)
+
+    def replay_or_raise(self, store: Store, error: GamificationError) -> Outcome[R]:
+        """A request refused before any read may be the retry of one that succeeded (its
+        ``occurred_at`` has aged, or the rules changed since): replay it if so, else raise
+        ``error``. One GetItem, only with a key."""
+        record = store.get(self.record_key) if self.record_key else None
+        if record is None:
+            raise error
+        return self.replay(record)

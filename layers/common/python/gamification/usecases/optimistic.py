@@ -1,0 +1,95 @@
+"""The read -> decide -> commit skeleton of every award, written once.
+
+Each attempt is one strongly consistent ``BatchGetItem`` (the idempotency record, the proof
+of the previous attempt when there was one, and the items the use case decides from), then
+one ``TransactWriteItems`` whose conditions make DynamoDB refuse it if anything it was
+decided from has changed (see :mod:`gamification.dal.store`). A refused commit is decided
+again from a fresh read (:class:`gamification.usecases.retry.Retry`).
+
+A refused commit may still have been applied: botocore re-sends a transaction whose response
+was lost, and DynamoDB refuses the copy. The next attempt reads the previous attempt's own
+proof (its ledger entry or marker) and, if it is there, returns that attempt's response
+instead of awarding twice. Each transaction carries its event id as ``ClientRequestToken``
+so DynamoDB treats an SDK re-send within 10 minutes as already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gamification.dal.keys import Key
+from gamification.dal.protocol import Store
+from gamification.dal.store import Transaction, WriteConflict
+from gamification.usecases.idempotency import Idempotency
+from gamification.usecases.outcome import Outcome
+from gamification.usecases.retry import Retry
+
+Read = list[dict[str, Any] | None]
+
+
+@dataclass
+class Write:
+    """An attempt's decision to commit ``tx``, answering ``outcome`` once it lands.
+
+    How the next attempt tells whether this one landed after all: ``proof``, a key this
+    transaction creates, is added to the next read (present: landed); or ``landed`` looks
+    at the next read of the use case's own items (e.g. a once-marker naming this event).
+    """
+
+    outcome: Outcome[Any]
+    tx: Transaction
+    proof: Key | None = None
+    landed: Callable[[Read], bool] | None = None
+
+    def applied(self, proof: dict[str, Any] | None, read: Read) -> bool:
+        return proof is not None if self.proof else bool(self.landed and self.landed(read))
+
+
+@dataclass
+class Answer:
+    """A decision that writes nothing but the idempotency record (e.g. a once-reward
+    already paid in its window)."""
+
+    outcome: Outcome[Any]
+
+
+def read_decide_commit(
+    store: Store,
+    retry: Retry,
+    idem: Idempotency[Any],
+    now: datetime,
+    wanted: list[Key | None],
+    decide: Callable[[Read], Write | Answer],
+) -> Outcome[Any]:
+    """Run ``decide`` on a fresh read of ``wanted`` (same order) until its decision commits.
+
+    ``decide`` may raise a domain error (a limit reached: 429) which ends the request. The
+    idempotency record is written with the decision (in its transaction, or for an
+    :class:`Answer` as one conditional put). Raises Contention (503) via ``retry``.
+    """
+    previous: Write | None = None
+    for _ in retry.attempts():
+        record, proof, *read = store.get_many([idem.record_key, previous.proof if previous else None, *wanted])
+        if previous and previous.applied(proof, read):
+            return previous.outcome
+        if record:
+            return idem.replay(record)
+        decision = decide(read)
+        if isinstance(decision, Answer):
+            # Remember the answer under the key so a retry gets it again, even after the
+            # window has rolled over.
+            if idem.key and not store.put_new(*idem.record(decision.outcome.body, now)):
+                continue
+            return decision.outcome
+        if idem.key:
+            decision.tx.put_new(*idem.record(decision.outcome.body, now))
+        try:
+            store.commit(decision.tx)
+        except WriteConflict:
+            previous = decision
+            continue
+        return decision.outcome
+    raise AssertionError("unreachable: Retry.attempts raises when exhausted")
