@@ -61,8 +61,9 @@ def receiver():
 
 
 def settle(streams, queues):
-    streams.wait_until_drained()
-    queues.wait_until_idle("WebhookQueue")
+    # Generous: the stream replays every item earlier tests of the session wrote.
+    streams.wait_until_drained(timeout=300)
+    queues.wait_until_idle("WebhookQueue", timeout=120)
 
 
 def test_a_level_up_reaches_the_bus_the_inbox_and_the_receiver_signed_failing_first(
@@ -125,7 +126,7 @@ def test_a_duplicate_stream_delivery_gives_one_webhook_id_and_one_notification(
     record["dynamodb"]["NewImage"] = marshal({k: v for k, v in entry.items()})
     event["Records"] = [record, copy.deepcopy(record)]
     assert local_api.invoke("DomainEventsFunction", event) == {"batchItemFailures": []}
-    queues.wait_until_idle("WebhookQueue")
+    queues.wait_until_idle("WebhookQueue", timeout=120)
     again = hook.calls[delivered:]
     assert len(again) == 2 * 2  # xp.awarded and level.up, each delivered twice
     ids = {c["headers"]["webhook-id"] for c in again}
@@ -158,13 +159,13 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_and_can_be_r
 
         time.sleep(0.1)
     assert moved == 1
-    queues.wait_until_idle("WebhookQueue")
+    queues.wait_until_idle("WebhookQueue", timeout=120)
     assert len(hook.calls) == 9  # redelivered, now answered 200
     assert api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"][0]["status"] == "delivered"
     # The redeliver command queues a logged delivery again by event id.
     event_id = hook.calls[0]["headers"]["webhook-id"]
     assert Webhooks(runtime.store(), lambda: NOON).redeliver(tenant.id, webhook_id, event_id)
-    queues.wait_until_idle("WebhookQueue")
+    queues.wait_until_idle("WebhookQueue", timeout=120)
     assert len(hook.calls) == 10 and hook.calls[-1]["headers"]["webhook-id"] == event_id
 
 
