@@ -32,6 +32,13 @@ class Environment(BaseSettings):
     max_write_attempts: int = Field(default=40, alias="GAMIFICATION_MAX_WRITE_ATTEMPTS", ge=1, le=1000)
     retry_budget_seconds: float = Field(default=5.0, alias="GAMIFICATION_RETRY_BUDGET_SECONDS", gt=0, le=60)
     dynamodb_read_timeout_seconds: float = Field(default=2.0, alias="GAMIFICATION_DYNAMODB_READ_TIMEOUT", gt=0, le=300)
+    # Domain events and webhooks: the stack's bus, delivery queue and secrets key; whether
+    # loopback receivers are allowed (the local stack only); a factor on the retry schedule.
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
+    webhook_queue_url: str | None = Field(default=None, alias="WEBHOOK_QUEUE_URL")
+    webhook_key_id: str | None = Field(default=None, alias="WEBHOOK_KEY_ID")
+    webhook_allow_loopback: bool = Field(default=False, alias="GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK")
+    webhook_backoff_scale: float = Field(default=1.0, alias="GAMIFICATION_WEBHOOK_BACKOFF_SCALE", ge=0, le=10)
 
 
 class Settings(Environment):

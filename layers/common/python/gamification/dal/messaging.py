@@ -6,12 +6,13 @@ each per process). Endpoints come from botocore's ``AWS_ENDPOINT_URL_EVENTBRIDGE
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from gamification.settings import environment
 
 #: EventBridge ``source`` of every domain event.
 EVENT_SOURCE = "gamification"
@@ -23,13 +24,19 @@ def client(service: str) -> Any:
     return boto3.client(service, config=_CONFIG)
 
 
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} is not set (the stack sets it for the functions that need it)")
+    return value
+
+
 class PublishFailed(RuntimeError):
     """EventBridge refused some entries (the stream batch is retried; ids are stable)."""
 
 
 def publish(events: list[dict[str, Any]], bus: str | None = None) -> None:
     """PutEvents, 10 per request: ``detail-type`` = the event type, ``detail`` = the event."""
-    bus = bus or os.environ["EVENT_BUS_NAME"]
+    bus = bus or _required(environment().event_bus_name, "EVENT_BUS_NAME")
     for i in range(0, len(events), 10):
         entries = [
             {"Source": EVENT_SOURCE, "DetailType": e["type"], "Detail": json.dumps(e), "EventBusName": bus}
@@ -42,7 +49,7 @@ def publish(events: list[dict[str, Any]], bus: str | None = None) -> None:
 
 def enqueue(messages: list[dict[str, Any]], queue_url: str | None = None) -> None:
     """SendMessageBatch of JSON ``messages``, 10 per request; raises if any is refused."""
-    queue_url = queue_url or os.environ["WEBHOOK_QUEUE_URL"]
+    queue_url = queue_url or _required(environment().webhook_queue_url, "WEBHOOK_QUEUE_URL")
     for i in range(0, len(messages), 10):
         chunk = messages[i : i + 10]
         resp = client("sqs").send_message_batch(
@@ -55,7 +62,7 @@ def enqueue(messages: list[dict[str, Any]], queue_url: str | None = None) -> Non
 
 def retry_later(receipt_handle: str, seconds: int, queue_url: str | None = None) -> None:
     """Hide a received message for ``seconds`` (its next attempt), via its visibility."""
-    queue_url = queue_url or os.environ["WEBHOOK_QUEUE_URL"]
+    queue_url = queue_url or _required(environment().webhook_queue_url, "WEBHOOK_QUEUE_URL")
     client("sqs").change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(max(seconds, 0), 43200)
     )
@@ -79,7 +86,7 @@ def move_dead_letters(dlq_url: str, queue_url: str, limit: int = 1000) -> int:
 
 def encrypt(plaintext: str, context: dict[str, str], key_id: str | None = None) -> bytes:
     """KMS Encrypt under ``WEBHOOK_KEY_ID`` with an encryption context (tenant, webhook)."""
-    key_id = key_id or os.environ["WEBHOOK_KEY_ID"]
+    key_id = key_id or _required(environment().webhook_key_id, "WEBHOOK_KEY_ID")
     return client("kms").encrypt(KeyId=key_id, Plaintext=plaintext.encode(), EncryptionContext=context)["CiphertextBlob"]
 
 

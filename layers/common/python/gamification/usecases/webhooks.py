@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import urllib.error
 import urllib.request
@@ -35,6 +34,7 @@ from gamification.domain.errors import NotFound, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
 from gamification.usecases.outcome import Outcome
+from gamification.settings import environment
 from gamification.usecases.webhook_urls import check_webhook_url
 
 DELIVERY_TIMEOUT_S = 5
@@ -44,12 +44,12 @@ MAX_WEBHOOKS = 20
 
 def allow_loopback() -> bool:
     """Loopback receivers are allowed only where the local stack says so."""
-    return os.environ.get("GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true"
+    return environment().webhook_allow_loopback
 
 
 def backoff_scale() -> float:
     """Factor on the retry schedule (1 in the cloud; the local stack may compress time)."""
-    return float(os.environ.get("GAMIFICATION_WEBHOOK_BACKOFF_SCALE", "1"))
+    return environment().webhook_backoff_scale
 
 
 class WebhookNotFound(NotFound):
