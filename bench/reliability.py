@@ -76,7 +76,7 @@ class Stack:
     base: str
     tenant: str
     api_key: str
-    client: Any  # the functions' DynamoDB client (faults go here)
+    client: Any  # this process's DynamoDB client (faults go into the environments, see FAULTS)
     extra_tables: list[str] = field(default_factory=list)
 
     def new_tenant(self) -> tuple[str, str]:
@@ -108,6 +108,7 @@ class Stack:
         now = runtime.engine().now
         runtime.reset()
         runtime.engine().now = now
+        self.api.control("reset_runtime", dict(os.environ))  # every environment: the new table
         self.client = dynamodb_client()
         self.tenant, self.api_key = self.new_tenant()
         gc.collect()
@@ -158,6 +159,7 @@ def stack() -> Iterator[Stack]:
         thread.start()
         noon = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
         runtime.engine().now = lambda: noon  # one fixed day: a run may not straddle midnight
+        api.control("set_now", noon, sticky="now")  # in every execution environment too
         s = Stack(tgt, api, f"http://127.0.0.1:{server.server_address[1]}", "", "", dynamodb_client())
         try:
             s.tenant, s.api_key = s.new_tenant()
@@ -167,6 +169,7 @@ def stack() -> Iterator[Stack]:
                 s.drop_extra_tables()
             server.shutdown()
             server.server_close()
+            api.close()
 
 
 # ---- clients ------------------------------------------------------------------------------
@@ -488,7 +491,7 @@ def run_fault(s: Stack, name: str, make: Callable[[Any], Any]) -> dict[str, Any]
     tenant, api_key = s.new_tenant()
     reqs, _ = fault_plan(rules)
     started = time.perf_counter()
-    with make(s.client) as fault:
+    with make(s.api) as fault:  # in every execution environment of the local stack
         results = fire(s, api_key, reqs)
     elapsed = time.perf_counter() - started
     t = Tally(requests=len(results), attempts=sum(r.attempts for r in results))
@@ -520,15 +523,15 @@ FAULTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "throttling": (
         "20% of DynamoDB requests refused with ProvisionedThroughputExceeded/ThrottlingException, and 3% of "
         "calls refused on every attempt (botocore gives up: the client gets 500 and retries)",
-        lambda c: faults.Throttle(c, 0.2, (), burst=0.03),
+        lambda api: faults.InEnvironments(api, "Throttle", 0.2, (), burst=0.03),
     ),
     "connection_reset_after_commit": (
         "30% of writes applied, then the connection dropped before the answer (botocore retries the write)",
-        lambda c: faults.ResetAfterCommit(c, 0.3),
+        lambda api: faults.InEnvironments(api, "ResetAfterCommit", 0.3),
     ),
     "timeout_after_commit": (
         "30% of invocations die right after a write committed (timeout/crash: the client sees 500 and retries)",
-        lambda c: faults.CrashAfterCommit(c, 0.3),
+        lambda api: faults.InEnvironments(api, "CrashAfterCommit", 0.3),
     ),
 }
 

@@ -1,8 +1,8 @@
 """Shared fixtures.
 
-Backend: the embedded moto server with the serialising lock (engineering.md), or the
-DynamoDB endpoint in ``TEST_DYNAMODB_ENDPOINT`` (a URL such as DynamoDB Local, or ``aws`` for
-the account of the current credentials). The table is created from template.yaml with a
+Backend: Amazon DynamoDB Local, started for the session (tools/local/dynamodb_local.py), or
+the DynamoDB endpoint in ``TEST_DYNAMODB_ENDPOINT`` (a URL such as a running DynamoDB Local,
+or ``aws`` for the account of the current credentials). The table is created from template.yaml with a
 unique name and, on an external endpoint, deleted afterwards.
 
 Isolation: every test gets a fresh tenant (and API key), so tests share one table safely.
@@ -24,7 +24,7 @@ import boto3
 import pytest
 import requests
 
-from tools.local import apigw, backend, lambdas
+from tools.local import apigw, backend, dynamodb_local, lambdas
 
 lambdas.use_layer()
 
@@ -69,7 +69,10 @@ def dynamo() -> Iterator[Backend]:
     server = None
     if not target:
         backend.use_local_credentials()
-        server, endpoint = backend.start_dynamodb()
+        try:
+            server, endpoint = backend.start_dynamodb()
+        except dynamodb_local.Unavailable as exc:
+            pytest.exit(f"{exc} (or point TEST_DYNAMODB_ENDPOINT at a DynamoDB endpoint)", returncode=3)
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     elif target != "aws":
         backend.use_local_credentials()  # emulators accept any; real ones set are kept
@@ -94,7 +97,11 @@ def dynamo() -> Iterator[Backend]:
 
 @pytest.fixture(scope="session")
 def local_api(dynamo: Backend, local_aws: Any) -> Iterator[apigw.LocalHttpApi]:
-    yield apigw.LocalHttpApi(dynamo.table)
+    """The template's HTTP API; each function's execution environments are processes
+    (started after the bus, queues and key stand-ins, so they inherit their endpoints)."""
+    api = apigw.LocalHttpApi(dynamo.table)
+    yield api
+    api.close()
 
 
 # ---- domain events and webhooks: the bus, queues and key stand-ins, the queue poller ------
@@ -189,17 +196,52 @@ def api(base_url: str, tenant: Tenant) -> Api:
 
 
 @pytest.fixture
-def clock(dynamo: Backend) -> Iterator[Any]:
-    """Set the engine's "now": ``clock.set(datetime)``; restored after the test."""
+def clock(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
+    """Set the engine's "now": ``clock.set(datetime)``, in this process's engine and in every
+    execution environment of the local stack (a control message, tools/local/worker.py);
+    restored after the test."""
     engine = runtime.engine()
     original = engine.now
 
     class _Clock:
         def set(self, instant: datetime) -> None:
             engine.now = lambda: instant
+            local_api.control("set_now", instant, sticky="now")
 
     yield _Clock()
     engine.now = original
+    local_api.control("set_now", None, sticky="now")
+
+
+class Environments:
+    """Run a helper inside the local stack's execution environments (they are processes of
+    their own, so a monkeypatch in the test process does not reach them)."""
+
+    def __init__(self, api: apigw.LocalHttpApi) -> None:
+        self.api = api
+        self._sticky: set[str] = set()
+
+    def call(self, helper: str, *args: Any, functions: list[str] | None = None) -> list[Any]:
+        """``helper`` ("module:function") with ``args`` in every environment of ``functions``,
+        also in those started later (until :meth:`reset`). Returns each one's result."""
+        key = f"call:{helper}"
+        self._sticky.add(key)
+        return self.api.control("call", helper, args, {}, functions=functions, sticky=key)
+
+    def reset(self) -> None:
+        """Every environment rebuilds its runtime (settings, rules, client, engine) from this
+        process's variables, dropping whatever a helper patched."""
+        for key in self._sticky:
+            self.api.unstick(key)
+        self._sticky.clear()
+        self.api.control("reset_runtime", dict(os.environ))
+
+
+@pytest.fixture
+def environments(local_api: apigw.LocalHttpApi) -> Iterator[Environments]:
+    envs = Environments(local_api)
+    yield envs
+    envs.reset()
 
 
 def load_event(name: str, tenant: str | None = None) -> dict[str, Any]:

@@ -156,3 +156,53 @@ class CrashAfterCommit(_Fault):
     def _handler(self, http_response: Any, model: Any, **_: Any) -> None:
         if http_response.status_code < 300 and self._hit(model.name):
             raise InvocationCrashed(f"invocation timed out after {model.name} committed")
+
+
+# ---- in the local stack's execution environments ------------------------------------------
+# Each environment is a process of its own (tools/local/lambdas.py): a fault is installed on
+# the DynamoDB client of every one of them by a control message, not on this process's.
+
+_installed: dict[str, _Fault] = {}
+
+
+def install(kind: str, *args: Any, **kwargs: Any) -> None:
+    """Install fault ``kind`` (a class of this module) on the functions' DynamoDB client of
+    this process. Runs inside an execution environment; each draws from a random sequence
+    of its own (seeded with its process id): with one seed for all, environments that see
+    only a few requests each would all draw the same first few numbers."""
+    import os
+
+    from gamification.dal.store import dynamodb_client
+
+    kwargs.setdefault("seed", os.getpid())
+    fault = globals()[kind](dynamodb_client(), *args, **kwargs)
+    fault.__enter__()
+    _installed[kind] = fault
+
+
+def remove(kind: str) -> int:
+    """Remove fault ``kind``; returns how many faults it injected here."""
+    fault = _installed.pop(kind, None)
+    if fault is None:
+        return 0
+    fault.__exit__(None, None, None)
+    return fault.injected
+
+
+class InEnvironments:
+    """``with InEnvironments(api, "Throttle", 0.2, burst=0.03) as f:`` installs a fault in
+    every execution environment of the local API ``api`` (those started meanwhile too);
+    afterwards ``f.injected`` sums what they all injected."""
+
+    def __init__(self, api: Any, kind: str, *args: Any, **kwargs: Any) -> None:
+        self.api, self.kind, self.args, self.kwargs = api, kind, args, kwargs
+        self.key = f"fault:{kind}"
+        self.injected = 0
+
+    def __enter__(self) -> InEnvironments:
+        self.api.control("call", f"{__name__}:install", (self.kind, *self.args), self.kwargs, sticky=self.key)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.api.unstick(self.key)
+        self.injected = sum(self.api.control("call", f"{__name__}:remove", (self.kind,), {}))

@@ -1,5 +1,5 @@
 """The DynamoDB a benchmark or reliability run talks to, chosen like the test suite does:
-``TEST_DYNAMODB_ENDPOINT`` unset: the embedded serialised moto server; a URL: that endpoint
+``TEST_DYNAMODB_ENDPOINT`` unset: Amazon DynamoDB Local, started for the run; a URL: that endpoint
 (DynamoDB Local, another emulator); ``aws``: the account of the current credentials.
 
 A fresh table built from template.yaml is created with a unique name and, on an external
@@ -22,7 +22,7 @@ ENV = "TEST_DYNAMODB_ENDPOINT"
 
 @dataclass
 class Target:
-    kind: str  # "embedded moto (serialised)" | "endpoint <url>" | "aws <region>"
+    kind: str  # "Amazon DynamoDB Local 3.3.1" | "endpoint <url>" | "aws <region>"
     endpoint: str | None
     table: str
     client: Any  # a client of its own, never metered or faulted
@@ -51,7 +51,7 @@ def dynamodb(prefix: str = "gamification-bench") -> Iterator[Target]:
         backend.use_local_credentials()
         server, endpoint = backend.start_dynamodb()
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-        kind = "embedded moto server (serialised)"
+        kind = server.engine
     elif wanted == "aws":
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         endpoint = None

@@ -49,13 +49,8 @@ def test_scoped_reward_once_per_scope_forever(api, clock):
         ("month", SAT + timedelta(days=9), SAT + timedelta(days=10)),  # Nov 30 vs Dec 1
     ],
 )
-def test_week_and_month_windows(api, clock, window, same, other, monkeypatch):
-    from gamification import runtime
-    from gamification.domain.rules import CoinReward
-
-    rules = runtime.engine().rules
-    rewards = {**rules.coins.rewards, "streak_bonus": CoinReward(amount=5, window=window)}
-    monkeypatch.setattr(runtime.engine(), "rules", rules.model_copy(update={"coins": rules.coins.model_copy(update={"rewards": rewards})}))
+def test_week_and_month_windows(api, clock, window, same, other, environments):
+    environments.call("tests.environment_hooks:set_coin_reward", "streak_bonus", 5, window)
     clock.set(SAT)
     assert api.coins("dee", "streak_bonus").json()["awarded"] is True
     clock.set(same)

@@ -125,23 +125,17 @@ def test_idempotency_key_reused_for_another_request_is_422(api, clock, dynamo, t
     assert len(dynamo.ledger(tenant.id)) == 1
 
 
-def land_next_commit_then_raise(monkeypatch, error: Exception) -> None:
-    """The engine's next commit reaches DynamoDB, then ``error`` reaches the engine (a lost
-    response); later commits are normal."""
-    store = runtime.engine().store
-    real_commit = store.commit
-
-    def commit_then_raise(tx):
-        real_commit(tx)
-        monkeypatch.setattr(store, "commit", real_commit)
-        raise error
-
-    monkeypatch.setattr(store, "commit", commit_then_raise)
+def land_next_commit_then_raise(environments, tmp_path, error: str) -> None:
+    """The engine's next commit reaches DynamoDB, then ``error`` ("timeout" or "conflict")
+    reaches the engine (a lost response); later commits are normal."""
+    token = tmp_path / f"fault-{len(list(tmp_path.iterdir()))}"
+    token.touch()
+    environments.call("tests.environment_hooks:land_next_commit_then_raise", error, str(token))
 
 
-def test_crash_after_the_write_then_retry_has_the_effect_once(api, clock, dynamo, tenant, monkeypatch):
+def test_crash_after_the_write_then_retry_has_the_effect_once(api, clock, dynamo, tenant, environments, tmp_path):
     clock.set(NOON)
-    land_next_commit_then_raise(monkeypatch, TimeoutError("Lambda timed out after DynamoDB committed"))
+    land_next_commit_then_raise(environments, tmp_path, "timeout")
     crashed = api.xp("kai", "create_character", key="retry-me")
     assert crashed.status_code == 500
     retried = api.xp("kai", "create_character", key="retry-me")
@@ -175,16 +169,14 @@ def test_tenants_are_isolated(api, clock, base_url, dynamo):
     assert other.get("/v1/users/mo").json()["total_xp"] == 0
 
 
-def test_a_commit_applied_but_reported_as_refused_is_not_repeated(api, clock, dynamo, tenant, monkeypatch):
+def test_a_commit_applied_but_reported_as_refused_is_not_repeated(api, clock, dynamo, tenant, environments, tmp_path):
     """botocore re-sends a transaction whose response was lost; DynamoDB refuses the copy.
     The engine must notice its first copy landed, and not award again (no key needed)."""
-    from gamification.dal.store import WriteConflict
-
     clock.set(NOON)
-    land_next_commit_then_raise(monkeypatch, WriteConflict(["ConditionalCheckFailed"]))
+    land_next_commit_then_raise(environments, tmp_path, "conflict")
     r = api.xp("lia", "create_character")
     assert r.status_code == 200 and r.json()["total_xp"] == 30
-    land_next_commit_then_raise(monkeypatch, WriteConflict(["ConditionalCheckFailed"]))
+    land_next_commit_then_raise(environments, tmp_path, "conflict")
     c = api.coins("lia", "daily_login")
     assert c.status_code == 200 and c.json()["awarded"] is True and c.json()["balance"] == 13
     assert len(dynamo.ledger(tenant.id)) == 1

@@ -94,23 +94,14 @@ def test_a_capped_or_refused_award_moves_the_board_by_what_was_awarded(api, cloc
     assert board(api, user_id="gus")["user"] == {"user_id": "gus", "rank": 1, "score": 150}
 
 
-def test_an_award_still_takes_two_round_trips_with_every_board_in_them(api, clock):
-    from gamification import runtime
-
+def test_an_award_still_takes_two_round_trips_with_every_board_in_them(api, clock, environments):
     clock.set(NOON)
-    client = runtime.engine().store.client
-    calls: list[tuple[str, dict]] = []
-
-    def record(model, params, **_):
-        calls.append((model.name, params))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record)
-    try:
-        for _ in range(3):
-            assert api.xp("hal", "forked").status_code == 200
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", record)
-    award = [name for name, _ in calls if name != "GetItem"]  # GetItem: the authorizer's key lookup
+    award_fn = ["AwardXpFunction"]
+    environments.call("tests.environment_hooks:record_calls", functions=award_fn)
+    for _ in range(3):
+        assert api.xp("hal", "forked").status_code == 200
+    calls = [c for got in environments.api.control("call", "tests.environment_hooks:recorded_calls", (), {}, functions=award_fn) for c in got]
+    award = [name for name, _ in calls]
     assert award == ["BatchGetItem", "TransactWriteItems"] * 3
     txs = [[i for i in p["TransactItems"] if "#LB#xp#" in str(i)] for name, p in calls if name == "TransactWriteItems"]
     # 4 periods x (score + counts): first award +1 on all 5 levels; 10 -> 20 moves levels 0

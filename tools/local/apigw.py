@@ -3,7 +3,7 @@
 It does what the managed service does for this template: matches a route, runs the
 default Lambda authorizer (REQUEST, simple responses) unless the Authorization header is
 missing (401), builds the v2 event with ``requestContext.authorizer.lambda``, invokes the
-function in-process, and turns its result into the HTTP response. Errors the gateway itself
+function in one of its execution environments (a process each, tools/local/lambdas.py), and turns its result into the HTTP response. Errors the gateway itself
 produces keep the service's bare shape (``{"message": "Not Found"}``).
 """
 
@@ -128,19 +128,46 @@ class LocalHttpApi:
     """The template's HTTP API, in-process: ``handle()`` takes a request, returns
     ``(status, headers, body)``."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, isolation: str = "process") -> None:
         self.functions = template.functions(table_name)
         for fn in self.functions.values():
             template.apply_environment(fn.environment)
-        # One pool of execution environments per function: a Powertools resolver keeps the
-        # current event in module globals, so two concurrent requests must never share one.
-        self.containers = {lid: lambdas.Containers(fn) for lid, fn in self.functions.items()}
+        # One pool of execution environments per function, each environment a process of its
+        # own ("process"): no two requests ever share module or class state, as in Lambda.
+        # "in-process" keeps them in this process (benchmark meters only; see lambdas.py).
+        self.isolation = isolation
+        pool = lambdas.Containers if isolation == "process" else lambdas.InProcessContainers
+        self.containers = {lid: pool(fn) for lid, fn in self.functions.items()}
         self.authorizer = template.authorizer_function()
         self._openapi_body: bytes | None = None
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Run one function of the template with ``event`` (as Lambda would, see Containers)."""
+        """Run one function of the template with ``event`` (as Lambda would, see Containers).
+        Raises :class:`lambdas.FunctionError` when the function does."""
         return self.containers[logical_id].invoke(event)
+
+    def control(self, op: str, *args: Any, functions: list[str] | None = None, sticky: str | None = None) -> list[Any]:
+        """Send a control message (tools/local/worker.py) to every environment of
+        ``functions`` (default: all); returns each environment's answer."""
+        if self.isolation != "process":
+            from tools.local import worker
+
+            return [worker.apply_control(op, args)]
+        out: list[Any] = []
+        for logical_id, pool in self.containers.items():
+            if functions is None or logical_id in functions:
+                out += pool.control(op, *args, sticky=sticky)
+        return out
+
+    def unstick(self, key: str) -> None:
+        """Environments started from now on no longer receive the sticky control ``key``."""
+        for pool in self.containers.values():
+            pool.unstick(key)
+
+    def close(self) -> None:
+        """Stop every environment."""
+        for pool in self.containers.values():
+            pool.close()
 
     def _openapi(self) -> tuple[int, dict[str, str], bytes]:
         """The merged OpenAPI document of the API (local convenience; not a deployed route)."""

@@ -1,18 +1,27 @@
-"""The embedded DynamoDB-compatible backend: moto's server, serialised with one lock.
+"""The local DynamoDB: Amazon DynamoDB Local (tools/local/dynamodb_local.py) for the local
+stack, the tests, the benchmarks; moto where it is the better tool.
 
-engineering.md: stock moto does not serialise concurrent DynamoDB requests (8 threads racing
-a capped ADD overshot in 10 of 10 trials); one RLock around ``DynamoHandler.call_action``
-made it exact. Every request to this backend therefore runs alone, like on one DynamoDB item.
+moto stays for two uses, each with the two patches below:
+
+- in process (``mock_aws``, no HTTP) for batch tools such as ``replay --local``: a replay
+  of ten thousand events is quadratic on stock moto's transactions
+  (:func:`fast_moto_transactions`), and ``--workers`` threads share the mock, which stock
+  moto does not serialise (8 threads racing a capped ADD overshot in 10 of 10 trials;
+  :func:`serialise_moto`);
+- ``make run`` on a machine without Java: a moto server, with a warning (moto's stream
+  also holds records of cancelled transactions and no-op updates, which DynamoDB's does not).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from tools.local import template
+from tools.local import dynamodb_local, template
 
 _patch_lock = threading.Lock()
 
@@ -94,7 +103,7 @@ def fast_moto_transactions() -> None:
 
 def use_local_credentials() -> None:
     """Dummy credentials and a region for the local backend (never overrides real ones), and
-    a read timeout that allows for requests queueing on the serialising lock."""
+    a read timeout that allows for a local engine starved of CPU by a storm of racing tests."""
     os.environ.setdefault("GAMIFICATION_DYNAMODB_READ_TIMEOUT", "60")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
@@ -102,7 +111,23 @@ def use_local_credentials() -> None:
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
 
 
-def start_dynamodb(port: int = 0, host: str = "127.0.0.1") -> tuple[Any, str]:
+def start_dynamodb(port: int = 0, db_path: Path | None = None, fallback_to_moto: bool = False) -> tuple[Any, str]:
+    """Start Amazon DynamoDB Local on ``port`` (0: a free one; data in memory, or kept in
+    ``db_path``); returns (server, endpoint URL). The server has ``stop()`` and ``engine``
+    (its name). Without Java: raises :class:`dynamodb_local.Unavailable`, or with
+    ``fallback_to_moto`` warns on stderr and starts the moto server instead."""
+    try:
+        server = dynamodb_local.DynamoDBLocal(port, db_path).start()
+    except dynamodb_local.Unavailable as exc:
+        if not fallback_to_moto:
+            raise
+        print(f"warning: {exc}\nwarning: falling back to moto, an imitation of DynamoDB (not exact under "
+              "concurrency for every case, and its stream holds records DynamoDB's would not)", file=sys.stderr)  # fmt: skip
+        return start_moto(port)
+    return server, server.endpoint
+
+
+def start_moto(port: int = 0, host: str = "127.0.0.1") -> tuple[Any, str]:
     """Start the serialised moto server in this process; returns (server, endpoint URL)."""
     import logging
 
@@ -113,6 +138,7 @@ def start_dynamodb(port: int = 0, host: str = "127.0.0.1") -> tuple[Any, str]:
     fast_moto_transactions()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    server.engine = "moto (serialised; no Java for DynamoDB Local)"
     bound_host, bound_port = server.get_host_and_port()
     return server, f"http://{bound_host}:{bound_port}"
 

@@ -1,7 +1,8 @@
-"""``make run``: API v1 on http://127.0.0.1:$PORT over the embedded DynamoDB, no AWS or Docker.
+"""``make run``: API v1 on http://127.0.0.1:$PORT over Amazon DynamoDB Local, no AWS or Docker.
 
-Environment: ``PORT`` (3000), ``DYNAMODB_PORT`` (8000; where the embedded DynamoDB listens,
-so ``make invoke`` can reach it), ``GAMIFICATION_RULES_FILE`` (bundled seed rules),
+Environment: ``PORT`` (3000), ``DYNAMODB_PORT`` (8000; where DynamoDB Local listens, on every
+interface, so ``make invoke`` can reach it), ``PERSIST`` (``1``: keep the data in
+``.local/dynamodb-data`` across restarts; else in memory), ``GAMIFICATION_RULES_FILE`` (bundled seed rules),
 ``GAMIFICATION_API_KEY`` (local-dev-key), ``AWS_ENDPOINT_URL_DYNAMODB`` (use another
 DynamoDB-compatible endpoint instead of the embedded one), ``TABLE_NAME``,
 ``GAMIFICATION_WEBHOOK_BACKOFF_SCALE`` (1; e.g. 0.01 runs webhook retries 100x sooner).
@@ -26,7 +27,11 @@ def main() -> int:
         return 2
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # keep EMF lines off the console
-    info = stack.prepare(dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "8000")))
+    persist = os.environ.get("PERSIST", "").strip() not in ("", "0", "false", "no")
+    info = stack.prepare(
+        dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "8000")),
+        db_path=template.ROOT / ".local" / "dynamodb-data" if persist else None,
+    )
     # Domain events and webhooks: the bus, queues and key stand-ins, and the queue poller.
     from tools.local import aws_services
 
@@ -44,6 +49,7 @@ def main() -> int:
     print(
         f"Gamification API v1 on {base}\n"
         f"  DynamoDB   {info['endpoint']} (table {info['table']})\n"
+        f"  engine     {info['engine']}\n"
         f"  rules      {os.environ.get('GAMIFICATION_RULES_FILE') or 'bundled seed rules'} "
         f"({len(rules.actions)} actions, {len(rules.levels)} levels, time zone {rules.timezone})\n"
         f"  API key    {info['api_key']} (tenant {info['tenant']})\n"
@@ -61,6 +67,7 @@ def main() -> int:
         server.server_close()
         poller.stop()
         queue_poller.stop()
+        api.close()
         services.stop()
         if info["server"]:
             info["server"].stop()

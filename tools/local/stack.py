@@ -1,10 +1,11 @@
-"""Bring up what the functions need locally: a DynamoDB endpoint (the embedded serialised
-moto server unless ``AWS_ENDPOINT_URL_DYNAMODB`` names another), the table from
+"""Bring up what the functions need locally: a DynamoDB endpoint (Amazon DynamoDB Local,
+started here, unless ``AWS_ENDPOINT_URL_DYNAMODB`` names another), the table from
 template.yaml, and the local API key. Shared by ``make run`` and ``make invoke``."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,13 +16,15 @@ DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_TENANT = "local"
 
 
-def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
+def prepare(dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None) -> dict[str, Any]:
     """Start or reach the backend, create the table and register the API key.
 
-    ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws``,
-    serialised like the server; about twice as fast, for batch tools such as replays that
-    need no other client). Returns ``{"endpoint", "table", "api_key", "tenant", "server"}``
-    (server None when an external endpoint is used; endpoint None in process). Sets
+    ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws`` with
+    the patches of tools/local/backend.py; no engine to start, for batch tools such as
+    replays that need no other client). Otherwise DynamoDB Local on ``dynamodb_port`` (data kept in
+    ``db_path`` when given), or moto with a warning where Java is missing. Returns
+    ``{"endpoint", "table", "api_key", "tenant", "server", "engine"}`` (server None when an
+    external endpoint is used; endpoint None in process). Sets
     ``AWS_ENDPOINT_URL_DYNAMODB`` (not in process) and ``TABLE_NAME``.
     """
     lambdas.use_layer()
@@ -31,6 +34,7 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
 
     server = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    engine = "the endpoint in AWS_ENDPOINT_URL_DYNAMODB" if endpoint else "moto (in process)"
     local = not endpoint or urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
     if endpoint and local:
         backend.use_local_credentials()  # a local emulator (e.g. the `make run` stack)
@@ -41,7 +45,8 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
         server = backend.start_in_process()
     elif not endpoint:
         backend.use_local_credentials()
-        server, endpoint = backend.start_dynamodb(port=dynamodb_port)
+        server, endpoint = backend.start_dynamodb(port=dynamodb_port, db_path=db_path, fallback_to_moto=True)
+        engine = server.engine + (f", data kept in {db_path}" if db_path else ", in memory")
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     client = boto3.client("dynamodb")
@@ -52,7 +57,7 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False) -> dict[str, Any]:
     from gamification.ops import migrations
 
     migrations.migrate(Store(client, table))  # a new table starts with every migration applied
-    return {"endpoint": endpoint, "table": table, "api_key": api_key, "tenant": tenant, "server": server}
+    return {"endpoint": endpoint, "table": table, "api_key": api_key, "tenant": tenant, "server": server, "engine": engine}
 
 
 def table_store(table: str | None) -> Any:

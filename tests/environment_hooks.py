@@ -1,0 +1,65 @@
+"""Helpers that tests run inside the local stack's execution environments (through the
+``environments`` fixture): each environment is a process, so patches must be made there."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def land_next_commit_then_raise(error: str, token: str) -> None:
+    """The next commit of any environment reaches DynamoDB, then ``error`` ("timeout" or
+    "conflict") reaches its engine (a lost response); later commits are normal. ``token`` is
+    a file: the environment that removes it first is the one that fails (once in all)."""
+    from gamification import runtime
+    from gamification.dal.store import WriteConflict
+
+    store = runtime.engine().store
+    real_commit = store.commit
+
+    def commit_then_raise(tx: Any) -> Any:
+        result = real_commit(tx)
+        try:
+            os.remove(token)
+        except FileNotFoundError:
+            return result
+        store.commit = real_commit
+        if error == "timeout":
+            raise TimeoutError("Lambda timed out after DynamoDB committed")
+        raise WriteConflict(["ConditionalCheckFailed"])
+
+    store.commit = commit_then_raise
+
+
+def set_coin_reward(reason: str, amount: int, window: str) -> None:
+    """Add or replace a coin reward in this environment's rules."""
+    from gamification import runtime
+    from gamification.domain.rules import CoinReward
+
+    engine = runtime.engine()
+    rules = engine.rules
+    rewards = {**rules.coins.rewards, reason: CoinReward(amount=amount, window=window)}
+    engine.rules = rules.model_copy(update={"coins": rules.coins.model_copy(update={"rewards": rewards})})
+
+
+_calls: list[tuple[str, dict[str, Any]]] = []
+
+
+def record_calls() -> None:
+    """Record every DynamoDB call of this environment's engine from now on."""
+    from gamification import runtime
+
+    _calls.clear()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        _calls.append((model.name, params))
+
+    runtime.engine().store.client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="test-record")
+
+
+def recorded_calls() -> list[tuple[str, dict[str, Any]]]:
+    """The calls recorded so far (and stop recording)."""
+    from gamification import runtime
+
+    runtime.engine().store.client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="test-record")
+    return list(_calls)
