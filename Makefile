@@ -12,7 +12,7 @@ export PORT ?= 3000
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) on Amazon DynamoDB Local (no AWS, no Docker; PERSIST=1 keeps data)"
-	@echo "make test     install, lint the template, run the whole test suite"
+	@echo "make test     install, check the import contracts, lint the template, run the whole test suite"
 	@echo "make invoke   FUNCTION=<LogicalId> EVENT=events/<file>.json  (Docker-free 'sam local invoke')"
 	@echo "make bench-leaderboard  leaderboard read cost (requests, items) at 1k/10k/100k players"
 	@echo "make apikey   TENANT=<id>  create an API key in the table of AWS_ENDPOINT_URL_DYNAMODB/TABLE_NAME"
@@ -53,6 +53,7 @@ run: install
 	$(PY) -m tools.local.serve
 
 lint: install $(SAM_VENV)/.installed
+	$(VENV)/bin/lint-imports  # import contracts: pyproject.toml [tool.importlinter], CONTRIBUTING.md
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1 --template-file template.yaml
 

@@ -23,6 +23,12 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from hypothesis import settings
+
+# Hypothesis' per-example deadline is a wall-clock assertion: on a loaded 2-core machine a
+# pure property test then fails for being slow, not wrong. Correctness only.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 from tools.local import apigw, backend, dynamodb_local, lambdas
 

@@ -1,4 +1,4 @@
-"""A small rules file with every signed-award feature (issue 4), shared by the unit and
+"""A small rules file with every signed-award feature (docs/replay.md), shared by the unit and
 integration tests: a start and a floor, a penalty, a cap-exempt gain, variable bounties."""
 
 SIGNED_RULES = {

@@ -1,4 +1,4 @@
-"""POST /v1/users/{user_id}/coins: award a coin reward once per window (seed 000 ``awardCoinsOnce``)."""
+"""POST /v1/users/{user_id}/coins: award a coin reward once per window (the exam-prep coin system's ``awardCoinsOnce``; docs/api.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit

@@ -1,4 +1,4 @@
-"""POST /v1/users/{user_id}/xp: award XP for an action (seed 001 ``POST /api/exp/gain``)."""
+"""POST /v1/users/{user_id}/xp: award XP for an action (Mikoshi's ``POST /api/exp/gain``; docs/api.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit

@@ -1,5 +1,5 @@
 """GET /v1/leaderboards/{board}: a board period's top entries, a user's exact rank and
-neighbours, or the roll-over's final snapshot (seed 002 leaderboards)."""
+neighbours, or the roll-over's final snapshot (Progressive Flow's leaderboards; docs/leaderboards.md)."""
 
 from typing import Annotated, Literal
 

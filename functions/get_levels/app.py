@@ -1,4 +1,4 @@
-"""GET /v1/levels: the level ladder (seed 001 ``GET /api/levels``)."""
+"""GET /v1/levels: the level ladder (Mikoshi's ``GET /api/levels``; docs/api.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import build_app, entrypoint, respond, responses

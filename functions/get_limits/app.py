@@ -1,4 +1,4 @@
-"""GET /v1/users/{user_id}/limits: a day's XP usage, cap and per-action limits (seed 001)."""
+"""GET /v1/users/{user_id}/limits: a day's XP usage, cap and per-action limits (Mikoshi; docs/api.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import DateQuery, UserIdPath, build_app, entrypoint, query_date, respond, responses, tenant_of

@@ -1,4 +1,4 @@
-"""GET /v1/users/{user_id}: total XP, level, progress and coin balance (seeds 002, 003)."""
+"""GET /v1/users/{user_id}: total XP, level, progress and coin balance (Progressive Flow, the KPI tracker; docs/api.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of

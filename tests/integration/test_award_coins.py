@@ -1,4 +1,4 @@
-"""POST /v1/users/{user_id}/coins: once per window (seed 000 ``awardCoinsOnce``)."""
+"""POST /v1/users/{user_id}/coins: once per window (the exam-prep coin system's ``awardCoinsOnce``)."""
 
 from __future__ import annotations
 

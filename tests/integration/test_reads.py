@@ -71,4 +71,4 @@ def test_invalid_api_key_is_401_in_the_envelope(base_url):
 
 def test_unknown_route_is_404(api):
     assert api.get("/v1/nothing-here").status_code == 404
-    assert api.post("/v1/levels", {}).status_code == 404
+    assert api.post("/v1/levels", {}).status_code == 405  # a route, but GET only

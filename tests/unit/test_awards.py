@@ -1,4 +1,4 @@
-"""Pure award decisions (product.md "Award order for XP"; seed 000 coins)."""
+"""Pure award decisions (docs/api.md, the XP route's order of checks; the exam-prep coin system's coins)."""
 
 from __future__ import annotations
 

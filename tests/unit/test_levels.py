@@ -1,4 +1,4 @@
-"""Level arithmetic (seeds 002/003: level from XP, XP for the next level, progress)."""
+"""Level arithmetic (Progressive Flow, the KPI tracker: level from XP, XP for the next level, progress)."""
 
 from __future__ import annotations
 

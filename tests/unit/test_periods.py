@@ -1,4 +1,4 @@
-"""Periods and windows in a time zone (product.md; seed 000 windows day / ISO week / forever)."""
+"""Periods and windows in a time zone (docs/api.md; the exam-prep coin system's windows day / ISO week / forever)."""
 
 from __future__ import annotations
 

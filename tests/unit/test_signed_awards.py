@@ -1,4 +1,4 @@
-"""Pure decisions for issue 4: penalties, variable amounts, cap-exempt actions, the floor,
+"""Pure decisions for signed awards (docs/replay.md): penalties, variable amounts, cap-exempt actions, the floor,
 net-of-day cap accounting and the starting balance (no I/O)."""
 
 from __future__ import annotations

@@ -178,11 +178,13 @@ class LocalHttpApi:
         return 200, {"content-type": "application/json"}, self._openapi_body
 
     def route(self, method: str, path: str) -> tuple[str, template.Route, dict[str, str]] | None:
-        for lid, fn in self.functions.items():
-            for route in fn.routes:
-                params = route.match(method, path)
-                if params is not None:
-                    return lid, route, params
+        """The function, route and path parameters serving ``method path``: an explicit
+        route first, else the ``$default`` route, else None (the gateway's own 404)."""
+        candidates = [(lid, r) for lid, fn in self.functions.items() for r in fn.routes]
+        for lid, route in sorted(candidates, key=lambda c: c[1].is_default):
+            params = route.match(method, path)
+            if params is not None:
+                return lid, route, params
         return None
 
     def handle(
@@ -262,12 +264,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
         if not self.quiet:
             ms = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.command} {self.path} -> {status} ({ms:.1f} ms)\n")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    # Every method reaches the API (the $default route answers the ones no route serves),
+    # not the stdlib's 501 HTML page.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass

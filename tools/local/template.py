@@ -43,17 +43,28 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
+#: The route of an HttpApi event without Path and Method: what no other route matches.
+DEFAULT_ROUTE = "$default"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # as in the template: /v1/users/{user_id}/xp
+    path: str  # as in the template: /v1/users/{user_id}/xp, or $default
+
+    @property
+    def is_default(self) -> bool:
+        return self.path == DEFAULT_ROUTE
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE if self.is_default else f"{self.method} {self.path}"
 
     def match(self, method: str, raw_path: str) -> dict[str, str] | None:
-        """Path parameters if this route serves ``method raw_path``, else None."""
+        """Path parameters if this route serves ``method raw_path``, else None (the
+        ``$default`` route serves everything; the gateway tries it last)."""
+        if self.is_default:
+            return {}
         if method != self.method and self.method != "ANY":
             return None
         pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
@@ -95,7 +106,7 @@ def functions(table_name: str, template: dict[str, Any] | None = None) -> dict[s
             **res["Properties"].get("Environment", {}).get("Variables", {}),
         }
         routes = tuple(
-            Route(ev["Properties"]["Method"].upper(), ev["Properties"]["Path"])
+            Route(ev["Properties"].get("Method", "ANY").upper(), ev["Properties"].get("Path", DEFAULT_ROUTE))
             for ev in res["Properties"].get("Events", {}).values()
             if ev["Type"] == "HttpApi"
         )

@@ -1,8 +1,8 @@
 """Import balances and ledgers from CSV exports of SQL tables: ``python -m tools.ops.importer``.
 
-``python -m tools.ops.importer KIND FILE --tenant T`` with KIND one of ``coin_log`` (seed 000),
-``xp_transactions`` (seed 002), ``users`` (seed 001: ``id, exp``), ``user_gamification``
-(seed 003: ``user_id, total_xp``); the expected columns are in
+``python -m tools.ops.importer KIND FILE --tenant T`` with KIND one of ``coin_log`` (the exam-prep coin system),
+``xp_transactions`` (Progressive Flow), ``users`` (Mikoshi: ``id, exp``), ``user_gamification``
+(the KPI tracker: ``user_id, total_xp``); the expected columns are in
 :mod:`gamification.ops.imports` and docs/replay.md. Writes to ``TABLE_NAME`` (usual AWS
 settings). Safe to re-run: rows already imported are skipped.
 """

@@ -4,11 +4,13 @@ built on first use from :mod:`gamification.settings` and the rules file."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from gamification.dal.store import Store, dynamodb_client
-from gamification.domain.rules import cached_rules
 from gamification.settings import get_settings
-from gamification.usecases.engine import Engine
+
+if TYPE_CHECKING:
+    from gamification.usecases.engine import Engine
 
 
 @lru_cache(maxsize=1)
@@ -20,6 +22,10 @@ def store() -> Store:
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     """The engine of this process. Tests reset it with :func:`reset`."""
+    # Imported here, not at the top: the authorizer imports this module for store() only.
+    from gamification.domain.rules import cached_rules
+    from gamification.usecases.engine import Engine
+
     settings = get_settings()
     return Engine(
         cached_rules(settings.rules_file or None),
@@ -31,6 +37,8 @@ def engine() -> Engine:
 
 def reset() -> None:
     """Forget cached settings, rules, client, store and engine (after changing the environment)."""
+    from gamification.domain.rules import cached_rules
+
     engine.cache_clear()
     store.cache_clear()
     get_settings.cache_clear()

@@ -22,6 +22,7 @@ from gamification.domain.errors import (
     Contention,
     GamificationError,
     LimitReached,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     Unauthenticated,
@@ -112,11 +113,27 @@ def build_app() -> APIGatewayHttpResolver:
         message = f"{first['field']}: {first['message']}"
         return _error(400, {"error": {"code": "validation_error", "message": message, "errors": problems}})
 
+    app.use(middlewares=[_known_query_parameters])
+
     @app.not_found
     def _missing(exc: Exception) -> Response:
         return _error(404, NotFound("No such route").body())
 
     return app
+
+
+def _known_query_parameters(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
+    """400 ``validation_error`` for a query parameter the route does not declare (a typo
+    such as ``?perod=daily`` must not be ignored silently)."""
+    route = app.context.get("_route")
+    given = (app.current_event.query_string_parameters or {}).keys()
+    if route is not None and given:
+        known = {param.alias for param in route.dependant.query_params}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise ValidationFailed(f"query.{unknown[0]}: unknown query parameter (allowed: {allowed})", field=f"query.{unknown[0]}")
+    return next_middleware(app)
 
 
 def tenant_of(app: APIGatewayHttpResolver) -> str:
@@ -157,13 +174,18 @@ def _decoded_path(raw_path: str) -> str:
     )
 
 
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
 def guard(event: dict[str, Any]) -> dict[str, Any] | None:
     """Checks every API request passes before routing; returns an error response or None.
 
     - no tenant from the authorizer -> 401 (before validation, so unauthenticated callers
       learn nothing about the schema);
     - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
-    - a body that is not UTF-8 JSON (or nests too deep to parse) -> 400 ``validation_error``.
+    - a body that is not UTF-8 JSON (or nests too deep to parse), or JSON that is not an
+      object (an array, a string...) -> 400 ``validation_error``.
 
     Normalises the event in place: the body is read as JSON whatever content type the
     client declared (curl -d sends a form type), and path segments are percent-decoded.
@@ -180,12 +202,32 @@ def guard(event: dict[str, Any]) -> dict[str, Any] | None:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
         if len(raw) > MAX_BODY_BYTES:
             return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
-        json.loads(raw.decode("utf-8"))
+        parsed = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError, UnicodeError):
         return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
+    if not isinstance(parsed, dict):
+        return _proxy_error(ValidationFailed(f"body: must be a JSON object, not {_json_kind(parsed)}", field="body"))
     event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
     event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
     return None
+
+
+def unrouted(event: dict[str, Any]) -> dict[str, Any]:
+    """The answer of the ``$default`` route (a request no route serves): 405
+    ``method_not_allowed`` with ``Allow`` when the path is a route for other methods, else
+    404 ``not_found``; both in the error envelope (:mod:`gamification.api.routes`)."""
+    from gamification.api.routes import allowed_methods
+
+    method = str((event.get("requestContext") or {}).get("http", {}).get("method", "")).upper()
+    path = event.get("rawPath") or "/"
+    allowed = allowed_methods(path)
+    if not allowed:
+        return _proxy_error(NotFound(f"No route for {method} {path}", method=method, path=path))
+    response = _proxy_error(
+        MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(allowed)}", method=method, allow=allowed)
+    )
+    response["headers"]["Allow"] = ", ".join(allowed)
+    return response
 
 
 def entrypoint(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -1,15 +1,18 @@
 """API v1 request and response models (pydantic). Field names are the public contract of
-product.md "API v1"; Powertools validates requests and builds the OpenAPI document from them.
+docs/api.md; Powertools validates requests and builds the OpenAPI document from them.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -18,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-#: product.md: 1 to 128 characters of ``A-Z a-z 0-9 _ . : @ -`` (never ``#``, the key delimiter).
+#: docs/api.md: 1 to 128 characters of ``A-Z a-z 0-9 _ . : @ -`` (never ``#``, the key delimiter).
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 #: Idempotency keys: 1 to 255 visible ASCII characters (UUIDs, ULIDs, "order-123:retry").
@@ -28,8 +31,32 @@ MAX_METADATA_BYTES = 2048
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
 
+#: RFC 3339 date-time with an offset (``2026-11-21T09:30:00Z``, ``...+01:00``): pydantic alone
+#: would also take a Unix number or a date-time without ``T``-separated time.
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+_RFC3339 = re.compile(RFC3339_PATTERN)
 
-class _Request(BaseModel):
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str) and _RFC3339.match(value):
+        return value
+    if isinstance(value, datetime):  # built in Python (tools, tests), not parsed from JSON
+        return value
+    raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-11-21T09:30:00Z")
+
+
+#: ``occurred_at`` of every event: an RFC 3339 string with offset, parsed to an aware datetime.
+EventTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+class _Model(BaseModel):
+    """Every API model builds its validator on first use, not at import: a function pays only
+    for the models of its own route (cold start; Powertools builds the route's at import)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Request(_Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -40,7 +67,7 @@ class AwardXpRequest(_Request):
     declare with ``min``/``max`` (e.g. a bounty); fixed-XP actions are sent without it."""
 
     action: RuleName
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
     amount: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -60,10 +87,10 @@ class AwardCoinsRequest(_Request):
     reason: RuleName
     scope: Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)] | None = None
     tier: RuleName | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
 
 
-class DailyUsage(BaseModel):
+class DailyUsage(_Model):
     """Today's usage after an award (XP; ``None`` limits mean unlimited)."""
 
     date: str
@@ -76,8 +103,8 @@ class DailyUsage(BaseModel):
     action_remaining: int | None
 
 
-class AwardXpResponse(BaseModel):
-    """Result of an XP award (seed 001 ``{exp_added, total_exp, level, leveled_up}``, extended)."""
+class AwardXpResponse(_Model):
+    """Result of an XP award (Mikoshi's ``{exp_added, total_exp, level, leveled_up}``, extended)."""
 
     event_id: str
     user_id: str
@@ -93,11 +120,11 @@ class AwardXpResponse(BaseModel):
     coins_awarded: int
     coins_balance: int
     daily: DailyUsage
-    #: True when a penalty was cut so the total stays at the rules' floor (added by issue 4).
+    #: True when a penalty was cut so the total stays at the rules' floor (signed awards, docs/replay.md).
     floored: bool = False
 
 
-class AwardCoinsResponse(BaseModel):
+class AwardCoinsResponse(_Model):
     """Result of a once-reward: ``awarded`` is true the first time in the window; ``amount``
     is the coins this request added (0 on a repeat); ``balance`` is the balance after it."""
 
@@ -112,7 +139,7 @@ class AwardCoinsResponse(BaseModel):
     event_id: str | None
 
 
-class ActionUsage(BaseModel):
+class ActionUsage(_Model):
     """One action on one day: ``count`` so far, ``limit``/``remaining`` (None: unlimited), ``xp``
     each (signed; None for a variable action, whose bounds are ``xp_min``/``xp_max``)."""
 
@@ -124,8 +151,8 @@ class ActionUsage(BaseModel):
     xp_max: int | None = None
 
 
-class LimitsResponse(BaseModel):
-    """``GET /v1/users/{user_id}/limits`` (seed 001 ``GET /api/exp/limits``, extended)."""
+class LimitsResponse(_Model):
+    """``GET /v1/users/{user_id}/limits`` (Mikoshi's ``GET /api/exp/limits``, extended)."""
 
     user_id: str
     date: str
@@ -138,7 +165,7 @@ class LimitsResponse(BaseModel):
     actions: dict[str, ActionUsage]
 
 
-class LevelInfo(BaseModel):
+class LevelInfo(_Model):
     """One level: ``xp`` is the total XP needed; ``daily_xp_cap`` None when uncapped."""
 
     level: int
@@ -148,13 +175,13 @@ class LevelInfo(BaseModel):
     unlocks: list[str]
 
 
-class LevelsResponse(BaseModel):
-    """``GET /v1/levels`` (seed 001 ``GET /api/levels``)."""
+class LevelsResponse(_Model):
+    """``GET /v1/levels`` (Mikoshi's ``GET /api/levels``)."""
 
     levels: list[LevelInfo]
 
 
-class ProfileResponse(BaseModel):
+class ProfileResponse(_Model):
     """``GET /v1/users/{user_id}``: totals and progress; an unknown user reads as new."""
 
     user_id: str
@@ -167,7 +194,7 @@ class ProfileResponse(BaseModel):
     coins_balance: int
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_Model):
     """``code`` is stable and machine-readable; more fields may follow per code."""
 
     model_config = ConfigDict(extra="allow")
@@ -175,13 +202,13 @@ class ErrorDetail(BaseModel):
     message: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(_Model):
     """The one error envelope of API v1."""
 
     error: ErrorDetail
 
 
-class GatewayError(BaseModel):
+class GatewayError(_Model):
     """API Gateway's own answer, before any function runs: 401 ``{"message": "Unauthorized"}``
     when the ``Authorization`` header is missing, 404 ``{"message": "Not Found"}`` for an
     unknown route (HTTP APIs cannot reshape these)."""
@@ -189,7 +216,7 @@ class GatewayError(BaseModel):
     message: str
 
 
-class BoardEntry(BaseModel):
+class BoardEntry(_Model):
     """One row of a leaderboard: 1-based ``rank`` (ties: earlier to reach the score first)."""
 
     rank: int
@@ -197,7 +224,7 @@ class BoardEntry(BaseModel):
     score: int
 
 
-class BoardUser(BaseModel):
+class BoardUser(_Model):
     """The requested user's exact position; ``rank`` None when the user has no score yet."""
 
     user_id: str
@@ -205,7 +232,7 @@ class BoardUser(BaseModel):
     score: int
 
 
-class LeaderboardResponse(BaseModel):
+class LeaderboardResponse(_Model):
     """``GET /v1/leaderboards/{board}``: ``entries`` best first; ``user`` with ``user_id``;
     ``around`` (the user and up to N players above and below) with ``around=N``; ``final``
     true when read from the roll-over's immutable snapshot (``final=true``)."""

@@ -2,8 +2,8 @@
 the state read from the ledger. No I/O; the data-access layer turns a decision into
 conditional writes that DynamoDB enforces.
 
-Source: product.md "Award order for XP" (seed 001 limits, caps, partial awards) and
-seed 000 (``awardCoinsOnce``, ``xp_bonus`` at 1 coin per ``xp_ratio`` XP).
+Source: docs/api.md (the XP route's order of checks: Mikoshi's limits, caps, partial awards)
+and the exam-prep coin system (``awardCoinsOnce``, ``xp_bonus`` at 1 coin per ``xp_ratio`` XP).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def decide_xp(
     ``amount`` is the request's signed XP for a variable action (``min``/``max`` in the
     rules) and must be None for a fixed one.
 
-    Order (product.md, extended by issue 4): unknown action -> :class:`UnknownAction`;
+    Order (docs/api.md, extended by the signed awards of docs/replay.md): unknown action -> :class:`UnknownAction`;
     missing/unexpected/out-of-bounds ``amount`` -> :class:`ValidationFailed`; action's daily
     limit used up -> :class:`ActionLimitReached`; for a gain, the cap of the level held
     *before* the award used up -> :class:`DailyXpCapReached`, else the gain is cut to
@@ -160,7 +160,7 @@ def decide_xp(
 
 
 def xp_bonus_coins(xp_ratio: int, total_before: int, total_after: int, balance: int | None = None) -> int:
-    """Coins earned as ``xp_bonus`` when total XP moves (seed 000: 1 coin per 10 XP).
+    """Coins earned as ``xp_bonus`` when total XP moves (the exam-prep coin system: 1 coin per 10 XP).
 
     ``floor(after/ratio) - floor(before/ratio)``; 0 when the ratio is 0 (disabled). A
     penalty takes the bonus coins back (negative), but never below a coin ``balance`` of 0
@@ -201,7 +201,7 @@ def check_event_time(occurred_at: datetime, now: datetime, rules: Rules, backfil
     """Refuse an event more than 5 minutes in the future or older than ``max_event_age``.
 
     ``backfill`` (replay of history by an operator, never the HTTP API) lifts the age limit
-    only. Raises :class:`ValidationFailed` naming ``occurred_at`` (product.md "Events may carry").
+    only. Raises :class:`ValidationFailed` naming ``occurred_at`` (docs/api.md "Common to every route").
     """
     if occurred_at > now + timedelta(minutes=5):
         raise ValidationFailed("occurred_at is more than 5 minutes in the future", field="occurred_at")

@@ -43,7 +43,7 @@ class PayloadTooLarge(GamificationError):
 
 
 class UnknownAction(GamificationError):
-    """400: the action is not in the rules file (seed 001: "400 invalid action")."""
+    """400: the action is not in the rules file (Mikoshi: "400 invalid action")."""
 
     code = "unknown_action"
 
@@ -55,7 +55,7 @@ class UnknownReward(GamificationError):
 
 
 class Unauthenticated(GamificationError):
-    """401: no valid API key (seed 001: "401 not authenticated")."""
+    """401: no valid API key (Mikoshi: "401 not authenticated")."""
 
     status = 401
     code = "unauthenticated"
@@ -66,6 +66,14 @@ class NotFound(GamificationError):
 
     status = 404
     code = "not_found"
+
+
+class MethodNotAllowed(GamificationError):
+    """405: the path is a route of the API, but not for this method (``allow`` lists the
+    methods it serves)."""
+
+    status = 405
+    code = "method_not_allowed"
 
 
 class IdempotencyKeyReused(GamificationError):
@@ -87,13 +95,13 @@ class LimitReached(GamificationError):
 
 
 class ActionLimitReached(LimitReached):
-    """429: the action's per-day limit is used up (seed 001 message format)."""
+    """429: the action's per-day limit is used up (Mikoshi's message format)."""
 
     code = "action_limit_reached"
 
 
 class DailyXpCapReached(LimitReached):
-    """429: the daily XP cap for the user's level is used up (seed 001 message format)."""
+    """429: the daily XP cap for the user's level is used up (Mikoshi's message format)."""
 
     code = "daily_xp_cap_reached"
 

@@ -1,8 +1,9 @@
 """Leaderboard domain: which board periods an award touches, write shards, sortable score
 encodings, merging shard results into ranks, and which periods have ended. Pure, no I/O.
 
-Source: product.md (boards daily / weekly / monthly / all-time, "the earlier to reach the
-score ranks first"), seed 002 (history snapshots, a user's rank); design in docs/leaderboards.md.
+Source: docs/api.md (boards daily / weekly / monthly / all-time, "the earlier to reach the
+score ranks first"), Progressive Flow (history snapshots, a user's rank); design in
+docs/leaderboards.md.
 
 Encodings (strings, so DynamoDB sorts them as numbers):
 

@@ -1,4 +1,4 @@
-"""Level arithmetic: level from total XP, XP for the next level, progress (seeds 002, 003).
+"""Level arithmetic: level from total XP, XP for the next level, progress (Progressive Flow, the KPI tracker).
 
 Levels are the rules' ascending ladder; ``xp`` is the total XP needed to hold a level.
 Pure functions over :class:`gamification.domain.rules.Rules`.

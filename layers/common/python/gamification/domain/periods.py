@@ -1,7 +1,7 @@
 """Periods and windows: local day, ISO week, month, computed from an instant and a time zone.
 
-Source: product.md "Periods (day, ISO week, month) are computed from the event time in the
-configured time zone"; seed 000 windows ``day`` (same calendar day), ``week`` (same ISO week),
+Source: docs/api.md "Periods (day, ISO week, month) are computed from the event time in the
+configured time zone"; the exam-prep coin system's windows ``day`` (same calendar day), ``week`` (same ISO week),
 ``forever``. Keys are stable strings used in DynamoDB sort keys:
 
 - day ``2026-11-21``, week ``2026-W47`` (ISO 8601 week-year), month ``2026-11``,

@@ -1,7 +1,8 @@
 """The rules file (v1): a game's levels, caps, actions, coin rewards and leaderboards.
 
-Source: ``docs`` product.md "Rules file (v1)"; numbers in the bundled default come from the
-seeds (001: actions, limits, level caps; 000: coin rewards and the 1:10 XP bonus).
+Reference: docs/rules.md (every field, default and error). The numbers in the bundled default
+come from Mikoshi (actions, limits, level caps) and the exam-prep coin system (coin rewards
+and the 1:10 XP bonus).
 
 The file is validated once at load with pydantic. A bad file raises :class:`RulesError`
 whose message names the offending field (``actions.daily_chat.daily_limit: ...``).
@@ -91,7 +92,7 @@ class DailyXpCap(_Strict):
 class Action(_Strict):
     """XP for one action: a fixed amount, or a variable one within declared bounds.
 
-    - ``xp``: a fixed, signed award (seed 001 actions are positive; a negative ``xp`` is a
+    - ``xp``: a fixed, signed award (Mikoshi's actions are positive; a negative ``xp`` is a
       penalty, e.g. Stack Exchange "downvote received: -2").
     - ``min``/``max``: a variable award; the request carries a signed ``amount`` with
       ``min <= amount <= max`` (e.g. a bounty: ``{min: 50, max: 500}`` to the winner,
@@ -100,8 +101,8 @@ class Action(_Strict):
     - ``cap_exempt``: the award neither counts toward nor is cut by the daily XP cap
       (Stack Exchange: accepts and bounties are not subject to the 200/day cap).
 
-    Units: XP (integers). Source: product.md "Rules file (v1)", issue 4 (penalties,
-    variable amounts, cap-exempt actions).
+    Units: XP (integers). Reference: docs/rules.md "actions"; penalties, variable amounts and
+    cap-exempt actions: docs/replay.md.
     """
 
     xp: int | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
@@ -148,7 +149,7 @@ class XpTotals(_Strict):
 
 
 class CoinReward(_Strict):
-    """A once-per-window coin reward (seed 000 ``awardCoinsOnce``).
+    """A once-per-window coin reward (the exam-prep coin system's ``awardCoinsOnce``).
 
     Exactly one of ``amount`` (fixed) or ``tiers`` (amount chosen by the request's ``tier``).
     ``scoped`` rewards are once per (user, scope, window), e.g. once per (user, variant).

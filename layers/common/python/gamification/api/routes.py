@@ -1,0 +1,30 @@
+"""The routes of API v1, as ``template.yaml`` declares them (a unit test keeps the two in
+step). The ``$default`` route's function uses them to tell an unknown path (404
+``not_found``) from a known path asked with another method (405 ``method_not_allowed``):
+API Gateway itself would answer both with its own bare ``{"message": "Not Found"}``."""
+
+from __future__ import annotations
+
+import re
+
+#: ``(method, path template)`` of every route; ``{name}`` is one path segment.
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/v1/users/{user_id}/xp"),
+    ("POST", "/v1/users/{user_id}/coins"),
+    ("GET", "/v1/users/{user_id}/limits"),
+    ("GET", "/v1/levels"),
+    ("GET", "/v1/users/{user_id}"),
+    ("GET", "/v1/leaderboards/{board}"),
+)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "/?$")
+
+
+_COMPILED = [(method, _pattern(path)) for method, path in ROUTES]
+
+
+def allowed_methods(path: str) -> list[str]:
+    """Methods the API serves at ``path`` (empty: no route has this path), sorted."""
+    return sorted({method for method, pattern in _COMPILED if pattern.match(path)})
