@@ -1,7 +1,8 @@
 """Which webhook URLs the engine will call: ``https`` only in the cloud; plain ``http`` to a
 loopback host (``127.0.0.1``, ``localhost``, ``::1``) only when loopback is allowed (the
-local stack). One function, so a stricter check (DNS resolution, private ranges) can take
-its place without touching the callers."""
+local stack). One function, called at registration and again before every delivery, so a
+stricter egress guard (DNS resolution, private ranges) with the same signature, returning
+None and raising a 400 error, can take its place by changing only this module."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_URL_LENGTH = 2048
 
 
-def check_webhook_url(url: str, *, allow_loopback: bool) -> str:
-    """``url`` if the engine may deliver to it; raises ValidationFailed (400, ``url``)."""
+def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
+    """None if the engine may deliver to ``url``; raises ValidationFailed (400, ``url``)."""
 
     def bad(why: str) -> ValidationFailed:
         return ValidationFailed(f"url: {why}", field="url")
@@ -34,8 +35,6 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> str:
     loopback = host in LOOPBACK_HOSTS
     if loopback and not allow_loopback:
         raise bad("loopback hosts are allowed only in the local stack")
-    if parts.scheme == "https":
-        return url
-    if parts.scheme == "http" and loopback and allow_loopback:
-        return url
+    if parts.scheme == "https" or (parts.scheme == "http" and loopback and allow_loopback):
+        return None
     raise bad("must use https" + (" (or http to a loopback host locally)" if allow_loopback else ""))

@@ -30,7 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from gamification.dal import keys, messaging
 from gamification.dal.ledger_store import query_page, set_existing, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
-from gamification.domain.errors import NotFound, ValidationFailed
+from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
 from gamification.usecases.outcome import Outcome
@@ -138,10 +138,11 @@ class Webhooks:
             upsert(self.store, k_log, {**log, "status": "dropped", "last_error": "webhook deleted"})
             return True
         try:
-            url = check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
-        except ValidationFailed as exc:
-            upsert(self.store, k_log, {**log, "status": "refused", "last_error": exc.message})
+            check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
+        except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
+            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
             return True
+        url = endpoint["url"]
         secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
         body = json.dumps(event, separators=(",", ":"), sort_keys=True)
         status, error = _post(url, Webhook(secret), event["id"], now, body)
