@@ -22,7 +22,7 @@ import secrets
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
@@ -145,7 +145,7 @@ class Webhooks:
         url = endpoint["url"]
         secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
         body = json.dumps(event, separators=(",", ":"), sort_keys=True)
-        status, error = _post(url, Webhook(secret), event["id"], now, body)
+        status, error = _post(url, Webhook(secret), event["id"], body)
         if status is not None and 200 <= status < 300:
             upsert(self.store, k_log, {**log, "status": "delivered", "last_status_code": status,
                                        "delivered_at": keys.stamp(now)})  # fmt: skip
@@ -177,8 +177,13 @@ class Webhooks:
                 return False
 
 
-def _post(url: str, signer: Webhook, msg_id: str, now: datetime, body: str) -> tuple[int | None, str | None]:
-    """POST one signed delivery; (HTTP status or None, error text or None)."""
+def _post(url: str, signer: Webhook, msg_id: str, body: str) -> tuple[int | None, str | None]:
+    """POST one signed delivery; (HTTP status or None, error text or None).
+
+    ``webhook-timestamp`` is the wall-clock instant of this attempt (UTC seconds), not the
+    engine's business clock: receivers reject timestamps far from their own clock (the
+    Standard Webhooks replay window), so a test's or replay's fixed "now" must not reach it."""
+    now = datetime.now(timezone.utc)
     signature = signer.sign(msg_id, now, body)
     request = urllib.request.Request(
         url,
