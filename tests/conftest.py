@@ -102,11 +102,37 @@ def dynamo() -> Iterator[Backend]:
 
 
 @pytest.fixture(scope="session")
-def local_api(dynamo: Backend) -> Iterator[apigw.LocalHttpApi]:
-    """The template's HTTP API; each function's execution environments are processes."""
+def local_api(dynamo: Backend, local_aws: Any) -> Iterator[apigw.LocalHttpApi]:
+    """The template's HTTP API; each function's execution environments are processes
+    (started after the bus, queues and key stand-ins, so they inherit their endpoints)."""
     api = apigw.LocalHttpApi(dynamo.table)
     yield api
     api.close()
+
+
+# ---- domain events and webhooks: the bus, queues and key stand-ins, the queue poller ------
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[Any]:
+    """moto's EventBridge, SQS and KMS with the template's bus, queues and key
+    (tools/local/aws_services.py); webhook retries compressed to no wait."""
+    from tools.local import aws_services
+
+    os.environ["GAMIFICATION_WEBHOOK_BACKOFF_SCALE"] = "0"
+    services = aws_services.provision(aws_services.start())
+    yield services
+    services.stop()
+
+
+@pytest.fixture(scope="session")
+def queues(local_aws: Any, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
+    """The local SQS event source mappings (webhook deliveries): ``queues.wait_until_idle(id)``."""
+    from tools.local import aws_services
+
+    poller = aws_services.QueuePoller(local_aws, local_api.invoke).start()
+    yield poller
+    poller.stop()
 
 
 @pytest.fixture(scope="session")

@@ -32,12 +32,26 @@ def test_every_function_has_an_event_file():
         ("TopicAttemptFunction", "topic_attempt.json", 200),
         ("GetTopicsFunction", "get_topics.json", 200),
         ("GetReviewsFunction", "get_reviews.json", 200),
+        # Ledger, spending, reversals, erasure, dashboard, notifications, webhooks
+        ("GetLedgerFunction", "get_ledger.json", 200),
+        ("SpendCoinsFunction", "spend_coins.json", 409),  # a new user has no coins
+        ("ReverseEntryFunction", "reverse_entry.json", 404),  # no such entry yet
+        ("DeleteUserFunction", "delete_user.json", 200),
+        ("GetDashboardFunction", "get_dashboard.json", 200),
+        ("NotificationsFunction", "notifications.json", 200),
+        ("WebhooksFunction", "webhooks.json", 200),
     ],
 )
 def test_events_through_the_handlers(local_api, tenant, function, event, status):
     result = local_api.invoke(function, load_event(event, tenant.id))
     assert result["statusCode"] == status, result
     assert json.loads(result["body"])
+
+
+def test_stream_and_queue_events_through_their_handlers(local_api):
+    assert local_api.invoke("DomainEventsFunction", load_event("domain_events.json")) == {"batchItemFailures": []}
+    # A delivery to a webhook that does not exist is done (dropped), not retried.
+    assert local_api.invoke("DeliverWebhooksFunction", load_event("deliver_webhooks.json")) == {"batchItemFailures": []}
 
 
 def test_handler_without_a_tenant_is_401(local_api):

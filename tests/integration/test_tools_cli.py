@@ -36,9 +36,10 @@ def cli(*args, table):
 
 def test_migrate_up_and_status(table):
     assert "pending" in cli("tools.ops.migrate", "status", table=table)
-    assert f"applied {len(migrations.discover())} migration(s)" in cli("tools.ops.migrate", "up", table=table)
+    count = len(migrations.discover())
+    assert f"applied {count} migration(s)" in cli("tools.ops.migrate", "up", table=table)
     out = cli("tools.ops.migrate", "status", table=table)
-    assert out.count("applied") == len(migrations.discover()) and "pending" not in out
+    assert out.count("applied") == count and "pending" not in out
     assert "nothing to apply" in cli("tools.ops.migrate", "up", table=table)
 
 
@@ -79,6 +80,21 @@ def test_replay_cli_on_a_table_resumes_across_processes(dynamo, table, tmp_path)
     assert (summary["resumed_from"], summary["applied_this_run"], summary["outcomes"]) == (5, 7, {"awarded": 12})
     engine = Engine(load_rules(), Store(dynamo.client, table))
     assert [engine.profile("rc", f"u{i}").body["total_xp"] for i in range(3)] == [40, 40, 40]
+
+
+def test_coins_cli_grants_adjusts_and_refuses_an_overdraft(table):
+    import json as _json
+
+    out = cli("tools.ops.coins", "grant", "ops-user", "--amount", "30", "--reason", "support", "--tenant", "ops", table=table)
+    assert _json.loads(out)["balance"] == 30
+    out = cli("tools.ops.coins", "adjust", "ops-user", "--amount", "-10", "--reason", "chargeback", "--tenant", "ops", table=table)
+    assert _json.loads(out)["balance"] == 20
+    env = {**os.environ, "TABLE_NAME": table}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.ops.coins", "adjust", "ops-user", "--amount", "-21", "--reason", "x", "--tenant", "ops"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "insufficient_coins" in proc.stderr
 
 
 def test_importer_refuses_a_malformed_row_naming_file_row_and_field_and_writes_nothing(dynamo, table, tmp_path):

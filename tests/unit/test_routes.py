@@ -12,6 +12,7 @@ def test_the_route_table_matches_template_yaml():
 
 def test_allowed_methods_match_path_templates_segment_by_segment():
     assert allowed_methods("/v1/users/alice/xp") == ["POST"]
-    assert allowed_methods("/v1/users/alice") == ["GET"]
+    assert allowed_methods("/v1/users/alice") == ["DELETE", "GET"]
+    assert allowed_methods("/v1/users/alice/ledger/e1/reversal") == ["POST"]
     assert allowed_methods("/v1/users/alice/bob/xp") == []
     assert allowed_methods("/v2/levels") == []

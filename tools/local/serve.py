@@ -4,7 +4,8 @@ Environment: ``PORT`` (3000), ``DYNAMODB_PORT`` (8000; where DynamoDB Local list
 interface, so ``make invoke`` can reach it), ``PERSIST`` (``1``: keep the data in
 ``.local/dynamodb-data`` across restarts; else in memory), ``GAMIFICATION_RULES_FILE`` (bundled seed rules),
 ``GAMIFICATION_API_KEY`` (local-dev-key), ``AWS_ENDPOINT_URL_DYNAMODB`` (use another
-DynamoDB-compatible endpoint instead of the embedded one), ``TABLE_NAME``.
+DynamoDB-compatible endpoint instead of the embedded one), ``TABLE_NAME``,
+``GAMIFICATION_WEBHOOK_BACKOFF_SCALE`` (1; e.g. 0.01 runs webhook retries 100x sooner).
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def main() -> int:
         dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "8000")),
         db_path=template.ROOT / ".local" / "dynamodb-data" if persist else None,
     )
+    # Domain events and webhooks: the bus, queues and key stand-ins, and the queue poller.
+    from tools.local import aws_services
+
+    services = aws_services.provision(aws_services.start())
     api = apigw.LocalHttpApi(info["table"])
+    queue_poller = aws_services.QueuePoller(services, api.invoke).start()
     port = int(os.environ.get("PORT", "3000"))
     server = apigw.make_server(api, port=port)
     from tools.local import streams
@@ -48,6 +54,7 @@ def main() -> int:
         f"({len(rules.actions)} actions, {len(rules.levels)} levels, time zone {rules.timezone})\n"
         f"  API key    {info['api_key']} (tenant {info['tenant']})\n"
         f"  streams    {len(poller.sources)} stream consumer(s) of the table's stream\n"
+        f"  events     bus, queues and key on {services.endpoint} (webhooks to loopback allowed)\n"
         f"Try: curl -s -X POST {base}/v1/users/alice/xp -H 'Authorization: Bearer {info['api_key']}' "
         f"-H 'Content-Type: application/json' -d '{{\"action\":\"create_character\"}}'",
         flush=True,
@@ -59,7 +66,9 @@ def main() -> int:
     finally:
         server.server_close()
         poller.stop()
+        queue_poller.stop()
         api.close()
+        services.stop()
         if info["server"]:
             info["server"].stop()
     return 0

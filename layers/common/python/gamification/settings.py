@@ -62,6 +62,13 @@ class Environment(BaseModel):
     rate_limit: int = Field(default=0, alias="GAMIFICATION_RATE_LIMIT", ge=0, le=1_000_000)
     rate_window_seconds: int = Field(default=1, alias="GAMIFICATION_RATE_WINDOW_SECONDS", ge=1, le=3600)
     allow_loopback_egress: bool = Field(default=False, alias="GAMIFICATION_ALLOW_LOOPBACK_EGRESS")
+    # Domain events and webhooks: the stack's bus, delivery queue and secrets key; whether
+    # loopback receivers are allowed (the local stack only); a factor on the retry schedule.
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
+    webhook_queue_url: str | None = Field(default=None, alias="WEBHOOK_QUEUE_URL")
+    webhook_key_id: str | None = Field(default=None, alias="WEBHOOK_KEY_ID")
+    webhook_allow_loopback: bool = Field(default=False, alias="GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK")
+    webhook_backoff_scale: float = Field(default=1.0, alias="GAMIFICATION_WEBHOOK_BACKOFF_SCALE", ge=0, le=10)
 
 
 class Settings(Environment):

@@ -25,6 +25,19 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/users/{user_id}/topics/{topic}/attempts"),
     ("GET", "/v1/users/{user_id}/topics"),
     ("GET", "/v1/users/{user_id}/reviews"),
+    # Ledger history and reversals, spending, user deletion, dashboard
+    ("GET", "/v1/users/{user_id}/ledger"),
+    ("POST", "/v1/users/{user_id}/coins/spend"),
+    ("POST", "/v1/users/{user_id}/ledger/{entry_id}/reversal"),
+    ("DELETE", "/v1/users/{user_id}"),
+    ("GET", "/v1/users/{user_id}/dashboard"),
+    # Notifications and webhooks
+    ("GET", "/v1/users/{user_id}/notifications"),
+    ("POST", "/v1/users/{user_id}/notifications/read"),
+    ("POST", "/v1/webhooks"),
+    ("GET", "/v1/webhooks"),
+    ("DELETE", "/v1/webhooks/{webhook_id}"),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
 )
 
 

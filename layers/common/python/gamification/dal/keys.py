@@ -264,3 +264,69 @@ def topic_day_key(tenant: str, user_id: str, day: str) -> Key:
 def review_sort_key(next_review_date: str, topic: str, task_id: str) -> str:
     """GSI ``reviews`` range key of a task: ISO dates sort by time, overdue first."""
     return f"{next_review_date}#{topic}#{task_id}"
+
+
+# ---- Ledger history, spending, reversals, deletion, notifications, webhooks ------------------
+#
+# | item                | pk                        | sk                                  |
+# |---------------------|---------------------------|-------------------------------------|
+# | notification        | ``T#{t}#U#{user}``        | ``NOTE#{created_at}#{id}``          |
+# | webhook             | ``T#{t}#WEBHOOKS``        | ``WH#{id}``                         |
+# | webhook delivery    | ``T#{t}#WH#{id}``         | ``D#{created_at}#{event_id}``       |
+# | erasure progress    | ``T#{t}#ERASE#{user}``    | ``ERASE``                           |
+#
+# Ledger entries (``XP#`` and ``COIN#``) also carry the sparse GSI ``ledger`` keys:
+# ``ledger_pk`` = the user's partition, ``ledger_sk`` = ``{occurred_at}#{event_id}#{XP|COIN}``,
+# so one Query lists both kinds merged newest first (:func:`ledger_index`).
+
+import base64 as _base64  # noqa: E402
+
+LEDGER_INDEX = "ledger"
+LEDGER_PREFIXES = ("XP#", "COIN#")
+
+
+def ledger_index(key: Key) -> dict[str, str]:
+    """The GSI ``ledger`` attributes of an item with ``key`` ({} unless it is a ledger entry)."""
+    sk = key["sk"]
+    for prefix in LEDGER_PREFIXES:
+        if sk.startswith(prefix):
+            return {"ledger_pk": key["pk"], "ledger_sk": f"{sk[len(prefix):]}#{prefix[:-1]}"}
+    return {}
+
+
+def entry_id(sk: str) -> str:
+    """The public, opaque id of a ledger entry: its sort key in URL-safe base64 (no padding)."""
+    return _base64.urlsafe_b64encode(sk.encode()).decode().rstrip("=")
+
+
+def entry_sk(entry_id_: str) -> str | None:
+    """The sort key an :func:`entry_id` stands for, or None when it is not one."""
+    try:
+        sk = _base64.urlsafe_b64decode(entry_id_ + "=" * (-len(entry_id_) % 4)).decode()
+    except (ValueError, UnicodeError):
+        return None
+    return sk if sk.startswith(LEDGER_PREFIXES) and entry_id(sk) == entry_id_ else None
+
+
+def notification_key(tenant: str, user_id: str, created_at: str, note_id: str) -> Key:
+    """One notification in a user's inbox (expires by TTL)."""
+    return {"pk": user_pk(tenant, user_id), "sk": f"NOTE#{created_at}#{note_id}"}
+
+
+def webhooks_pk(tenant: str) -> str:
+    """Partition of a tenant's webhook endpoints."""
+    return f"T#{tenant}#WEBHOOKS"
+
+
+def webhook_key(tenant: str, webhook_id: str) -> Key:
+    return {"pk": webhooks_pk(tenant), "sk": f"WH#{webhook_id}"}
+
+
+def delivery_key(tenant: str, webhook_id: str, created_at: str, event_id: str) -> Key:
+    """One delivery (attempt log) of one event to one endpoint."""
+    return {"pk": f"T#{tenant}#WH#{webhook_id}", "sk": f"D#{created_at}#{event_id}"}
+
+
+def erasure_key(tenant: str, user_id: str) -> Key:
+    """Progress of a user's erasure (boards found, done), so a crashed erasure resumes."""
+    return {"pk": f"T#{tenant}#ERASE#{user_id}", "sk": "ERASE"}

@@ -105,7 +105,8 @@ class Transaction:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": marshal({**key, **attrs}),
+                    # Ledger entries also feed the GSI ``ledger`` (history, newest first).
+                    "Item": marshal({**key, **keys.ledger_index(key), **attrs}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -179,7 +180,7 @@ class Store:
         """Create one item if absent (single conditional PutItem); False if it existed or a
         transaction on it was in flight (read again to know)."""
         return self.write_if(
-            "put_item", in_flight_refuses=True, Item=marshal({**key, **attrs}),
+            "put_item", in_flight_refuses=True, Item=marshal({**key, **keys.ledger_index(key), **attrs}),
             ConditionExpression="attribute_not_exists(pk)",
         )
 

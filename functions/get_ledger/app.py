@@ -1,0 +1,27 @@
+"""GET /v1/users/{user_id}/ledger: the user's XP and coin entries, newest first, paged
+(seed 000 ``coin_log``, seed 002 XP transactions)."""
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.ledger_models import LedgerResponse
+from gamification.runtime import engine
+from gamification.usecases.ledger import Ledger
+
+app = build_app()
+
+
+@app.get("/v1/users/<user_id>/ledger", summary="Ledger history, newest first", responses=responses(LedgerResponse))
+def get_ledger(
+    user_id: UserIdPath,
+    type_: Annotated[Literal["xp", "coins"] | None, Query(alias="type")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+) -> Response[LedgerResponse]:
+    tenant = tenant_of(app)
+    return respond(Ledger(engine()).history(tenant, user_id, type_filter=type_, limit=limit, cursor=cursor))
+
+
+lambda_handler = entrypoint(app)

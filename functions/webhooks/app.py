@@ -1,0 +1,51 @@
+"""POST/GET /v1/webhooks, DELETE /v1/webhooks/{webhook_id}, GET .../deliveries: endpoints
+for signed domain-event deliveries (Standard Webhooks) and their delivery log."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from gamification import clock
+from gamification.api.http import build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.notification_models import (
+    WEBHOOK_ID_PATTERN,
+    CreateWebhookRequest,
+    CreatedWebhook,
+    DeletedWebhook,
+    DeliveriesResponse,
+    WebhooksResponse,
+)
+from gamification.runtime import store
+from gamification.usecases.webhooks import Webhooks
+
+app = build_app()
+WebhookIdPath = Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN)]
+
+
+def _hooks() -> Webhooks:
+    return Webhooks(store(), clock.now)
+
+
+@app.post("/v1/webhooks", summary="Register a webhook (the secret is shown once)", responses=responses(CreatedWebhook))
+def create_webhook(body: CreateWebhookRequest) -> Response[CreatedWebhook]:
+    return respond(_hooks().register(tenant_of(app), body.url, body.events))
+
+
+@app.get("/v1/webhooks", summary="List webhooks", responses=responses(WebhooksResponse))
+def list_webhooks() -> Response[WebhooksResponse]:
+    return respond(_hooks().list(tenant_of(app)))
+
+
+@app.delete("/v1/webhooks/<webhook_id>", summary="Delete a webhook", responses=responses(DeletedWebhook))
+def delete_webhook(webhook_id: WebhookIdPath) -> Response[DeletedWebhook]:
+    return respond(_hooks().delete(tenant_of(app), webhook_id))
+
+
+@app.get("/v1/webhooks/<webhook_id>/deliveries", summary="Delivery log", responses=responses(DeliveriesResponse))
+def list_deliveries(
+    webhook_id: WebhookIdPath, limit: Annotated[int, Query(ge=1, le=100)] = 50
+) -> Response[DeliveriesResponse]:
+    return respond(_hooks().deliveries(tenant_of(app), webhook_id, limit))
+
+
+lambda_handler = entrypoint(app)

@@ -1,0 +1,214 @@
+"""DynamoDB access of a user's ledger history, spending, reversals and erasure: paged
+queries of the user's partition and of the GSI ``ledger``, conditional single updates, and
+batched deletes. The transactions themselves are built with :class:`gamification.dal.store.Transaction`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from gamification.dal import keys
+from gamification.dal.keys import Key
+from gamification.dal.store import COUNT_PREFIX, Store, Transaction, marshal, unmarshal
+
+
+def query_page(
+    store: Store,
+    pk: str,
+    *,
+    prefix: str | None,
+    limit: int,
+    start: dict[str, Any] | None,
+    newest_first: bool = True,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One Query page of a partition. ``prefix``: a sort-key prefix of the table (``XP#``,
+    ``COIN#``, ``NOTE#``), read strongly consistent; None: the GSI ``ledger`` (XP and coin
+    entries merged by ``{occurred_at}#{event_id}``; eventually consistent, as every GSI).
+    ``start``: a previous page's last key (plain values). Returns (items, last key or None)."""
+    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": limit, "ScanIndexForward": not newest_first}
+    if prefix is None:
+        kwargs.update(
+            IndexName=keys.LEDGER_INDEX,
+            KeyConditionExpression="#p = :p",
+            ExpressionAttributeNames={"#p": "ledger_pk"},
+            ExpressionAttributeValues=marshal({":p": pk}),
+        )
+    else:
+        kwargs.update(
+            ConsistentRead=True,
+            KeyConditionExpression="#p = :p AND begins_with(#s, :s)",
+            ExpressionAttributeNames={"#p": "pk", "#s": "sk"},
+            ExpressionAttributeValues=marshal({":p": pk, ":s": prefix}),
+        )
+    if start:
+        kwargs["ExclusiveStartKey"] = marshal(start)
+    resp = store.client.query(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
+
+
+def partition_keys(store: Store, pk: str, start: dict[str, Any] | None, limit: int = 100) -> tuple[list[Key], dict[str, Any] | None]:
+    """One page of the keys (only) of every item in partition ``pk`` (consistent)."""
+    kwargs: dict[str, Any] = {
+        "TableName": store.table,
+        "KeyConditionExpression": "#p = :p",
+        "ExpressionAttributeNames": {"#p": "pk", "#s": "sk"},
+        "ExpressionAttributeValues": marshal({":p": pk}),
+        "ProjectionExpression": "#p, #s",
+        "ConsistentRead": True,
+        "Limit": limit,
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = marshal(start)
+    resp = store.client.query(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    items = [unmarshal(i) for i in resp.get("Items", [])]
+    return [{"pk": i["pk"], "sk": i["sk"]} for i in items], (unmarshal(last) if last else None)
+
+
+def delete_keys(store: Store, wanted: list[Key]) -> None:
+    """Delete up to any number of items, 25 per ``BatchWriteItem`` (retrying unprocessed
+    ones). Deleting a missing item is a no-op, so a resumed erasure may repeat deletes."""
+    for i in range(0, len(wanted), 25):
+        pending = [{"DeleteRequest": {"Key": marshal(k)}} for k in wanted[i : i + 25]]
+        for attempt in range(20):
+            if not pending:
+                break
+            if attempt:
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            resp = store.client.batch_write_item(RequestItems={store.table: pending})
+            pending = resp.get("UnprocessedItems", {}).get(store.table, [])
+
+
+def add_index_keys(store: Store, key: Key, attrs: dict[str, str]) -> bool:
+    """Set the GSI ``ledger`` attributes on an existing ledger entry that lacks them (data
+    migration 003); False when the entry is gone or already has them."""
+    try:
+        store.client.update_item(
+            TableName=store.table,
+            Key=marshal(key),
+            UpdateExpression="SET #lp = :lp, #ls = :ls",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#lp)",
+            ExpressionAttributeNames={"#lp": "ledger_pk", "#ls": "ledger_sk"},
+            ExpressionAttributeValues=marshal({":lp": attrs["ledger_pk"], ":ls": attrs["ledger_sk"]}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+# ---- transaction items of spending, reversals and erasure -----------------------------------
+
+
+def debit_profile(tx: Transaction, key: Key, seen_version: int, *, coins: int, now: datetime) -> None:
+    """Take ``coins`` (> 0) off a profile's balance, only if it is still at ``seen_version``
+    and the balance covers it: DynamoDB itself refuses an overdraft, whatever the caller read."""
+    tx.items.append(
+        {
+            "Update": {
+                "TableName": tx.table,
+                "Key": marshal(key),
+                "UpdateExpression": "SET #upd = :now ADD #v :one, #c :neg",
+                "ConditionExpression": "#v = :seen AND #c >= :amt",
+                "ExpressionAttributeNames": {"#v": "version", "#c": "coins_balance", "#upd": "updated_at"},
+                "ExpressionAttributeValues": marshal(
+                    {":seen": seen_version, ":amt": coins, ":neg": -coins, ":one": 1, ":now": keys.stamp(now)}
+                ),
+            }
+        }
+    )
+
+
+def mark_reversed(tx: Transaction, key: Key, by: str) -> None:
+    """Record on a ledger entry that ``by`` reversed it, only once (the once-rule of reversals)."""
+    tx.items.append(
+        {
+            "Update": {
+                "TableName": tx.table,
+                "Key": marshal(key),
+                "UpdateExpression": "SET #r = :by",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#r)",
+                "ExpressionAttributeNames": {"#r": "reversed_by"},
+                "ExpressionAttributeValues": marshal({":by": by}),
+            }
+        }
+    )
+
+
+def undo_day_usage(tx: Transaction, key: Key, *, xp: int, action: str | None) -> None:
+    """Give back ``xp`` (signed) of a day's XP toward the cap and one count of ``action`` on an
+    existing ``DAY#`` usage item (a missing one is refused: the caller read it)."""
+    names = {"#g": "xp_gained"}
+    values: dict[str, Any] = {":xp": xp}
+    update = "ADD #g :xp"
+    if action:
+        names["#n"] = COUNT_PREFIX + action
+        values[":minus"] = -1
+        update += ", #n :minus"
+    tx.items.append(
+        {
+            "Update": {
+                "TableName": tx.table,
+                "Key": marshal(key),
+                "UpdateExpression": update,
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": marshal(values),
+            }
+        }
+    )
+
+
+def remove_board_score(tx: Transaction, key: Key, score: int) -> None:
+    """Delete a user's score item from a board shard, only if it still holds ``score``."""
+    tx.items.append(
+        {
+            "Delete": {
+                "TableName": tx.table,
+                "Key": marshal(key),
+                "ConditionExpression": "#s = :s",
+                "ExpressionAttributeNames": {"#s": "score"},
+                "ExpressionAttributeValues": marshal({":s": score}),
+            }
+        }
+    )
+
+
+def set_existing(store: Store, key: Key, values: dict[str, Any], remove: tuple[str, ...] = ()) -> bool:
+    """``SET`` attributes on an item that exists (and ``REMOVE`` others); False when it is gone."""
+    names = {f"#a{i}": k for i, k in enumerate(values)}
+    names.update({f"#r{i}": k for i, k in enumerate(remove)})
+    update = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+    if remove:
+        update += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+    try:
+        store.client.update_item(
+            TableName=store.table,
+            Key=marshal(key),
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=marshal({f":v{i}": v for i, v in enumerate(values.values())}),
+        )
+        return True
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def upsert(store: Store, key: Key, values: dict[str, Any], add: dict[str, int] | None = None) -> None:
+    """``SET`` attributes (None values are skipped) and ``ADD`` counters on an item,
+    creating it if needed."""
+    values = {k: v for k, v in values.items() if v is not None}
+    names = {f"#a{i}": k for i, k in enumerate(values)}
+    vals = {f":v{i}": v for i, v in enumerate(values.values())}
+    update = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+    if add:
+        names.update({f"#n{i}": k for i, k in enumerate(add)})
+        vals.update({f":n{i}": v for i, v in enumerate(add.values())})
+        update += " ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(add)))
+    store.client.update_item(
+        TableName=store.table, Key=marshal(key), UpdateExpression=update,
+        ExpressionAttributeNames=names, ExpressionAttributeValues=marshal(vals),
+    )  # fmt: skip

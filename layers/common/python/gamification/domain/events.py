@@ -1,0 +1,156 @@
+"""Domain events derived from the table's stream, the notifications they leave in a user's
+inbox, and the webhook retry schedule (pure; no I/O).
+
+An event is ``{id, type, tenant, user_id, occurred_at, data}``. Its ``id`` is derived from
+the item's key and the event type (``evt_`` + 32 hex digits of a SHA-256), so a record
+delivered twice by the stream, or read again after a crash, gives the same id: consumers
+(and webhook receivers, for which it is the ``webhook-id``) deduplicate on it.
+
+Sources (new items only, ``INSERT``):
+
+| item                                  | events                                        |
+|---------------------------------------|-----------------------------------------------|
+| XP ledger entry (award)               | ``xp.awarded``; ``level.up`` when it crossed a level |
+| coin ledger entry, amount > 0         | ``coins.awarded``; ``prize.paid`` for a board prize |
+| coin ledger entry of kind ``spend``   | ``coins.spent``                               |
+| any reversal entry                    | ``entry.reversed``                            |
+| achievement marker ``ACH#<id>``       | ``achievement.unlocked``                      |
+| ledger entry ``streak_milestone:<n>`` | ``streak.extended`` (``data.milestone``)      |
+| board snapshot ``...#FINAL``          | ``leaderboard.finalised`` (no user)           |
+
+``streak.lost`` and ``streak.freeze_used`` are defined types, not derived yet: the streak
+state lives compactly on the profile, and no item records when a run broke or a freeze
+was spent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from gamification.domain.levels import level_for_xp
+from gamification.domain.rules import Rules
+
+EVENT_TYPES = (
+    "xp.awarded",
+    "level.up",
+    "coins.awarded",
+    "coins.spent",
+    "achievement.unlocked",
+    "streak.extended",
+    "streak.lost",
+    "streak.freeze_used",
+    "leaderboard.finalised",
+    "prize.paid",
+    "entry.reversed",
+)
+PRIZE_REASON = "leaderboard_prize"
+ACHIEVEMENT_PREFIX = "achievement:"
+MILESTONE_PREFIX = "streak_milestone:"
+#: Notification type and title of the events that reach a user's inbox.
+NOTIFY = {
+    "level.up": lambda d: f"Level up: {d.get('level_name') or d.get('level')}",
+    "achievement.unlocked": lambda d: f"Achievement unlocked: {d.get('name') or d.get('achievement')}",
+    "streak.extended": lambda d: f"Streak milestone: {d.get('milestone')} days",
+    "prize.paid": lambda d: f"Leaderboard prize: {d.get('amount')} coins",
+}
+#: How long a notification stays in the inbox (seconds; DynamoDB TTL).
+NOTIFICATION_TTL_S = 30 * 24 * 3600
+
+#: Webhook retry delays after the n-th failed attempt (seconds): the Standard Webhooks
+#: schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), 27.6 h in all; then the dead-letter
+#: queue. The first retry comes within 60 s.
+RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+MAX_ATTEMPTS = len(RETRY_DELAYS_S) + 1
+
+
+def event_id(pk: str, sk: str, event_type: str) -> str:
+    """The stable id of the ``event_type`` event of the item ``pk``/``sk``."""
+    return "evt_" + hashlib.sha256(f"{pk}\x1f{sk}\x1f{event_type}".encode()).hexdigest()[:32]
+
+
+def retry_delay(failed_attempts: int, scale: float = 1.0) -> int | None:
+    """Seconds to wait after ``failed_attempts`` (1-based) failures; None: give up (DLQ).
+    ``scale`` compresses the schedule (tests, local runs)."""
+    if failed_attempts < 1 or failed_attempts > len(RETRY_DELAYS_S):
+        return None
+    return max(int(RETRY_DELAYS_S[failed_attempts - 1] * scale), 0)
+
+
+def _owner(pk: str) -> tuple[str, str | None] | None:
+    """(tenant, user) of a partition key ``T#{t}#U#{user}`` or ``T#{t}#...`` (user None)."""
+    parts = pk.split("#")
+    if len(parts) < 3 or parts[0] != "T":
+        return None
+    if parts[2] == "U" and len(parts) == 4:
+        return parts[1], parts[3]
+    return parts[1], None
+
+
+def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: str | None) -> list[dict[str, Any]]:
+    """The domain events of one stream record (``new``: its new image, plain values;
+    ``entry_id``: the public id of a ledger entry). Unknown items give none."""
+    if event_name != "INSERT" or not new:
+        return []
+    pk, sk = str(new.get("pk", "")), str(new.get("sk", ""))
+    owner = _owner(pk)
+    if owner is None:
+        return []
+    tenant, user = owner
+    out: list[dict[str, Any]] = []
+
+    def emit(event_type: str, occurred_at: Any, data: dict[str, Any]) -> None:
+        out.append({"id": event_id(pk, sk, event_type), "type": event_type, "tenant": tenant, "user_id": user,
+                    "occurred_at": occurred_at, "data": {k: v for k, v in data.items() if v is not None}})  # fmt: skip
+
+    when = new.get("occurred_at") or new.get("created_at") or new.get("finalised_at")
+    reason = str(new.get("reason") or "")
+    if sk.startswith(("XP#", "COIN#")) and user:
+        base = {"entry_id": entry_id, "reason": reason or None}
+        if new.get("kind") == "reversal":
+            emit("entry.reversed", when, {**base, "reverses": new.get("reverses"), "type": new.get("type"),
+                                           "amount": int(new.get("xp", new.get("amount", 0)))})  # fmt: skip
+            return out
+        if reason.startswith(MILESTONE_PREFIX):
+            emit("streak.extended", when, {"milestone": int(reason[len(MILESTONE_PREFIX):] or 0), "entry_id": entry_id})
+        if sk.startswith("XP#"):
+            xp, total = int(new.get("xp", 0)), int(new.get("total_xp", 0))
+            emit("xp.awarded", when, {**base, "amount": xp, "action": new.get("action"), "total_xp": total,
+                                       "capped": new.get("capped"), "retroactive": new.get("retroactive")})  # fmt: skip
+            before, after = level_for_xp(rules, total - xp), level_for_xp(rules, total)
+            if after.level > before.level:
+                emit("level.up", when, {"level": after.level, "level_name": after.name, "previous_level": before.level,
+                                         "total_xp": total, "unlocks": list(after.unlocks)})  # fmt: skip
+            return out
+        amount = int(new.get("amount", 0))
+        if new.get("kind") == "spend":
+            emit("coins.spent", when, {**base, "amount": -amount, "balance": new.get("balance"), "item": new.get("item")})
+        elif amount > 0:
+            emit("coins.awarded", when, {**base, "amount": amount, "balance": new.get("balance"),
+                                          "kind": new.get("kind") or "award", "retroactive": new.get("retroactive")})  # fmt: skip
+            if reason == PRIZE_REASON:
+                emit("prize.paid", when, {"amount": amount, "prize": new.get("scope"), "period_key": new.get("window_key"),
+                                           "entry_id": entry_id})  # fmt: skip
+        return out
+    if sk.startswith("ACH#") and user:
+        emit("achievement.unlocked", when, {"achievement": sk[4:], "name": new.get("name"),
+                                             "category": new.get("category"), "retroactive": new.get("retroactive")})  # fmt: skip
+        return out
+    if sk == "FINAL" and pk.endswith("#FINAL"):
+        parts = pk.split("#")  # T, t, LB, board, period, period_key, FINAL
+        if len(parts) == 7 and parts[2] == "LB":
+            entries = [{"rank": int(e.get("rank", 0)), "user_id": e.get("user_id"), "score": int(e.get("score", 0))}
+                       for e in (new.get("entries") or [])[:10]]  # fmt: skip
+            emit("leaderboard.finalised", when, {"board": parts[3], "period": parts[4], "period_key": parts[5],
+                                                  "top": entries})  # fmt: skip
+    return out
+
+
+def notification(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The inbox notification of an event (None for events that make none; retroactive
+    grants are silent)."""
+    title = NOTIFY.get(event["type"])
+    if title is None or not event.get("user_id") or event["data"].get("retroactive"):
+        return None
+    return {"id": event["id"], "type": event["type"], "title": title(event["data"]), "created_at": event["occurred_at"],
+            "data": event["data"]}  # fmt: skip

@@ -1,0 +1,191 @@
+"""Pure rules of the ledger history, spending and reversals (no I/O).
+
+- A ledger entry is one XP or coin change: ``type`` ``xp`` or ``coins``, a signed ``amount``
+  (XP or coins), a ``reason`` (for XP awards, the action), when it happened
+  (``occurred_at``, the event's time, UTC) and when it was written (``recorded_at``).
+- History pages are opaque cursors: URL-safe base64 of a small JSON ``{"v", "t", "k"}``
+  (version, type filter, the last key read); a cursor that does not decode to a key of the
+  same user and filter is refused (400 ``validation_error``).
+- Reversals write a compensating entry with the opposite amount. They move back the
+  balance or total, the day's XP and action count, and the boards the entry moved; lifetime
+  counters, streaks and unlocked achievements stay. A reversal is itself not reversible,
+  nor are starting balances or the ``xp_bonus`` coins of an XP award (reverse the award:
+  its bonus coins go back with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
+from gamification.domain.leaderboards import COUNT_LEVELS, bucket
+
+#: Ledger types of the API and their sort-key prefixes.
+TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}
+#: Ledger ``kind`` of non-award coin entries (they never move ``coins`` boards).
+SPEND, ADJUSTMENT, REVERSAL = "spend", "adjustment", "reversal"
+#: Reasons whose entries cannot be reversed (reverse what caused them instead).
+UNREVERSIBLE_REASONS = frozenset({"starting_balance", "xp_bonus"})
+_STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
+_SK = re.compile(rf"^(XP|COIN)#{_STAMP}#[^#]+$")
+
+
+class InsufficientCoins(GamificationError):
+    """409: the balance is short of the amount to spend (nothing was written)."""
+
+    status = 409
+    code = "insufficient_coins"
+
+
+class AlreadyReversed(GamificationError):
+    """409: the entry has been reversed already (``reversed_by`` names the reversal)."""
+
+    status = 409
+    code = "already_reversed"
+
+
+class NotReversible(GamificationError):
+    """409: a reversal, a starting balance or ``xp_bonus`` coins (see module docstring)."""
+
+    status = 409
+    code = "not_reversible"
+
+
+class EntryNotFound(NotFound):
+    """404: no ledger entry with this id for this user."""
+
+    code = "entry_not_found"
+
+
+# ---- cursors -----------------------------------------------------------------------------
+
+
+def encode_cursor(type_filter: str | None, last_key: dict[str, Any]) -> str:
+    """The opaque ``next_cursor`` of a page whose last key read was ``last_key``."""
+    raw = json.dumps({"v": 1, "t": type_filter or "all", "k": last_key}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) -> dict[str, str]:
+    """The key to start after, from a cursor issued for partition ``pk`` and ``type_filter``.
+
+    ``index_sk(key)`` gives the GSI sort key a ledger key must carry (unfiltered pages).
+    Raises ValidationFailed (400, field ``cursor``) for anything else: not base64 JSON, another
+    user, another filter, a key that is not a ledger entry's.
+    """
+    bad = ValidationFailed("cursor is not a cursor of this ledger query (take next_cursor as given)", field="cursor")
+    try:
+        if len(cursor) > 1024:
+            raise ValueError
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("v") != 1 or data.get("t") != (type_filter or "all"):
+        raise bad
+    key = data.get("k")
+    wanted = {"pk", "sk"} if type_filter else {"pk", "sk", "ledger_pk", "ledger_sk"}
+    if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):
+        raise bad
+    if key["pk"] != pk or not _SK.match(key["sk"]):
+        raise bad
+    if type_filter and not key["sk"].startswith(TYPE_PREFIX[type_filter]):
+        raise bad
+    if not type_filter and (key["ledger_pk"] != pk or key["ledger_sk"] != index_sk(key)):
+        raise bad
+    return key
+
+
+# ---- entries -----------------------------------------------------------------------------
+
+
+def entry_type(sk: str) -> str:
+    return "xp" if sk.startswith("XP#") else "coins"
+
+
+def entry_amount(item: dict[str, Any]) -> int:
+    """Signed XP or coins of a stored entry (XP entries keep it in ``xp``)."""
+    return int(item["xp"] if entry_type(item["sk"]) == "xp" else item.get("amount", 0))
+
+
+def entry_view(item: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    """The public shape of a stored ledger entry (see ``LedgerEntry``)."""
+    metadata = item.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = {"raw": metadata}
+    kind = entry_type(item["sk"])
+    return {
+        "entry_id": entry_id,
+        "type": kind,
+        "amount": entry_amount(item),
+        "reason": item.get("reason") or item.get("action") or "",
+        "action": item.get("action") if kind == "xp" else None,
+        "occurred_at": item.get("occurred_at"),
+        "recorded_at": item.get("recorded_at"),
+        "idempotency_key": item.get("idempotency_key"),
+        "metadata": metadata,
+        "kind": item.get("kind") or "award",
+        "item": item.get("item"),
+        "reverses": item.get("reverses"),
+        "reversed_by": item.get("reversed_by"),
+    }
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """What reversing one entry moves: ``xp`` and ``coins`` (signed, opposite to the
+    original), XP off the day's cap (``cap_xp``) and one action count (``action``), and the
+    deltas of ``xp``/``coins`` boards (``board_xp``, ``board_coins``)."""
+
+    xp: int
+    coins: int
+    cap_xp: int
+    action: str | None
+    board_xp: int
+    board_coins: int
+
+
+def plan_reversal(
+    entry: dict[str, Any], bonus: dict[str, Any] | None, *, cap_exempt: bool, board_reasons: frozenset[str]
+) -> Reversal:
+    """The compensation of ``entry`` (with its ``xp_bonus`` coin entry ``bonus`` for XP).
+
+    ``cap_exempt``: the entry's action does not count toward the daily cap; ``board_reasons``
+    the coin reasons that count on ``coins`` boards (rewards and ``xp_bonus``).
+    Raises NotReversible / AlreadyReversed (409).
+    """
+    if entry.get("reverses") or entry.get("kind") == REVERSAL:
+        raise NotReversible("A reversal cannot be reversed", entry_reason=entry.get("reason"))
+    if entry.get("reason") in UNREVERSIBLE_REASONS or entry.get("action") == "starting_balance":
+        raise NotReversible(
+            f"Entries of reason {entry.get('reason')} cannot be reversed"
+            + (" (reverse the XP award that earned them)" if entry.get("reason") == "xp_bonus" else ""),
+            entry_reason=entry.get("reason"),
+        )
+    if entry.get("reversed_by"):
+        raise AlreadyReversed("This ledger entry has been reversed already", reversed_by=entry["reversed_by"])
+    amount = entry_amount(entry)
+    if entry_type(entry["sk"]) == "xp":
+        bonus_coins = int(bonus["amount"]) if bonus and not bonus.get("reversed_by") else 0
+        return Reversal(
+            xp=-amount,
+            coins=-bonus_coins,
+            cap_xp=0 if cap_exempt else -amount,
+            action=entry.get("action"),
+            board_xp=-amount,
+            board_coins=-bonus_coins,
+        )
+    on_boards = entry.get("kind") in (None, "award") and entry.get("reason") in board_reasons
+    return Reversal(xp=0, coins=-amount, cap_xp=0, action=None, board_xp=0, board_coins=-amount if on_boards else 0)
+
+
+def removal_deltas(score: int) -> list[tuple[int, int, int]]:
+    """Count-hierarchy updates that take one player with ``score`` off a board shard."""
+    return [(level, bucket(score, level), -1) for level in range(COUNT_LEVELS)]

@@ -1,0 +1,273 @@
+"""Use cases of a user's ledger: history, spending coins, operator adjustments, reversals.
+
+Costs (DynamoDB requests):
+
+- history page: one Query (``type=xp|coins``: the user's partition by sort-key prefix,
+  strongly consistent; no type: the GSI ``ledger``, both kinds merged newest first);
+- spend / adjustment: one BatchGetItem (profile, idempotency record) + one
+  TransactWriteItems (profile with the balance condition, ledger entry, idempotency record);
+- reversal: one GetItem (the entry) + one BatchGetItem (profile, bonus coin entry, day
+  usage, idempotency record, the board scores the entry moved) + one TransactWriteItems
+  (the entry marked ``reversed_by`` once, the compensating entries, profile, day usage,
+  boards, idempotency record).
+
+Invariants are DynamoDB conditions: a spend's ``coins_balance >= amount`` on the profile
+(racing spends never overdraw), a reversal's ``attribute_not_exists(reversed_by)`` on the
+original entry (reversed once), the profile ``version`` for exact totals in responses.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from gamification.api.ledger_models import (
+    AdjustRequest,
+    AdjustResponse,
+    LedgerEntry,
+    LedgerResponse,
+    ReversalRequest,
+    ReversalResponse,
+    SpendRequest,
+    SpendResponse,
+)
+from gamification.dal import items, keys
+from gamification.dal.ledger_store import debit_profile, mark_reversed, query_page, undo_day_usage
+from gamification.dal.store import TTL_ATTRIBUTE, epoch, version_of
+from gamification.domain.errors import ValidationFailed
+from gamification.domain.ledger import (
+    ADJUSTMENT,
+    REVERSAL,
+    SPEND,
+    TYPE_PREFIX,
+    EntryNotFound,
+    InsufficientCoins,
+    decode_cursor,
+    encode_cursor,
+    entry_type,
+    entry_view,
+    plan_reversal,
+)
+from gamification.domain.levels import level_for_xp
+from gamification.domain.periods import local_date
+from gamification.domain.rules import XP_BONUS_REASON
+from gamification.usecases.boards import BoardUpdate
+from gamification.usecases.engine import Engine
+from gamification.usecases.idempotency import Idempotency
+from gamification.usecases.optimistic import Read, Write, read_decide_commit
+from gamification.usecases.outcome import Outcome
+
+MAX_PAGE = 100
+
+
+def _index_sk(key: dict[str, str]) -> str | None:
+    return keys.ledger_index(key).get("ledger_sk")
+
+
+def _instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+class Ledger:
+    """The ledger use cases over an :class:`Engine`'s rules, store, clock and retry policy."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.rules = engine.rules
+        self.store = engine.store
+
+    # ---- history -------------------------------------------------------------------
+
+    def history(
+        self, tenant: str, user_id: str, *, type_filter: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Outcome:
+        """``GET /v1/users/{id}/ledger``: entries newest first, ``limit`` (1..100) per page.
+
+        One Query per page. Raises ValidationFailed (400) for a bad ``type``, ``limit`` or
+        ``cursor``. Entries written before the GSI ``ledger`` existed show in the unfiltered
+        history once data migration 003 has run (they show under ``type=`` at once).
+        """
+        if type_filter is not None and type_filter not in TYPE_PREFIX:
+            raise ValidationFailed("type must be xp or coins", field="type")
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        pk = keys.user_pk(tenant, user_id)
+        start = decode_cursor(cursor, type_filter, pk, _index_sk) if cursor else None
+        items, last = query_page(
+            self.store, pk, prefix=TYPE_PREFIX[type_filter] if type_filter else None, limit=limit, start=start
+        )
+        entries = [LedgerEntry(**entry_view(i, keys.entry_id(i["sk"]))) for i in items]
+        # A short page with a last key means DynamoDB stopped at 1 MB: the cursor goes on.
+        next_cursor = encode_cursor(type_filter, last) if last else None
+        body = LedgerResponse(user_id=user_id, entries=entries, next_cursor=next_cursor)
+        return Outcome(body)
+
+    def recent(self, tenant: str, user_id: str, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries of both types (one Query of the GSI ``ledger``)."""
+        return self.history(tenant, user_id, limit=limit).body["entries"]
+
+    # ---- spending and adjustments --------------------------------------------------
+
+    def spend(self, tenant: str, user_id: str, req: SpendRequest, idempotency_key: str | None) -> Outcome[SpendResponse]:
+        """``POST /v1/users/{id}/coins/spend``: take ``req.amount`` coins off the balance.
+
+        Raises InsufficientCoins (409, nothing written), IdempotencyKeyReused (422),
+        Contention (503). Spent coins never leave ``coins`` boards (those count coins earned).
+        """
+        idem = Idempotency.of(tenant, "spend_coins", user_id, req, idempotency_key, SpendResponse)
+
+        def respond(balance: int, entry_id: str) -> SpendResponse:
+            return SpendResponse(user_id=user_id, spent=req.amount, balance=balance, entry_id=entry_id,
+                                 reason=req.reason, item=req.item)  # fmt: skip
+
+        return self._move_coins(tenant, user_id, -req.amount, req.reason, SPEND, idem, respond,
+                                item=req.item, metadata=req.metadata)  # fmt: skip
+
+    def adjust(self, tenant: str, user_id: str, amount: int, reason: str, operator: str | None = None) -> Outcome[AdjustResponse]:
+        """An operator's grant (``amount`` > 0) or deduction (< 0) of coins, with a reason,
+        as a ledger entry of kind ``adjustment`` (tools/ops/coins.py). A deduction never
+        overdraws (InsufficientCoins). Adjustments do not move ``coins`` boards."""
+        if not amount or not reason.strip():
+            raise ValidationFailed("an adjustment needs a non-zero amount and a reason", field="amount")
+        req = AdjustRequest(amount=amount, reason=reason, operator=operator)
+        idem = Idempotency.of(tenant, "adjust_coins", user_id, req, None, AdjustResponse)
+
+        def respond(balance: int, entry_id: str) -> AdjustResponse:
+            return AdjustResponse(user_id=user_id, amount=amount, balance=balance, entry_id=entry_id, reason=reason)
+
+        return self._move_coins(tenant, user_id, amount, reason, ADJUSTMENT, idem, respond,
+                                metadata={"operator": operator} if operator else None)  # fmt: skip
+
+    def _move_coins(
+        self,
+        tenant: str,
+        user_id: str,
+        amount: int,
+        reason: str,
+        kind: str,
+        idem: Idempotency[Any],
+        respond: Callable[[int, str], Any],
+        *,
+        item: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Outcome[Any]:
+        """One coin entry of ``kind`` with signed ``amount`` and the profile's balance, on the
+        read -> decide -> commit skeleton; a debit is conditioned on the balance covering it."""
+        now = self.engine.now()
+        k_profile = keys.profile_key(tenant, user_id)
+
+        def decide(read: Read) -> Write:
+            (profile,) = read
+            balance = int(profile.get("coins_balance", 0)) if profile else 0
+            if amount < 0 and balance < -amount:
+                raise InsufficientCoins(f"Balance {balance} is short of {-amount} coins", balance=balance, amount=-amount)
+            event_id = uuid.uuid4().hex
+            k_entry, attrs = items.coin_entry(
+                tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=reason, amount=amount,
+                balance=balance + amount, kind=kind, item=item, idempotency_key=idem.key,
+                metadata=json.dumps(metadata) if metadata else None,
+            )  # fmt: skip
+            tx = self.store.transaction(token=event_id)
+            if amount < 0:
+                debit_profile(tx, k_profile, version_of(profile), coins=-amount, now=now)
+            else:
+                tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, coins=amount)
+            tx.put_new(k_entry, attrs)
+            return Write(Outcome(respond(balance + amount, keys.entry_id(k_entry["sk"]))), tx, proof=k_entry)
+
+        return read_decide_commit(self.store, self.engine.retry, idem, now, [k_profile], decide)
+
+    # ---- reversals -----------------------------------------------------------------
+
+    def reverse(
+        self, tenant: str, user_id: str, entry_id: str, req: ReversalRequest, idempotency_key: str | None
+    ) -> Outcome[ReversalResponse]:
+        """``POST /v1/users/{id}/ledger/{entry_id}/reversal``: the compensating entry, once.
+
+        An XP award's reversal takes back its XP (total, level), the day's XP toward the cap
+        and one count of its action, its ``xp_bonus`` coins, and the boards it moved (on the
+        period of the original event). A coin entry's reversal takes back its coins (a
+        spend's gives them back) and, for rewards, the ``coins`` boards. Lifetime counters,
+        streaks and unlocked achievements stay. The balance may go below zero when the
+        coins were spent meanwhile (spending then waits until it is positive again).
+
+        Raises EntryNotFound (404), AlreadyReversed / NotReversible (409),
+        IdempotencyKeyReused (422), Contention (503).
+        """
+        rules = self.rules
+        now = self.engine.now()
+        idem = Idempotency.of(tenant, f"reversal:{entry_id}", user_id, req, idempotency_key, ReversalResponse)
+        sk = keys.entry_sk(entry_id)
+        if sk is None:
+            return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
+        k_profile = keys.profile_key(tenant, user_id)
+        k_entry = {"pk": keys.user_pk(tenant, user_id), "sk": sk}
+        kind = entry_type(sk)
+        # The xp_bonus coins of an XP award share its time and event id.
+        k_bonus = {"pk": k_entry["pk"], "sk": "COIN#" + sk[len("XP#"):]} if kind == "xp" else None
+        first = self.store.get(k_entry)  # which day and boards the entry moved
+        if first is None:
+            return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
+        occurred = _instant(first["occurred_at"])
+        day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
+        k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None
+        boards = BoardUpdate(rules, tenant, user_id, day)
+        action_rule = rules.actions.get(first.get("action") or "")
+
+        def decide(read: Read) -> Write:
+            entry, profile, bonus, usage, *scores = read
+            if entry is None:
+                raise EntryNotFound("No such ledger entry", entry_id=entry_id)
+            if bonus and bonus.get("reason") != XP_BONUS_REASON:
+                bonus = None
+            plan = plan_reversal(
+                entry, bonus, cap_exempt=bool(action_rule and action_rule.cap_exempt),
+                board_reasons=frozenset({XP_BONUS_REASON, *rules.coins.rewards}),
+            )  # fmt: skip
+            total_after = (int(profile["total_xp"]) if profile else rules.xp.start) + plan.xp
+            balance_after = (int(profile.get("coins_balance", 0)) if profile else 0) + plan.coins
+            level_after = level_for_xp(rules, total_after)
+            event_id = uuid.uuid4().hex
+            common = {"kind": REVERSAL, "idempotency_key": idempotency_key, "reverses": entry_id,
+                      "reversed_reason": entry.get("reason")}  # fmt: skip
+            tx = self.store.transaction(token=event_id)
+            k_rev_bonus = None
+            if kind == "xp":
+                k_rev, attrs = items.xp_entry(
+                    tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason, xp=plan.xp,
+                    total_xp=total_after, **{**common, "action": entry.get("action"), "day": day.isoformat(),
+                                             "level": level_after.level},
+                )  # fmt: skip
+                if plan.coins and bonus:
+                    k_rev_bonus, bonus_attrs = items.coin_entry(
+                        tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
+                        amount=plan.coins, balance=balance_after,
+                        **{**common, "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON},
+                    )  # fmt: skip
+                    mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
+                    tx.put_new(k_rev_bonus, bonus_attrs)
+                if usage and k_usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now):
+                    undo_day_usage(tx, k_usage, xp=plan.cap_xp, action=plan.action)
+            else:
+                k_rev, attrs = items.coin_entry(
+                    tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
+                    amount=plan.coins, balance=balance_after, **common,
+                )  # fmt: skip
+            rev_id = keys.entry_id(k_rev["sk"])
+            mark_reversed(tx, k_entry, rev_id)
+            tx.put_new(k_rev, attrs)
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins)
+            moved = boards.apply(tx, scores, xp=plan.board_xp, coins=plan.board_coins, now=now)
+            body = ReversalResponse(
+                user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
+                amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
+                bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus else None, total_xp=total_after,
+                level=level_after.level, level_name=level_after.name, coins_balance=balance_after, boards=moved,
+            )  # fmt: skip
+            return Write(Outcome(body), tx, proof=k_rev)
+
+        wanted = [k_entry, k_profile, k_bonus, k_usage, *boards.keys]
+        return read_decide_commit(self.store, self.engine.retry, idem, now, wanted, decide)

@@ -1,0 +1,211 @@
+"""Webhooks: endpoints a tenant registers for domain event types, and their deliveries,
+signed per Standard Webhooks (the ``standardwebhooks`` package).
+
+- Register: ``{url, events}`` -> ``{id, secret}``. The secret (``whsec_`` + base64 of 24
+  random bytes) is shown once; the engine must sign with it, so it cannot be hashed: it is
+  stored encrypted with KMS (encryption context: tenant and webhook id).
+- Delivery: one SQS message per (endpoint, event). Headers ``webhook-id`` (the event id, the
+  same on every retry), ``webhook-timestamp`` (epoch seconds of this attempt) and
+  ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``); a 2xx answer
+  within 5 s is success. Otherwise the message is hidden for the next delay of
+  :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s first; 27.6 h in all) and after the
+  last attempt SQS moves it to the dead-letter queue. Receivers deduplicate on ``webhook-id``.
+- Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
+  which also keeps the payload for the redeliver command (tools/ops/webhooks.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from gamification.dal import keys, messaging
+from gamification.dal.ledger_store import query_page, set_existing, upsert
+from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
+from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
+from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
+from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
+from gamification.usecases.outcome import Outcome
+from gamification.settings import environment
+from gamification.dal import egress
+from gamification.usecases.webhook_urls import check_webhook_url
+
+DELIVERY_TIMEOUT_S = 5
+DELIVERY_LOG_TTL = timedelta(days=30)
+MAX_WEBHOOKS = 20
+
+
+def allow_loopback() -> bool:
+    """Loopback receivers are allowed only where the local stack says so."""
+    env = environment()
+    return env.webhook_allow_loopback or env.allow_loopback_egress
+
+
+def backoff_scale() -> float:
+    """Factor on the retry schedule (1 in the cloud; the local stack may compress time)."""
+    return environment().webhook_backoff_scale
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"], "url": item["url"], "events": list(item["events"]), "created_at": item["created_at"]}
+
+
+class Webhooks:
+    def __init__(self, store: Store, now: Any) -> None:
+        self.store = store
+        self.now = now
+
+    # ---- endpoints -------------------------------------------------------------------
+
+    def register(self, tenant: str, url: str, events: list[str]) -> Outcome:
+        """Raises ValidationFailed (400: url, unknown event types, too many endpoints)."""
+        check_webhook_url(url, allow_loopback=allow_loopback())
+        unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
+        if unknown or not events:
+            raise ValidationFailed(
+                f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
+                field="events",
+            )
+        if len(self.endpoints(tenant)) >= MAX_WEBHOOKS:
+            raise ValidationFailed(f"at most {MAX_WEBHOOKS} webhooks per tenant", field="url")
+        webhook_id = "wh_" + uuid.uuid4().hex
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
+        now = keys.stamp(self.now())
+        item = {"id": webhook_id, "url": url, "events": sorted(set(events)), "created_at": now, "secret": ciphertext}
+        self.store.put_new(keys.webhook_key(tenant, webhook_id), item)
+        return Outcome(CreatedWebhook(**_public(item), secret=secret))
+
+    def endpoints(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's live endpoints (with their encrypted secrets), oldest first."""
+        items, _ = query_page(self.store, keys.webhooks_pk(tenant), prefix="WH#", limit=100, start=None, newest_first=False)
+        return [i for i in items if not i.get("deleted_at")]
+
+    def list(self, tenant: str) -> Outcome:
+        return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
+
+    def delete(self, tenant: str, webhook_id: str) -> Outcome:
+        """Stop deliveries to an endpoint (its log stays). Raises WebhookNotFound (404)."""
+        item = self.store.get(keys.webhook_key(tenant, webhook_id))
+        if not item or item.get("deleted_at"):
+            raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
+        set_existing(self.store, keys.webhook_key(tenant, webhook_id), {"deleted_at": keys.stamp(self.now())}, ("secret",))
+        return Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+
+    def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
+        """The endpoint's delivery log, newest event first. Raises WebhookNotFound (404)."""
+        if not self.store.get(keys.webhook_key(tenant, webhook_id)):
+            raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
+        pk = keys.delivery_key(tenant, webhook_id, "", "")["pk"]
+        items, _ = query_page(self.store, pk, prefix="D#", limit=limit, start=None)
+        fields = ("event_id", "event_type", "status", "attempts", "last_status_code", "last_error",
+                  "last_attempt_at", "delivered_at", "next_attempt_at")  # fmt: skip
+        return Outcome(DeliveriesResponse(webhook_id=webhook_id, deliveries=[{f: i.get(f) for f in fields} for i in items]))
+
+    # ---- fan-out and delivery ----------------------------------------------------------
+
+    @staticmethod
+    def messages_for(endpoints: list[dict[str, Any]], event: dict[str, Any]) -> list[dict[str, Any]]:
+        """One queue message per endpoint subscribed to the event's type."""
+        return [
+            {"tenant": event["tenant"], "webhook_id": e["id"], "event": event}
+            for e in endpoints
+            if "*" in e["events"] or event["type"] in e["events"]
+        ]
+
+    def deliver(self, message: dict[str, Any], attempt: int, receipt_handle: str | None) -> bool:
+        """Attempt one delivery (``attempt``: 1-based, SQS's receive count). True when done
+        (delivered, or nothing to deliver to any more); False when it must be retried: then
+        the message has been hidden until its next attempt (or is left for the DLQ)."""
+        tenant, webhook_id, event = message["tenant"], message["webhook_id"], message["event"]
+        now = self.now()
+        k_log = keys.delivery_key(tenant, webhook_id, str(event.get("occurred_at") or ""), event["id"])
+        log = {"event_id": event["id"], "event_type": event["type"], "attempts": attempt,
+               "last_attempt_at": keys.stamp(now), "payload": json.dumps(event),
+               TTL_ATTRIBUTE: epoch(now + DELIVERY_LOG_TTL)}  # fmt: skip
+        endpoint = self.store.get(keys.webhook_key(tenant, webhook_id))
+        if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
+            upsert(self.store, k_log, {**log, "status": "dropped", "last_error": "webhook deleted"})
+            return True
+        try:
+            check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
+            # Resolved now, at delivery: refuses private, loopback and link-local addresses
+            # (server-side request forgery), also when DNS changed since registration.
+            egress.check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
+        except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
+            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
+            return True
+        url = endpoint["url"]
+        secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
+        body = json.dumps(event, separators=(",", ":"), sort_keys=True)
+        status, error = _post(url, Webhook(secret), event["id"], body)
+        if status is not None and 200 <= status < 300:
+            upsert(self.store, k_log, {**log, "status": "delivered", "last_status_code": status,
+                                       "delivered_at": keys.stamp(now)})  # fmt: skip
+            return True
+        delay = retry_delay(attempt, backoff_scale())
+        failed = {**log, "last_status_code": status, "last_error": error}
+        if delay is None or attempt >= MAX_ATTEMPTS:
+            upsert(self.store, k_log, {**failed, "status": "dead_lettered"})
+            if receipt_handle:  # visible again at once: SQS then moves it to the DLQ (maxReceiveCount)
+                messaging.retry_later(receipt_handle, 0)
+            return False
+        upsert(self.store, k_log, {**failed, "status": "retrying",
+                                   "next_attempt_at": keys.stamp(now + timedelta(seconds=delay))})  # fmt: skip
+        if receipt_handle:
+            messaging.retry_later(receipt_handle, delay)
+        return False
+
+    def redeliver(self, tenant: str, webhook_id: str, event_id: str) -> bool:
+        """Queue one logged delivery again (the same event id, a new attempt series)."""
+        pk = keys.delivery_key(tenant, webhook_id, "", "")["pk"]
+        start = None
+        while True:
+            items, start = query_page(self.store, pk, prefix="D#", limit=100, start=start)
+            for item in items:
+                if item.get("event_id") == event_id and item.get("payload"):
+                    messaging.enqueue([{"tenant": tenant, "webhook_id": webhook_id, "event": json.loads(item["payload"])}])
+                    return True
+            if start is None:
+                return False
+
+
+def _post(url: str, signer: Webhook, msg_id: str, body: str) -> tuple[int | None, str | None]:
+    """POST one signed delivery; (HTTP status or None, error text or None).
+
+    ``webhook-timestamp`` is the wall-clock instant of this attempt (UTC seconds), not the
+    engine's business clock: receivers reject timestamps far from their own clock (the
+    Standard Webhooks replay window), so a test's or replay's fixed "now" must not reach it."""
+    now = datetime.now(timezone.utc)
+    signature = signer.sign(msg_id, now, body)
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "user-agent": "gamification-webhooks/1",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as resp:  # noqa: S310 - URL checked
+            return resp.status, None
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, str(getattr(exc, "reason", exc))[:200]

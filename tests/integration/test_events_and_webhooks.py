@@ -1,0 +1,197 @@
+"""Domain events from the table's stream, the notification inbox, and signed webhook
+deliveries to a real HTTP receiver on loopback (verified with ``standardwebhooks``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from gamification import runtime
+from gamification.dal import keys
+from gamification.usecases.webhooks import Webhooks
+from tests.conftest import load_event
+
+NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+class Receiver:
+    """A loopback HTTP receiver: answers the statuses in ``plan`` in turn (then 200)."""
+
+    def __init__(self, plan=()):
+        self.plan = list(plan)
+        self.calls: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"])).decode()
+                receiver.calls.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                status = receiver.plan.pop(0) if receiver.plan else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(plan=()):
+        made.append(Receiver(plan))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def settle(streams, queues):
+    # Generous: the stream replays every item earlier tests of the session wrote.
+    streams.wait_until_drained(timeout=300)
+    queues.wait_until_idle("WebhookQueue", timeout=120)
+
+
+def test_a_level_up_reaches_the_bus_the_inbox_and_the_receiver_signed_failing_first(
+    api, clock, tenant, streams, queues, local_aws, receiver
+):
+    hook = receiver(plan=[500])
+    created = api.post("/v1/webhooks", {"url": hook.url, "events": ["level.up", "coins.spent"]})
+    assert created.status_code == 200, created.text
+    secret, webhook_id = created.json()["secret"], created.json()["id"]
+    assert secret.startswith("whsec_")
+    assert "secret" not in json.dumps(api.get("/v1/webhooks").json())
+    clock.set(NOON)
+    api.xp("eve", "paid_char_sold")
+    assert api.xp("eve", "paid_char_sold").json()["leveled_up"]
+    settle(streams, queues)
+    # The receiver failed the first attempt; the retry carries the same webhook-id, signed.
+    assert len(hook.calls) == 2, hook.calls
+    first, second = hook.calls
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]
+    payload = Webhook(secret).verify(second["body"], second["headers"])
+    assert payload["type"] == "level.up" and payload["user_id"] == "eve" and payload["tenant"] == tenant.id
+    assert payload["id"] == second["headers"]["webhook-id"] and payload["data"]["level"] == 2
+    assert second["headers"]["webhook-signature"].startswith("v1,")
+    with pytest.raises(Exception):
+        Webhook("whsec_" + "A" * 32).verify(second["body"], second["headers"])
+    log = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
+    assert [(d["event_type"], d["status"], d["attempts"]) for d in log] == [("level.up", "delivered", 2)]
+    # The bus got every event of the awards (xp.awarded twice, coins.awarded, level.up).
+    mine = [e["detail"] for e in local_aws.published() if e["detail"].get("tenant") == tenant.id]
+    assert sorted(e["type"] for e in mine).count("xp.awarded") == 2 and "level.up" in {e["type"] for e in mine}
+    assert all(e["source"] == "gamification" for e in local_aws.published())
+    # The inbox has the level up, unread; marking it read works by id and for all.
+    notes = api.get("/v1/users/eve/notifications").json()["notifications"]
+    assert [(n["type"], n["title"], n["read"]) for n in notes] == [("level.up", "Level up: Creator", False)]
+    assert notes[0]["id"] == payload["id"]
+    assert api.get("/v1/users/eve/notifications", unread="true").json()["notifications"] == notes
+    marked = api.post("/v1/users/eve/notifications/read", {"ids": [notes[0]["id"]]}).json()
+    assert marked == {"user_id": "eve", "marked": 1, "unread": 0}
+    assert api.get("/v1/users/eve/notifications", unread="true").json()["notifications"] == []
+    assert api.post("/v1/users/eve/notifications/read", {"all": True}).json()["marked"] == 0
+
+
+def test_a_duplicate_stream_delivery_gives_one_webhook_id_and_one_notification(
+    api, clock, tenant, streams, queues, local_api, receiver, dynamo
+):
+    hook = receiver()
+    secret = api.post("/v1/webhooks", {"url": hook.url, "events": ["*"]}).json()["secret"]
+    clock.set(NOON)
+    api.xp("dup", "paid_char_sold")
+    api.xp("dup", "paid_char_sold")  # level up
+    settle(streams, queues)
+    delivered = len(hook.calls)
+    # Feed the level-up entry's stream record again, twice, as a retried batch would.
+    entry = next(i for i in dynamo.ledger(tenant.id) if i["total_xp"] == 100)
+    event = load_event("stream_ledger_insert.json")
+    record = event["Records"][0]
+    from gamification.dal.store import marshal
+
+    record["dynamodb"]["Keys"] = marshal({"pk": entry["pk"], "sk": entry["sk"]})
+    record["dynamodb"]["NewImage"] = marshal({k: v for k, v in entry.items()})
+    event["Records"] = [record, copy.deepcopy(record)]
+    assert local_api.invoke("DomainEventsFunction", event) == {"batchItemFailures": []}
+    queues.wait_until_idle("WebhookQueue", timeout=120)
+    again = hook.calls[delivered:]
+    assert len(again) == 2 * 2  # xp.awarded and level.up, each delivered twice
+    ids = {c["headers"]["webhook-id"] for c in again}
+    assert len(ids) == 2 and ids <= {c["headers"]["webhook-id"] for c in hook.calls[:delivered]}
+    for call in again:
+        Webhook(secret).verify(call["body"], call["headers"])
+    assert len(api.get("/v1/users/dup/notifications").json()["notifications"]) == 1
+
+
+def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_and_can_be_redelivered(
+    api, clock, tenant, streams, queues, local_aws, receiver
+):
+    hook = receiver(plan=[503] * 8)
+    webhook_id = api.post("/v1/webhooks", {"url": hook.url, "events": ["coins.spent"]}).json()["id"]
+    clock.set(NOON)
+    api.coins("dl", "daily_login")
+    api.post("/v1/users/dl/coins/spend", {"amount": 5, "reason": "shop"})
+    settle(streams, queues)
+    assert len(hook.calls) == 8 and len({c["headers"]["webhook-id"] for c in hook.calls}) == 1
+    log = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
+    assert [(d["status"], d["attempts"], d["last_status_code"]) for d in log] == [("dead_lettered", 8, 503)]
+    from gamification.dal import messaging
+
+    moved = 0
+    for _ in range(20):  # moto moves the message on the receive after the last attempt
+        moved += messaging.move_dead_letters(local_aws.queues["WebhookDeadLetters"], local_aws.queues["WebhookQueue"])
+        if moved:
+            break
+        import time
+
+        time.sleep(0.1)
+    assert moved == 1
+    queues.wait_until_idle("WebhookQueue", timeout=120)
+    assert len(hook.calls) == 9  # redelivered, now answered 200
+    assert api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"][0]["status"] == "delivered"
+    # The redeliver command queues a logged delivery again by event id.
+    event_id = hook.calls[0]["headers"]["webhook-id"]
+    assert Webhooks(runtime.store(), lambda: NOON).redeliver(tenant.id, webhook_id, event_id)
+    queues.wait_until_idle("WebhookQueue", timeout=120)
+    assert len(hook.calls) == 10 and hook.calls[-1]["headers"]["webhook-id"] == event_id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"url": "http://example.com/x", "events": ["level.up"]}, {"url": "ftp://127.0.0.1/x", "events": ["level.up"]},
+     {"url": "https://example.com/x", "events": ["nope"]}, {"url": "https://example.com/x", "events": []},
+     {"url": "https://example.com/x"}, {"url": 5, "events": ["level.up"]}, {"url": "https://e.com", "events": ["*"], "x": 1}],
+)  # fmt: skip
+def test_bad_webhooks_are_400_and_write_nothing(api, tenant, dynamo, body):
+    resp = api.post("/v1/webhooks", body)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "validation_error", resp.text
+    assert dynamo.items(tenant.id) == []
+
+
+def test_webhooks_list_and_delete(api, tenant, receiver):
+    hook = receiver()
+    a = api.post("/v1/webhooks", {"url": hook.url, "events": ["level.up"]}).json()
+    assert [w["id"] for w in api.get("/v1/webhooks").json()["webhooks"]] == [a["id"]]
+    assert api.session.delete(f"{api.base}/v1/webhooks/{a['id']}").json() == {"id": a["id"], "deleted": True}
+    assert api.get("/v1/webhooks").json()["webhooks"] == []
+    assert api.session.delete(f"{api.base}/v1/webhooks/{a['id']}").status_code == 404
+    assert api.get(f"/v1/webhooks/wh_{'0' * 32}/deliveries").status_code == 404
+    assert api.session.delete(f"{api.base}/v1/webhooks/nope").status_code == 400
+
+
+@pytest.mark.parametrize("body", [{}, {"ids": []}, {"ids": ["x"]}, {"all": False}, {"all": True, "ids": [f"evt_{'0' * 32}"]}, [1]])
+def test_bad_mark_read_bodies_are_400(api, body):
+    assert api.post("/v1/users/u1/notifications/read", body).status_code == 400

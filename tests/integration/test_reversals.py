@@ -1,0 +1,128 @@
+"""Reversals: the compensating entry moves balances, the day's usage and the boards back,
+once, idempotently, in one transaction."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+def entries(api, user, **params):
+    return api.get(f"/v1/users/{user}/ledger", **params).json()["entries"]
+
+
+def reverse(api, user, entry_id, reason="fraud", key=None):
+    return api.post(f"/v1/users/{user}/ledger/{entry_id}/reversal", {"reason": reason}, key=key)
+
+
+def board(api, user, period="daily"):
+    return api.get("/v1/leaderboards/xp", period=period, user_id=user).json()
+
+
+def test_reversing_an_award_that_moved_a_board_and_levelled_up_levels_down(api, clock):
+    clock.set(NOON)
+    api.xp("lev", "paid_char_sold")  # 50
+    api.xp("rival", "paid_char_sold")
+    api.xp("rival", "create_character")  # rival 80
+    up = api.xp("lev", "paid_char_sold").json()  # 100: level 2, board rank 1
+    assert up["leveled_up"] and up["level"] == 2 and up["coins_balance"] == 10
+    assert board(api, "lev")["user"] == {"user_id": "lev", "rank": 1, "score": 100}
+    award = entries(api, "lev", type="xp")[0]
+    clock.set(NOON + timedelta(minutes=10))
+    resp = reverse(api, "lev", award["entry_id"], key="rev-1")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["amount"] == -50 and body["total_xp"] == 50 and body["level"] == 1
+    assert body["coins_reversed"] == -5 and body["coins_balance"] == 5 and body["bonus_entry_id"]
+    profile = api.get("/v1/users/lev").json()
+    assert profile["total_xp"] == 50 and profile["level"] == 1 and profile["coins_balance"] == 5
+    for period in ("daily", "weekly", "monthly", "all_time"):
+        b = board(api, "lev", period)
+        assert b["user"] == {"user_id": "lev", "rank": 2, "score": 50}, (period, b)
+        assert [e["user_id"] for e in b["entries"]] == ["rival", "lev"]
+    limits = api.get("/v1/users/lev/limits").json()
+    assert limits["xp_gained"] == 50 and limits["actions"]["paid_char_sold"]["count"] == 1
+    # The ledger shows the reversal (XP and its bonus coins) and links both ways.
+    top = entries(api, "lev")
+    assert [(e["type"], e["amount"], e["kind"]) for e in top[:2]] == [("xp", -50, "reversal"), ("coins", -5, "reversal")]
+    assert top[0]["reverses"] == award["entry_id"] and top[0]["reason"] == "fraud"
+    original = next(e for e in top if e["entry_id"] == award["entry_id"])
+    assert original["reversed_by"] == body["entry_id"]
+    # Same key: replayed. Another attempt: 409 already_reversed. Reversing the reversal: 409.
+    again = reverse(api, "lev", award["entry_id"], key="rev-1")
+    assert again.json() == body and again.headers.get("Idempotent-Replayed") == "true"
+    second = reverse(api, "lev", award["entry_id"])
+    assert second.status_code == 409 and second.json()["error"]["code"] == "already_reversed"
+    undo = reverse(api, "lev", body["entry_id"])
+    assert undo.status_code == 409 and undo.json()["error"]["code"] == "not_reversible"
+    bonus = reverse(api, "lev", body["bonus_entry_id"])
+    assert bonus.status_code == 409 and bonus.json()["error"]["code"] == "not_reversible"
+
+
+def test_a_reversal_frees_the_days_limit_and_cap_again(api, clock):
+    clock.set(NOON)
+    api.xp("lim", "create_character")
+    api.xp("lim", "create_character")
+    assert api.xp("lim", "create_character").status_code == 429
+    last = entries(api, "lim", type="xp")[0]
+    assert reverse(api, "lim", last["entry_id"]).status_code == 200
+    assert api.xp("lim", "create_character").status_code == 200
+    assert api.get("/v1/users/lim").json()["total_xp"] == 60
+
+
+def test_reversing_a_coin_reward_and_a_spend(api, clock):
+    clock.set(NOON)
+    api.coins("cr", "daily_login")
+    api.coins("cr", "variant_clear", scope="v1")  # 40
+    spent = api.post("/v1/users/cr/coins/spend", {"amount": 15, "reason": "shop"}).json()
+    assert spent["balance"] == 25
+    refund = reverse(api, "cr", spent["entry_id"], reason="refund").json()
+    assert refund["amount"] == 15 and refund["coins_balance"] == 40
+    login = next(e for e in entries(api, "cr") if e["reason"] == "daily_login")
+    assert reverse(api, "cr", login["entry_id"]).json()["coins_balance"] == 30
+    # Once-markers stay: the reward is not paid twice in its window after a reversal.
+    assert api.coins("cr", "daily_login").json()["awarded"] is False
+
+
+def test_racing_reversals_of_one_entry_reverse_once(api, clock):
+    clock.set(NOON)
+    api.xp("rr", "forked")
+    entry = entries(api, "rr", type="xp")[0]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: reverse(api, "rr", entry["entry_id"]), range(8)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [409] * 7, [r.text for r in results]
+    assert api.get("/v1/users/rr").json()["total_xp"] == 0
+    assert sum(e["kind"] == "reversal" for e in entries(api, "rr", type="xp")) == 1
+
+
+@pytest.mark.parametrize(
+    "entry_id, body, status",
+    [
+        ("WFAjbm9wZQ", {"reason": "x"}, 404),  # base64 of "XP#nope": not a valid entry key
+        ("bm90LWFuLWVudHJ5", {"reason": "x"}, 404),
+        ("a%23b", {"reason": "x"}, 400),
+        ("ok", {}, 400),
+        ("ok", {"reason": ""}, 400),
+        ("ok", {"reason": 5}, 400),
+    ],
+)
+def test_bad_reversals_write_nothing(api, clock, dynamo, tenant, entry_id, body, status):
+    clock.set(NOON)
+    api.xp("bad", "forked")
+    before = dynamo.items(tenant.id)
+    resp = api.post(f"/v1/users/bad/ledger/{entry_id}/reversal", body)
+    assert resp.status_code == status, resp.text
+    assert dynamo.items(tenant.id) == before
+
+
+def test_an_entry_of_another_user_is_404(api, clock):
+    clock.set(NOON)
+    api.xp("owner", "forked")
+    entry = entries(api, "owner", type="xp")[0]
+    resp = reverse(api, "thief", entry["entry_id"])
+    assert resp.status_code == 404 and resp.json()["error"]["code"] == "entry_not_found"

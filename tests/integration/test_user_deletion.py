@@ -1,0 +1,84 @@
+"""DELETE /v1/users/{id}: nothing of the user is left in the table (scanned), boards and
+their counts are fixed, and a crashed erasure finishes when called again."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from gamification import runtime
+from gamification.usecases.erasure import Erasure
+
+NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+def traces(dynamo, tenant, user):
+    """Every item of the tenant that names ``user`` anywhere (keys, attributes, lists)."""
+    marks = (f"#U#{user}", f"U#{user}", f"#{user}", f'"{user}"')
+    out = []
+    for item in dynamo.items(tenant):
+        text = json.dumps(item, default=str)
+        if item.get("user_id") == user or any(m in text for m in marks):
+            out.append(item)
+    return out
+
+
+def make_history(api, clock, user):
+    clock.set(NOON - timedelta(days=1))
+    api.xp(user, "create_character", key=f"{user}-k1")
+    clock.set(NOON)
+    api.xp(user, "paid_char_sold", key=f"{user}-k2")
+    api.coins(user, "daily_login")
+    api.post(f"/v1/users/{user}/coins/spend", {"amount": 3, "reason": "shop"}, key=f"{user}-spend")
+    entry = api.get(f"/v1/users/{user}/ledger", type="xp").json()["entries"][0]
+    assert api.post(f"/v1/users/{user}/ledger/{entry['entry_id']}/reversal", {"reason": "test"}).status_code == 200
+    api.xp(user, "forked")
+
+
+def test_a_deleted_user_leaves_nothing_behind(api, clock, dynamo, tenant):
+    make_history(api, clock, "gone")
+    clock.set(NOON)
+    api.xp("stay", "forked")  # 10 XP: below "gone" on every board
+    assert api.get("/v1/leaderboards/xp", period="daily", user_id="stay").json()["user"]["rank"] == 2
+    assert traces(dynamo, tenant.id, "gone")
+    resp = api.session.delete(f"{api.base}/v1/users/gone", timeout=30)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["deleted"] is True and body["items_deleted"] > 5 and body["boards_left"] == 5  # 4 today + yesterday's daily
+    assert traces(dynamo, tenant.id, "gone") == []
+    # Reads as new, on no board; the other user's rank is exact again (counts fixed).
+    profile = api.get("/v1/users/gone").json()
+    assert profile["total_xp"] == 0 and profile["coins_balance"] == 0
+    assert api.get("/v1/users/gone/ledger").json()["entries"] == []
+    for period in ("daily", "weekly", "monthly", "all_time"):
+        b = api.get("/v1/leaderboards/xp", period=period, user_id="stay").json()
+        assert [e["user_id"] for e in b["entries"]] == ["stay"], b
+        assert b["user"]["rank"] == 1
+    assert api.get("/v1/leaderboards/xp", period="daily", user_id="gone").json()["user"]["rank"] is None
+    # The other user is untouched; idempotency keys of the deleted user are free again.
+    assert traces(dynamo, tenant.id, "stay")
+    again = api.xp("gone", "paid_char_sold", key="gone-k2")
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") is None
+    # Deleting twice is harmless.
+    assert api.session.delete(f"{api.base}/v1/users/nobody", timeout=30).json()["items_deleted"] == 0
+
+
+def test_a_crashed_erasure_finishes_when_called_again(api, clock, dynamo, tenant, monkeypatch):
+    make_history(api, clock, "crash")
+    eng = runtime.engine()
+    erasure = Erasure(eng.rules, eng.store)
+    real = erasure._delete_partition
+    monkeypatch.setattr(erasure, "_delete_partition", lambda pk: (_ for _ in ()).throw(ConnectionError("lost")))
+    with pytest.raises(ConnectionError):
+        erasure.erase(tenant.id, "crash", NOON)
+    left = traces(dynamo, tenant.id, "crash")
+    assert left and not any(i["pk"].startswith(f"T#{tenant.id}#LB#") and "#S" in i["pk"] for i in left)
+    monkeypatch.setattr(erasure, "_delete_partition", real)
+    erasure.erase(tenant.id, "crash", NOON)
+    assert traces(dynamo, tenant.id, "crash") == []
+
+
+def test_a_bad_user_id_is_400(api):
+    assert api.session.delete(f"{api.base}/v1/users/a%23b", timeout=30).status_code == 400

@@ -1,0 +1,109 @@
+"""Domain events derived from stream records (pure): types, stable ids, notifications, the
+webhook retry schedule, webhook URL checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from gamification.domain.errors import ValidationFailed
+from gamification.domain.events import MAX_ATTEMPTS, RETRY_DELAYS_S, derive, notification, retry_delay
+from gamification.domain.rules import load_rules
+from gamification.usecases.webhook_urls import check_webhook_url
+
+RULES = load_rules(None)
+PK = "T#game#U#alice"
+
+
+def xp_item(xp, total, sk="XP#2026-11-21T12:00:00.000000Z#e1", **extra):
+    return {"pk": PK, "sk": sk, "type": "xp", "xp": xp, "total_xp": total, "action": "paid_char_sold",
+            "reason": "paid_char_sold", "occurred_at": "2026-11-21T12:00:00.000000Z", **extra}  # fmt: skip
+
+
+def test_an_award_crossing_a_level_gives_xp_awarded_and_level_up():
+    events = derive(RULES, "INSERT", xp_item(50, 100), "id1")
+    assert [e["type"] for e in events] == ["xp.awarded", "level.up"]
+    assert events[1]["data"]["level"] == 2 and events[1]["data"]["previous_level"] == 1
+    assert all(e["tenant"] == "game" and e["user_id"] == "alice" for e in events)
+    assert events[0]["occurred_at"] == "2026-11-21T12:00:00.000000Z"
+    assert {"id", "type", "tenant", "user_id", "occurred_at", "data"} == set(events[0])
+    assert [e["type"] for e in derive(RULES, "INSERT", xp_item(10, 60), "id1")] == ["xp.awarded"]
+
+
+def test_ids_are_stable_per_item_and_type():
+    once, again = derive(RULES, "INSERT", xp_item(50, 100), "id1"), derive(RULES, "INSERT", xp_item(50, 100), "id1")
+    assert [e["id"] for e in once] == [e["id"] for e in again]
+    assert len({e["id"] for e in once}) == 2
+    other = derive(RULES, "INSERT", xp_item(50, 100, sk="XP#2026-11-21T12:00:00.000000Z#e2"), "id2")
+    assert not {e["id"] for e in once} & {e["id"] for e in other}
+
+
+def coin(amount, **extra):
+    return {"pk": PK, "sk": "COIN#2026-11-21T12:00:00.000000Z#c1", "type": "coins", "amount": amount,
+            "occurred_at": "2026-11-21T12:00:00.000000Z", **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "item, types",
+    [
+        (coin(10, reason="daily_login"), ["coins.awarded"]),
+        (coin(-5, reason="shop", kind="spend", item="hat"), ["coins.spent"]),
+        (coin(100, reason="leaderboard_prize", scope="xp.weekly.1", window_key="2026-W47"), ["coins.awarded", "prize.paid"]),
+        (coin(-10, reason="fraud", kind="reversal", reverses="x"), ["entry.reversed"]),
+        (coin(50, reason="streak_milestone:7"), ["streak.extended", "coins.awarded"]),
+        ({"pk": PK, "sk": "ACH#first_character", "name": "First", "created_at": "2026-11-21T12:00:00Z"},
+         ["achievement.unlocked"]),
+        ({"pk": "T#game#LB#xp#weekly#2026-W47#FINAL", "sk": "FINAL", "finalised_at": "2026-11-23T00:05:00Z",
+          "entries": [{"rank": 1, "user_id": "a", "score": 9}]}, ["leaderboard.finalised"]),
+        ({"pk": PK, "sk": "PROFILE"}, []),
+        ({"pk": PK, "sk": "DAY#2026-11-21"}, []),
+        ({"pk": "APIKEY#x", "sk": "APIKEY"}, []),
+    ],
+)  # fmt: skip
+def test_event_types_of_each_source(item, types):
+    assert [e["type"] for e in derive(RULES, "INSERT", item, "eid")] == types
+
+
+def test_only_inserts_make_events():
+    assert derive(RULES, "MODIFY", xp_item(50, 100), "id") == [] and derive(RULES, "REMOVE", None, None) == []
+
+
+def test_notifications_for_level_ups_unlocks_milestones_and_prizes_only():
+    events = derive(RULES, "INSERT", xp_item(50, 100), "id1")
+    assert notification(events[0]) is None
+    note = notification(events[1])
+    assert note["type"] == "level.up" and note["title"] == "Level up: Creator" and note["id"] == events[1]["id"]
+    silent = derive(RULES, "INSERT", {"pk": PK, "sk": "ACH#x", "retroactive": True}, None)
+    assert notification(silent[0]) is None
+
+
+def test_the_retry_schedule_retries_within_60s_and_for_at_least_24h():
+    assert retry_delay(1) <= 60
+    assert sum(RETRY_DELAYS_S) >= 24 * 3600
+    assert retry_delay(len(RETRY_DELAYS_S)) == RETRY_DELAYS_S[-1] and retry_delay(len(RETRY_DELAYS_S) + 1) is None
+    assert MAX_ATTEMPTS == len(RETRY_DELAYS_S) + 1
+    assert retry_delay(3, scale=0) == 0
+
+
+@pytest.mark.parametrize(
+    "url, loopback, ok",
+    [
+        ("https://hooks.example.com/x", False, True),
+        ("http://hooks.example.com/x", False, False),
+        ("http://127.0.0.1:8080/hook", True, True),
+        ("http://localhost/hook", True, True),
+        ("http://127.0.0.1:8080/hook", False, False),
+        ("https://localhost/hook", False, False),
+        ("http://example.com/x", True, False),
+        ("ftp://example.com/x", True, False),
+        ("https://user:pw@example.com/", False, False),
+        ("https:///nohost", False, False),
+        ("https://exa mple.com/", False, False),
+        ("not a url", False, False),
+    ],
+)
+def test_webhook_urls(url, loopback, ok):
+    if ok:
+        assert check_webhook_url(url, allow_loopback=loopback) is None
+    else:
+        with pytest.raises(ValidationFailed):
+            check_webhook_url(url, allow_loopback=loopback)
