@@ -43,6 +43,8 @@ from gamification.domain.rules import Rules
 #: Ledger reasons that never count on a board: starting XP (not earned) and roll-over prizes
 #: (prizes would feed the boards that pay them).
 EXCLUDED_REASONS = frozenset({"starting_balance", "leaderboard_prize"})
+#: Ledger entry kinds that never move a board (coin spends, operator adjustments).
+NOT_ON_BOARDS = frozenset({"spend", "adjustment"})
 #: Levels of the count hierarchy: 16**13 > 2 * SCORE_OFFSET, so level 12 has one parent.
 COUNT_LEVELS = 13
 BITS = 4
@@ -80,13 +82,19 @@ def entry_of(item: dict[str, object], seq: str = "") -> Entry | None:
     parts = pk.split("#")
     if len(parts) != 4 or parts[0] != "T" or parts[2] != "U":
         return None
+    # Spends and operator adjustments move balances, not boards; a reversal moves the boards
+    # its entry moved (``board_delta``), on the day of the reversed entry (``board_occurred_at``).
+    if item.get("kind") in NOT_ON_BOARDS:
+        return None
     if sk.startswith("XP#"):
         kind, amount = "xp", item.get("xp", 0)
     elif sk.startswith("COIN#"):
         kind, amount = "coins", item.get("amount", 0)
     else:
         return None
-    occurred = datetime.fromisoformat(str(item["occurred_at"]).replace("Z", "+00:00"))
+    if item.get("kind") == "reversal":
+        amount = item.get("board_delta", 0)
+    occurred = datetime.fromisoformat(str(item.get("board_occurred_at") or item["occurred_at"]).replace("Z", "+00:00"))
     return Entry(parts[1], parts[3], kind, str(item.get("reason", "")), int(amount),  # type: ignore[call-overload]
                  occurred, str(item.get("recorded_at") or item["occurred_at"]), pad_seq(seq) if seq else "")
 

@@ -53,8 +53,8 @@ from gamification.domain.ledger import (
 )
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
-from gamification.domain.rules import XP_BONUS_REASON
-from gamification.usecases.boards import BoardUpdate
+from gamification.domain.leaderboards import delta_for, touched
+from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.usecases.engine import Engine
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
@@ -214,11 +214,10 @@ class Ledger:
         occurred = _instant(first["occurred_at"])
         day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
         k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None
-        boards = BoardUpdate(rules, tenant, user_id, day)
         action_rule = rules.actions.get(first.get("action") or "")
 
         def decide(read: Read) -> Write:
-            entry, profile, bonus, usage, *scores = read
+            entry, profile, bonus, usage = read
             if entry is None:
                 raise EntryNotFound("No such ledger entry", entry_id=entry_id)
             if bonus and bonus.get("reason") != XP_BONUS_REASON:
@@ -231,21 +230,24 @@ class Ledger:
             balance_after = (int(profile.get("coins_balance", 0)) if profile else 0) + plan.coins
             level_after = level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
+            # The boards follow through the stream (docs/leaderboards.md): the projector moves
+            # them by ``board_delta`` on the periods of the reversed entry's own day.
             common = {"kind": REVERSAL, "idempotency_key": idempotency_key, "reverses": entry_id,
-                      "reversed_reason": entry.get("reason")}  # fmt: skip
+                      "reversed_reason": entry.get("reason"), "board_occurred_at": entry["occurred_at"]}  # fmt: skip
             tx = self.store.transaction(token=event_id)
             k_rev_bonus = None
             if kind == "xp":
                 k_rev, attrs = items.xp_entry(
                     tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason, xp=plan.xp,
                     total_xp=total_after, **{**common, "action": entry.get("action"), "day": day.isoformat(),
-                                             "level": level_after.level},
+                                             "level": level_after.level, "board_delta": plan.board_xp},
                 )  # fmt: skip
                 if plan.coins and bonus:
                     k_rev_bonus, bonus_attrs = items.coin_entry(
                         tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
                         amount=plan.coins, balance=balance_after,
-                        **{**common, "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON},
+                        **{**common, "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON,
+                           "board_delta": plan.board_coins},
                     )  # fmt: skip
                     mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
                     tx.put_new(k_rev_bonus, bonus_attrs)
@@ -254,13 +256,13 @@ class Ledger:
             else:
                 k_rev, attrs = items.coin_entry(
                     tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
-                    amount=plan.coins, balance=balance_after, **common,
+                    amount=plan.coins, balance=balance_after, **common, board_delta=plan.board_coins,
                 )  # fmt: skip
             rev_id = keys.entry_id(k_rev["sk"])
             mark_reversed(tx, k_entry, rev_id)
             tx.put_new(k_rev, attrs)
             tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins)
-            moved = boards.apply(tx, scores, xp=plan.board_xp, coins=plan.board_coins, now=now)
+            moved = _boards_moved(rules, day, plan.board_xp, plan.board_coins)
             body = ReversalResponse(
                 user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
                 amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
@@ -269,5 +271,15 @@ class Ledger:
             )  # fmt: skip
             return Write(Outcome(body), tx, proof=k_rev)
 
-        wanted = [k_entry, k_profile, k_bonus, k_usage, *boards.keys]
+        wanted = [k_entry, k_profile, k_bonus, k_usage]
         return read_decide_commit(self.store, self.engine.retry, idem, now, wanted, decide)
+
+
+def _boards_moved(rules: Rules, day: date, xp: int, coins: int) -> list[dict[str, Any]]:
+    """``[{board, period, period_key, delta}]`` the reversal moves back (through the stream)."""
+    out = []
+    for bp in touched(rules, day):
+        delta = delta_for(bp.metric, xp, coins)
+        if delta:
+            out.append({"board": bp.board, "period": bp.period, "period_key": bp.period_key, "delta": delta})
+    return out

@@ -11,7 +11,8 @@ skeleton of :mod:`gamification.usecases.optimistic`:
 2. one ``TransactWriteItems``: task (version), topic (version), the day's per-topic counter
    (the count the tier was decided from), the XP ledger entry (which is the attempt's record),
    and, when XP is earned, profile (version), global day usage (cap condition), xp_bonus
-   coins and boards as for an action; prerequisite ``ConditionCheck``s; the idempotency record.
+   coins as for an action; prerequisite ``ConditionCheck``s; the idempotency record. Boards
+   follow the XP ledger entry through the table's stream (docs/leaderboards.md).
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from gamification.domain.topics import (
     xp_needed,
 )
 from gamification.usecases.award_xp import opening_balance
-from gamification.usecases.boards import BoardUpdate
 from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
@@ -131,13 +131,11 @@ class TopicUseCases:
         k_usage = keys.usage_key(tenant, user_id, day_key(rules_day))
         k_days = [keys.topic_day_key(tenant, user_id, day_key(d)) for d in candidates]
         k_prereqs = [keys.topic_key(tenant, user_id, p) for p in prereqs]
-        boards = BoardUpdate(rules, tenant, user_id, rules_day)
 
         def decide(read: Read) -> Write:
             profile, task, topic_item, usage_item = read[:4]
             day_items = read[4:7]
             prereq_items = read[7 : 7 + len(prereqs)]
-            scores = read[7 + len(prereqs) :]
             zone = user_zone(profile, rules.zone)
             today = local_date(occurred, zone)
             k_day, day_item = k_days[candidates.index(today)], day_items[candidates.index(today)]
@@ -246,11 +244,9 @@ class TopicUseCases:
                     require_topic_xp(tx, keys.topic_key(tenant, user_id, p), need)
             proof = self._ledger(tx, tenant, idempotency_key, profile, occurred, now, rules_day, today, decision,
                                  review, result, cap)  # fmt: skip
-            if decision.amount:
-                boards.apply(tx, scores, xp=decision.amount, coins=bonus, now=now)
             return Write(Outcome(result), tx, proof=proof)
 
-        wanted = [k_profile, k_task, k_topic, k_usage, *k_days, *k_prereqs, *boards.keys]
+        wanted = [k_profile, k_task, k_topic, k_usage, *k_days, *k_prereqs]
         return read_decide_commit(ctx.store, ctx.retry, idem, now, wanted, decide)
 
     def _ledger(
