@@ -151,6 +151,13 @@ class Update:
     condition: str | None = None
 
 
+def counter_add(key: Key, delta: int = 1, attribute: str = "n") -> Update:
+    """Add ``delta`` to a counter item (created at ``delta`` if absent), unconditionally:
+    for write-sharded counts such as an achievement's unlock count, whose once-rule is the
+    unlock marker in the same transaction."""
+    return Update(key, "ADD #n :d", {"#n": attribute}, {":d": delta})
+
+
 def profile_bump(
     key: Key, seen_version: int, *, user_id: str, now: datetime, xp: int = 0, coins: int = 0,
     xp_floor: int | None = None, set_attrs: dict[str, Any] | None = None,

@@ -161,21 +161,6 @@ def undo_day_usage(tx: Transaction, key: Key, *, xp: int, action: str | None) ->
     )
 
 
-def remove_board_score(tx: Transaction, key: Key, score: int) -> None:
-    """Delete a user's score item from a board shard, only if it still holds ``score``."""
-    tx.items.append(
-        {
-            "Delete": {
-                "TableName": tx.table,
-                "Key": marshal(key),
-                "ConditionExpression": "#s = :s",
-                "ExpressionAttributeNames": {"#s": "score"},
-                "ExpressionAttributeValues": marshal({":s": score}),
-            }
-        }
-    )
-
-
 def set_existing(store: Store, key: Key, values: dict[str, Any], remove: tuple[str, ...] = ()) -> bool:
     """``SET`` attributes on an item that exists (and ``REMOVE`` others); False when it is gone."""
     names = {f"#a{i}": k for i, k in enumerate(values)}

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
-from gamification.domain.leaderboards import COUNT_LEVELS, bucket
 
 #: Ledger types of the API and their sort-key prefixes.
 TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}
@@ -184,8 +183,3 @@ def plan_reversal(
         )
     on_boards = entry.get("kind") in (None, "award") and entry.get("reason") in board_reasons
     return Reversal(xp=0, coins=-amount, cap_xp=0, action=None, board_xp=0, board_coins=-amount if on_boards else 0)
-
-
-def removal_deltas(score: int) -> list[tuple[int, int, int]]:
-    """Count-hierarchy updates that take one player with ``score`` off a board shard."""
-    return [(level, bucket(score, level), -1) for level in range(COUNT_LEVELS)]

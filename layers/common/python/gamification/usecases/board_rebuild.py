@@ -97,6 +97,13 @@ class BoardRebuild:
         report.done = True
         return report
 
+    def remove_player(self, tenant: str, board: str, period: str, period_key: str, user_id: str) -> None:
+        """Recompute one player's score item from its ledger (gone after an erasure: the item
+        is deleted) and then the period's aggregates from the score items."""
+        rule = self.rules.leaderboards[board]
+        self._player(tenant, board, period, period_key, rule.shards, user_id)
+        self._aggregates(tenant, board, period, period_key, rule.shards, RebuildReport())
+
     # ---- phase 1 --------------------------------------------------------------------
 
     def _expires(self, period: str, period_key: str) -> int | None:

@@ -5,37 +5,36 @@ Steps, each safe to repeat (a crashed or timed-out erasure is finished by callin
 1. collect, from the user's ledger entries and day usage, the local dates the user was
    active on and the idempotency keys of their requests; saved on an erasure item
    (``T#{t}#ERASE#{user}``) so a resumed run still knows them once the ledger is gone;
-2. take the user off every board period those dates touch: per board period one
-   transaction deletes the score item (conditioned on the score read) and takes the user
-   out of the shard's count hierarchy; final snapshots of ended periods drop the user's row;
-3. delete the idempotency records of those keys;
-4. delete every item of the user's partition (profile, usage, ledger, once-markers,
+2. delete the idempotency records of those keys;
+3. delete every item of the user's partition (profile, usage, ledger, once-markers,
    notifications), 25 per BatchWriteItem;
+4. take the user off every board period those dates touch: the period's projection is
+   recomputed for the user from the (now empty) ledger and its aggregates from the score
+   items left (docs/leaderboards.md, "Rebuild"); final snapshots of ended periods drop
+   the user's row. A ledger entry of the user still in the stream when this runs can put
+   the user back on a board: call again after the boards' lag (2 s);
 5. delete the erasure item. Afterwards the user reads as new and appears on no board.
 
-Cost: one Query page per 100 partition items (twice: collect, delete), one BatchGetItem per
-100 board periods, one small transaction per board the user was on, one BatchWriteItem per
-25 items. Writes for the user racing the erasure can leave items behind; a second call
+Cost: one Query page per 100 partition items (twice: collect, delete), one BatchWriteItem
+per 25 items, and per board period the user touched a read of its score items (proportional
+to the period's players: erasure is rare, exactness matters more). Writes for the user racing the erasure can leave items behind; a second call
 removes them.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from gamification.api.ledger_models import DeleteUserResponse
 from gamification.dal import keys
-from gamification.dal.ledger_store import delete_keys, partition_keys, query_page, remove_board_score
-from gamification.dal.store import Store, WriteConflict
-from gamification.domain.leaderboards import count_sk, shard_of, touched
-from gamification.domain.ledger import removal_deltas
+from gamification.dal.ledger_store import delete_keys, partition_keys, query_page
+from gamification.dal.store import Store
+from gamification.domain.leaderboards import shard_of, touched
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
 from gamification.usecases.outcome import Outcome
 
 PAGE = 100
-MAX_BOARD_ATTEMPTS = 10
 
 
 class Erasure:
@@ -54,9 +53,9 @@ class Erasure:
             state = {"days": sorted(d.isoformat() for d in days), "idempotency_keys": sorted(idem), "started_at": keys.stamp(now)}
             self.store.put(k_state, state)
         days = {date.fromisoformat(d) for d in state.get("days", [])}
-        boards = self._leave_boards(tenant, user_id, days)
         delete_keys(self.store, [keys.idempotency_key(tenant, k) for k in state.get("idempotency_keys", [])])
         deleted = self._delete_partition(keys.user_pk(tenant, user_id))
+        boards = self._leave_boards(tenant, user_id, days)
         delete_keys(self.store, [k_state])
         body = DeleteUserResponse(user_id=user_id, deleted=True, items_deleted=deleted, boards_left=boards)
         return Outcome(body)
@@ -85,47 +84,27 @@ class Erasure:
         return days, idem
 
     def _leave_boards(self, tenant: str, user_id: str, days: set[date]) -> int:
-        """Take the user off every board period of ``days``; returns how many held them."""
-        periods = {(bp.board, bp.period, bp.period_key): bp for day in days for bp in touched(self.rules, day)}
-        refs = list(periods.values())
-        left = 0
-        for i in range(0, len(refs), PAGE):
-            chunk = refs[i : i + PAGE]
-            score_keys = [
-                keys.board_score_key(tenant, bp.board, bp.period, bp.period_key, shard_of(user_id, bp.shards), user_id)
-                for bp in chunk
-            ]
-            snaps = [keys.board_snapshot_key(tenant, bp.board, bp.period, bp.period_key) for bp in chunk]
-            found = self.store.get_many(score_keys + snaps)
-            for bp, key, item, snap in zip(chunk, score_keys, found[: len(chunk)], found[len(chunk) :]):
-                if item:
-                    left += self._leave_board(tenant, bp, key, item)
-                if snap and any(e.get("user_id") == user_id for e in snap.get("entries", [])):
-                    attrs = {k: v for k, v in snap.items() if k not in ("pk", "sk")}
-                    attrs["entries"] = [e for e in snap["entries"] if e.get("user_id") != user_id]
-                    self.store.put({"pk": snap["pk"], "sk": snap["sk"]}, attrs)
-        return left
+        """Take the user off every board period of ``days`` (run after the ledger is gone):
+        the user's score item is recomputed from the (now empty) ledger, which deletes it,
+        and the period's aggregates (counts, ties, top rows) are recomputed from the score
+        items left (:class:`gamification.usecases.board_rebuild.BoardRebuild`). Final
+        snapshots of ended periods drop the user's row. Returns how many periods held them."""
+        from gamification.usecases.board_rebuild import BoardRebuild
 
-    def _leave_board(self, tenant: str, bp: Any, key: keys.Key, item: dict[str, Any] | None) -> int:
-        shard = shard_of(item["user_id"], bp.shards) if item else 0
-        for _ in range(MAX_BOARD_ATTEMPTS):
-            if item is None:
-                return 0
-            score = int(item["score"])
-            tx = self.store.transaction()
-            remove_board_score(tx, key, score)
-            for level, bucket_id, delta in removal_deltas(score):
-                tx.add_board_count(
-                    keys.board_count_key(tenant, bp.board, bp.period, bp.period_key, shard, count_sk(level, bucket_id)),
-                    delta=delta,
-                    expires_at=None,
-                )
-            try:
-                self.store.commit(tx)
-                return 1
-            except WriteConflict:
-                item = self.store.get(key)
-        raise WriteConflict(["BoardContention"])
+        rebuild = BoardRebuild(self.rules, self.store)
+        periods = {(bp.board, bp.period, bp.period_key): bp for day in days for bp in touched(self.rules, day)}
+        left = 0
+        for bp in periods.values():
+            score_key = keys.board_score_key(tenant, bp.board, bp.period, bp.period_key, shard_of(user_id, bp.shards), user_id)
+            if self.store.get(score_key):
+                left += 1
+            rebuild.remove_player(tenant, bp.board, bp.period, bp.period_key, user_id)
+            snap = self.store.get(keys.board_snapshot_key(tenant, bp.board, bp.period, bp.period_key))
+            if snap and any(e.get("user_id") == user_id for e in snap.get("entries", [])):
+                attrs = {k: v for k, v in snap.items() if k not in ("pk", "sk")}
+                attrs["entries"] = [e for e in snap["entries"] if e.get("user_id") != user_id]
+                self.store.put({"pk": snap["pk"], "sk": snap["sk"]}, attrs)
+        return left
 
     def _delete_partition(self, pk: str) -> int:
         deleted = 0

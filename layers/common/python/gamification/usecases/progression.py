@@ -161,9 +161,7 @@ class Extras:
                     {"user_id": user_id, "achievement": pay.achievement, "unlocked_at": keys.stamp(now),
                      "event_id": event_id, "retroactive": retroactive or None},
                 )  # fmt: skip
-                tx.add_board_count(
-                    keys.achievement_count_key(tenant, shard_for(user_id), pay.achievement), delta=1, expires_at=None
-                )
+                tx.update(items.counter_add(keys.achievement_count_key(tenant, shard_for(user_id), pay.achievement)))
             if pay.reward.xp:
                 total += pay.reward.xp
                 tx.put_new(
