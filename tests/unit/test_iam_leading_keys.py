@@ -36,9 +36,16 @@ def sample_partitions() -> dict[str, str]:
         if fn.__module__ != keys.__name__ or name == "stamp":
             continue
         params = inspect.signature(fn).parameters
-        args = {p: samples.get(p, datetime(2026, 11, 21, tzinfo=timezone.utc)) for p in params}
-        built = fn(**args)
-        out[name] = built["pk"] if isinstance(built, dict) else built
+        when = datetime(2026, 11, 21, tzinfo=timezone.utc)
+        args = {p: samples.get(p, when if "datetime" in str(params[p].annotation) else f"{p}-1") for p in params}
+        try:
+            built = fn(**args)
+        except (TypeError, KeyError, AttributeError, ValueError):
+            continue  # a helper over keys (ledger_index, entry_id...), not a key builder
+        if isinstance(built, dict) and "pk" in built:
+            out[name] = built["pk"]
+        elif name.endswith("_pk"):
+            out[name] = built  # a partition key builder (sort key builders are left out)
     return out
 
 
