@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -66,8 +66,18 @@ def settle(streams, queues):
     queues.wait_until_idle("WebhookQueue", timeout=120)
 
 
+@pytest.fixture
+def bus(streams, queues, local_aws):
+    """The local buses, tapped from the start of the test on (earlier tests' events drained
+    first): ``bus.published()`` is what this test's awards published."""
+    settle(streams, queues)
+    local_aws.listen()
+    yield local_aws
+    local_aws.stop_listening()
+
+
 def test_a_level_up_reaches_the_bus_the_inbox_and_the_receiver_signed_failing_first(
-    api, clock, tenant, streams, queues, local_aws, receiver
+    api, clock, tenant, streams, queues, bus, receiver
 ):
     hook = receiver(plan=[500])
     created = api.post("/v1/webhooks", {"url": hook.url, "events": ["level.up", "coins.spent"]})
@@ -92,9 +102,9 @@ def test_a_level_up_reaches_the_bus_the_inbox_and_the_receiver_signed_failing_fi
     log = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
     assert [(d["event_type"], d["status"], d["attempts"]) for d in log] == [("level.up", "delivered", 2)]
     # The bus got every event of the awards (xp.awarded twice, coins.awarded, level.up).
-    mine = [e["detail"] for e in local_aws.published() if e["detail"].get("tenant") == tenant.id]
+    mine = [e["detail"] for e in bus.published() if e["detail"].get("tenant") == tenant.id]
     assert sorted(e["type"] for e in mine).count("xp.awarded") == 2 and "level.up" in {e["type"] for e in mine}
-    assert all(e["source"] == "gamification" for e in local_aws.published())
+    assert all(e["source"] == "gamification" for e in bus.published())
     # The inbox has the level up, unread; marking it read works by id and for all.
     notes = api.get("/v1/users/eve/notifications").json()["notifications"]
     assert [(n["type"], n["title"], n["read"]) for n in notes] == [("level.up", "Level up: Creator", False)]
@@ -104,6 +114,20 @@ def test_a_level_up_reaches_the_bus_the_inbox_and_the_receiver_signed_failing_fi
     assert marked == {"user_id": "eve", "marked": 1, "unread": 0}
     assert api.get("/v1/users/eve/notifications", unread="true").json()["notifications"] == []
     assert api.post("/v1/users/eve/notifications/read", {"all": True}).json()["marked"] == 0
+
+
+def test_the_award_after_missed_dates_publishes_the_lost_streak(api, clock, tenant, streams, queues, bus):
+    # Active on the 21st and 22nd (no freezes yet in the bundled rules), back on the 25th.
+    for day in (0, 1, 4):
+        clock.set(NOON + timedelta(days=day))
+        assert api.xp("sam", "paid_char_sold").status_code == 200
+    settle(streams, queues)
+    mine = [e["detail"] for e in bus.published()
+            if e["detail"].get("tenant") == tenant.id and e["detail"].get("user_id") == "sam"]  # fmt: skip
+    lost = [e for e in mine if e["type"] == "streak.lost"]
+    assert [e["data"] for e in lost] == [{"date": "2026-11-23", "length": 2}], mine
+    assert lost[0]["occurred_at"].startswith("2026-11-25") and "streak.freeze_used" not in {e["type"] for e in mine}
+    assert api.get("/v1/users/sam/streak").json()["current"] == 1
 
 
 def test_a_duplicate_stream_delivery_gives_one_webhook_id_and_one_notification(

@@ -50,8 +50,8 @@ def coin(amount, **extra):
         (coin(100, reason="leaderboard_prize", scope="xp.weekly.1", window_key="2026-W47"), ["coins.awarded", "prize.paid"]),
         (coin(-10, reason="fraud", kind="reversal", reverses="x"), ["entry.reversed"]),
         (coin(50, reason="streak_milestone:7"), ["streak.extended", "coins.awarded"]),
-        ({"pk": PK, "sk": "ACH#first_character", "name": "First", "created_at": "2026-11-21T12:00:00Z"},
-         ["achievement.unlocked"]),
+        ({"pk": PK, "sk": "ACH#first_character", "achievement": "first_character", "event_id": "e1",
+          "unlocked_at": "2026-11-21T12:00:00.000000Z"}, ["achievement.unlocked"]),
         ({"pk": "T#game#LB#xp#weekly#2026-W47#FINAL", "sk": "FINAL", "finalised_at": "2026-11-23T00:05:00Z",
           "entries": [{"rank": 1, "user_id": "a", "score": 9}]}, ["leaderboard.finalised"]),
         ({"pk": PK, "sk": "PROFILE"}, []),
@@ -107,3 +107,22 @@ def test_webhook_urls(url, loopback, ok):
     else:
         with pytest.raises(ValidationFailed):
             check_webhook_url(url, allow_loopback=loopback)
+
+
+def test_an_award_after_missed_dates_gives_freeze_used_and_lost():
+    gap = [{"type": "streak.freeze_used", "dates": ["2026-11-19"], "freezes_used": 1},
+           {"type": "streak.lost", "date": "2026-11-20", "length": 6}]  # fmt: skip
+    events = derive(RULES, "INSERT", xp_item(10, 60, streak_events=gap), "id1")
+    assert [e["type"] for e in events] == ["streak.freeze_used", "streak.lost", "xp.awarded"]
+    assert events[0]["data"] == {"dates": ["2026-11-19"], "freezes_used": 1}
+    assert events[1]["data"] == {"date": "2026-11-20", "length": 6}
+    assert len({e["id"] for e in events}) == 3
+
+
+def test_an_unlock_marker_as_the_award_writes_it_gives_a_named_dated_event():
+    marker = {"pk": PK, "sk": "ACH#first_character", "user_id": "alice", "achievement": "first_character",
+              "unlocked_at": "2026-11-21T12:00:00.000000Z", "event_id": "e1"}  # fmt: skip
+    [event] = derive(RULES, "INSERT", marker, None)
+    assert event["occurred_at"] == "2026-11-21T12:00:00.000000Z"
+    assert event["data"] == {"achievement": "first_character", "name": "First character", "category": "exploration"}
+    assert notification(event)["title"] == "Achievement unlocked: First character"

@@ -88,3 +88,14 @@ def test_a_coin_award_counts_coins_earned_and_touches_no_streak():
                          coins_gained=10)  # fmt: skip
     assert extras.streak is None and [u["id"] for u in extras.unlocked] == ["coins_100"]
     assert extras.profile_attrs["coins_earned"] == 105
+
+
+def test_the_award_that_ends_a_gap_records_what_the_missed_dates_did():
+    day1 = award(None)
+    day2 = award({**day1.profile_attrs}, now=NOON + timedelta(days=1))
+    assert day2.streak_events == []  # the next date: nothing missed
+    back = award({**day1.profile_attrs, **day2.profile_attrs}, now=NOON + timedelta(days=4))
+    assert back.streak == {"current": 1, "longest": 2, "extended": True}
+    assert back.streak_events == [{"type": "streak.lost", "date": "2026-11-23", "length": 2}]
+    again = award({**day1.profile_attrs, **day2.profile_attrs, **back.profile_attrs}, now=NOON + timedelta(days=4))
+    assert again.streak_events == []  # the same date again: reported once

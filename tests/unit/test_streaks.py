@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamification.domain.periods import local_date
-from gamification.domain.streaks import Freezes, Reward, StreakRule, StreakState, window_days
+from gamification.domain.streaks import Freezes, Reward, StreakGap, StreakRule, StreakState, window_days
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"]
 MAX_AGE = timedelta(hours=48)
@@ -256,3 +256,43 @@ def test_an_event_older_than_the_window_is_ignored():
     state = StreakState().record(rule, d, d, WINDOW).state
     update = state.record(rule, d - timedelta(days=WINDOW), d, WINDOW)
     assert update.ignored and not update.extended and update.state == state
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rule=rules_strategy,
+    offsets=st.sets(st.integers(0, 20), min_size=1, max_size=12),
+    gap=st.integers(1, 10),
+)
+def test_the_gap_before_a_return_matches_the_model(rule, offsets, gap):
+    """``gap_before`` (what ``streak.freeze_used`` / ``streak.lost`` report) against the
+    model: the frozen dates and the first missed date between the last activity and the
+    return, and the run that date broke."""
+    d = date(2026, 3, 1)
+    active = {d + timedelta(days=o) for o in offsets}
+    last = max(active)
+    state = StreakState()
+    for a in sorted(active):
+        state = state.record(rule, a, last, WINDOW).state
+    back = last + timedelta(days=gap)
+    statuses = dict(model(rule, active, back)["history"])
+    between = [last + timedelta(days=i) for i in range(1, gap)]
+    frozen = tuple(x for x in between if statuses[x] == "frozen")
+    missed = [x for x in between if statuses[x] == "missed"]
+    result = state.gap_before(rule, back)
+    assert result.frozen == frozen
+    assert result.lost_on == (missed[0] if missed else None)
+    assert result.lost == (model(rule, active, last)["current"] if missed else 0)
+
+
+def test_a_return_after_a_freeze_and_after_a_break():
+    rule = StreakRule(freezes=Freezes(start=1, max=1))
+    d = date(2026, 5, 1)
+    state = StreakState()
+    for a in (d, d + timedelta(1), d + timedelta(2)):
+        state = state.record(rule, a, a, WINDOW).state
+    assert state.gap_before(rule, d + timedelta(3)) == StreakGap()  # the next date: nothing missed
+    one_missed = state.gap_before(rule, d + timedelta(4))
+    assert one_missed == StreakGap(frozen=(d + timedelta(3),))
+    two_missed = state.gap_before(rule, d + timedelta(5))
+    assert two_missed == StreakGap(frozen=(d + timedelta(3),), lost=3, lost_on=d + timedelta(4))

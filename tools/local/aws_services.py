@@ -6,9 +6,9 @@ SQS event source mapping (the ``Events`` of ``Type: SQS``), as Lambda's poller r
 - :func:`provision` creates every ``AWS::SQS::Queue`` (with its ``RedrivePolicy``: SQS itself
   dead-letters after ``maxReceiveCount``), ``AWS::Events::EventBus`` and ``AWS::KMS::Key``
   of template.yaml, and sets each function environment variable that is a ``!Ref`` to one
-  of them to its physical id (queue URL, bus name, key id), as CloudFormation would. A tap
-  queue with a rule on each bus keeps every published event for inspection
-  (:meth:`Services.published`).
+  of them to its physical id (queue URL, bus name, key id), as CloudFormation would.
+  :meth:`Services.listen` adds a tap queue with a rule on each bus that keeps what is
+  published from then on, for inspection (:meth:`Services.published`).
 - :class:`QueuePoller` receives from each mapped queue (batches of ``BatchSize``), invokes
   the function with Lambda's SQS event, deletes the messages that succeeded (all, or all
   but the ``batchItemFailures``) and leaves the others to reappear when their visibility
@@ -49,7 +49,8 @@ class Services:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
     def published(self) -> list[dict[str, Any]]:
-        """Every event published to the template's buses so far (EventBridge envelopes)."""
+        """Every event published to the template's buses since :meth:`listen` (EventBridge
+        envelopes)."""
         sqs = self.client("sqs")
         for url in self.taps.values():
             while True:
@@ -60,6 +61,31 @@ class Services:
                     self._seen.append(json.loads(m["Body"]))
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         return list(self._seen)
+
+    def listen(self) -> None:
+        """Keep what the buses publish from now on (:meth:`published`): a tap queue and a
+        rule matching every event on each bus. Opt-in and short-lived: each of moto's queue
+        writes and reads costs O(queued messages), so a tap left on for a session (or a
+        ``make run``) would slow every publish down."""
+        sqs, events = self.client("sqs"), self.client("events")
+        for lid, bus in self.buses.items():
+            name = f"{bus}-tap-{uuid.uuid4().hex[:6]}"
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+            events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+            self.taps[lid] = url
+
+    def stop_listening(self) -> None:
+        """Remove the taps of :meth:`listen` and forget what they kept."""
+        sqs, events = self.client("sqs"), self.client("events")
+        for lid, url in self.taps.items():
+            name = url.rsplit("/", 1)[-1]
+            events.remove_targets(Rule=name, EventBusName=self.buses[lid], Ids=["tap"])
+            events.delete_rule(Name=name, EventBusName=self.buses[lid])
+            sqs.delete_queue(QueueUrl=url)
+        self.taps.clear()
+        self._seen.clear()
 
     def stop(self) -> None:
         if self.server:
@@ -111,11 +137,6 @@ def provision(services: Services, prefix: str | None = None) -> Services:
             name = f"{prefix}-{lid}"
             events.create_event_bus(Name=name)
             services.buses[lid] = name
-            tap = sqs.create_queue(QueueName=f"{prefix}-{lid}-tap")["QueueUrl"]
-            tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            events.put_rule(Name=f"{prefix}-tap", EventBusName=name, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
-            events.put_targets(Rule=f"{prefix}-tap", EventBusName=name, Targets=[{"Id": "tap", "Arn": tap_arn}])
-            services.taps[lid] = tap
         elif res["Type"] == "AWS::KMS::Key":
             services.keys[lid] = kms.create_key(Description=f"{prefix} {lid}")["KeyMetadata"]["KeyId"]
     physical = {**services.queues, **services.buses, **services.keys}

@@ -17,10 +17,12 @@ Sources (new items only, ``INSERT``):
 | achievement marker ``ACH#<id>``       | ``achievement.unlocked``                      |
 | ledger entry ``streak_milestone:<n>`` | ``streak.extended`` (``data.milestone``)      |
 | board snapshot ``...#FINAL``          | ``leaderboard.finalised`` (no user)           |
+| XP ledger entry with ``streak_events``| ``streak.freeze_used`` (``data.dates``), ``streak.lost`` (``data.length``, ``data.date``) |
 
-``streak.lost`` and ``streak.freeze_used`` are defined types, not derived yet: the streak
-state lives compactly on the profile, and no item records when a run broke or a freeze
-was spent.
+A missed date is only known to have spent a freeze or broken the run once the user is
+active again (the streak state is lazy, on the profile): the award that makes the next
+date active records what the gap did on its ledger entry, and the events carry that
+award's ``occurred_at`` and the missed ``date``.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
         out.append({"id": event_id(pk, sk, event_type), "type": event_type, "tenant": tenant, "user_id": user,
                     "occurred_at": occurred_at, "data": {k: v for k, v in data.items() if v is not None}})  # fmt: skip
 
-    when = new.get("occurred_at") or new.get("created_at") or new.get("finalised_at")
+    when = new.get("occurred_at") or new.get("unlocked_at") or new.get("created_at") or new.get("finalised_at")
     reason = str(new.get("reason") or "")
     if sk.startswith(("XP#", "COIN#")) and user:
         base = {"entry_id": entry_id, "reason": reason or None}
@@ -114,6 +116,10 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
         if reason.startswith(MILESTONE_PREFIX):
             emit("streak.extended", when, {"milestone": int(reason[len(MILESTONE_PREFIX):] or 0), "entry_id": entry_id})
         if sk.startswith("XP#"):
+            for streak_event in new.get("streak_events") or ():
+                kind = str(streak_event.get("type"))
+                if kind in ("streak.freeze_used", "streak.lost"):
+                    emit(kind, when, {k: v for k, v in streak_event.items() if k != "type"})
             xp, total = int(new.get("xp", 0)), int(new.get("total_xp", 0))
             emit("xp.awarded", when, {**base, "amount": xp, "action": new.get("action"), "total_xp": total,
                                        "capped": new.get("capped"), "retroactive": new.get("retroactive")})  # fmt: skip
@@ -133,8 +139,10 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
                                            "entry_id": entry_id})  # fmt: skip
         return out
     if sk.startswith("ACH#") and user:
-        emit("achievement.unlocked", when, {"achievement": sk[4:], "name": new.get("name"),
-                                             "category": new.get("category"), "retroactive": new.get("retroactive")})  # fmt: skip
+        achievement = rules.achievements.get(sk[4:])  # the marker holds the id; the rules name it
+        emit("achievement.unlocked", when, {"achievement": sk[4:], "name": achievement.name if achievement else None,
+                                             "category": achievement.category if achievement else None,
+                                             "retroactive": new.get("retroactive")})  # fmt: skip
         return out
     if sk == "FINAL" and pk.endswith("#FINAL"):
         parts = pk.split("#")  # T, t, LB, board, period, period_key, FINAL

@@ -287,6 +287,25 @@ class StreakState:
             history=history,
         )
 
+    def gap_before(self, rule: StreakRule, day: date) -> StreakGap:
+        """What the dates between the newest active date and local date ``day`` did to the
+        run, for ``day`` about to become active: ``frozen`` dates (one freeze spent on each)
+        and ``lost`` (length of the run that broke on ``lost_on``; 0: none). Empty when
+        ``day`` is not after the newest active date plus one (nothing was missed)."""
+        last = self.last_active_date
+        if last is None or self.base is None or day <= last + timedelta(days=1):
+            return StreakGap()
+        frozen: list[date] = []
+        lost, lost_on = 0, None
+        c = self.before
+        for d, after, status in rule.walker().walk(self.before, self.base, day - timedelta(days=1), self.active_dates(), day):
+            if d > last and status == "frozen":
+                frozen.append(d)
+            elif d > last and status == "missed" and c.run and not lost:
+                lost, lost_on = c.run, d
+            c = after
+        return StreakGap(tuple(frozen), lost, lost_on)
+
     # ---- writing ----
 
     def record(self, rule: StreakRule, day: date, today: date, window: int) -> StreakUpdate:
@@ -326,6 +345,16 @@ class StreakState:
         if reached:
             state = replace(state, paid=self.paid | frozenset(reached))
         return StreakUpdate(state, True, reached)
+
+
+@dataclass(frozen=True)
+class StreakGap:
+    """Result of :meth:`StreakState.gap_before`: local dates ``frozen`` (a freeze spent on
+    each, oldest first) and the run of ``lost`` active dates that broke on ``lost_on``."""
+
+    frozen: tuple[date, ...] = ()
+    lost: int = 0
+    lost_on: date | None = None
 
 
 @dataclass(frozen=True)

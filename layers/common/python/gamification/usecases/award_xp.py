@@ -146,6 +146,7 @@ def _write(
         total_xp=result.total_xp - extras.xp, xp_requested=decision.requested, capped=decision.capped,
         floored=decision.floored or None, day=day_key(day), level=level_for_xp(rules, result.total_xp - extras.xp).level,
         metadata=json.dumps(req.metadata) if req.metadata else None, idempotency_key=idempotency_key,
+        streak_events=extras.streak_events or None,
     )  # fmt: skip
     tx.put_new(key, attrs)
     return key

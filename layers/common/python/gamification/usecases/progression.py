@@ -54,7 +54,7 @@ from gamification.domain.errors import (
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.rules import XP_BONUS_REASON, Rules
-from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakState, window_days
+from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakGap, StreakState, window_days
 from gamification.usecases.outcome import Outcome
 
 R = TypeVar("R", bound=BaseModel)
@@ -136,6 +136,7 @@ class Extras:
     payments: list[Payment] = field(default_factory=list)
     total_xp_before: int = 0
     balance_before: int = 0
+    streak_events: list[dict[str, Any]] = field(default_factory=list)
 
     def write(
         self,
@@ -222,10 +223,12 @@ def after_award(
         today = local_date(now, zone)
         state = StreakState.from_item(profile.get(STREAK))
         if action is not None and rule.qualifies(action):
-            update = state.record(rule, local_date(occurred, zone), today, window_days(rules.max_event_age))
-            state = update.state
+            day = local_date(occurred, zone)
+            update = state.record(rule, day, today, window_days(rules.max_event_age))
             if update.extended:
-                attrs[STREAK] = state.to_item()
+                attrs[STREAK] = update.state.to_item()
+                extras.streak_events = streak_events(state.gap_before(rule, day))
+            state = update.state
             view = state.view(rule, today)
             extras.streak = {"current": view.current, "longest": view.longest, "extended": update.extended}
             extras.payments += [Payment(f"{MILESTONE_REASON}:{n}", rule.milestones[n]) for n in update.milestones]
@@ -277,6 +280,18 @@ def after_award(
     if gained or COINS_EARNED not in profile:
         attrs[COINS_EARNED] = int(profile.get(COINS_EARNED, 0)) + gained
     return extras
+
+
+def streak_events(gap: StreakGap) -> list[dict[str, Any]]:
+    """The ``streak_events`` an extending award records on its XP ledger entry (the stream
+    turns them into ``streak.freeze_used`` and ``streak.lost``; docs/events.md): what the
+    dates missed since the previous active date did, learnt when the user comes back."""
+    out: list[dict[str, Any]] = []
+    if gap.frozen:
+        out.append({"type": "streak.freeze_used", "dates": [d.isoformat() for d in gap.frozen], "freezes_used": len(gap.frozen)})
+    if gap.lost:
+        out.append({"type": "streak.lost", "date": gap.lost_on.isoformat() if gap.lost_on else None, "length": gap.lost})
+    return out
 
 
 #: The reward of an achievement without ``reward``.
