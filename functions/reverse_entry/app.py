@@ -2,8 +2,8 @@
 coin entry (balance, the day's usage and the boards move back), once."""
 
 from aws_lambda_powertools.event_handler import Response
-from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, tenant_of
-from gamification.api.ledger_http import EntryIdPath, ledger_responses
+from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.ledger_http import EntryIdPath
 from gamification.api.ledger_models import ReversalRequest, ReversalResponse
 from gamification.runtime import engine
 from gamification.usecases.ledger import Ledger
@@ -14,7 +14,7 @@ app = build_app()
 @app.post(
     "/v1/users/<user_id>/ledger/<entry_id>/reversal",
     summary="Reverse a ledger entry",
-    responses=ledger_responses(
+    responses=responses(
         ReversalResponse,
         _404="No such entry (entry_not_found)",
         _409="Reversed already (already_reversed) or not reversible (not_reversible)",

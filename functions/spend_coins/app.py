@@ -3,8 +3,7 @@ the balance is enforced by a DynamoDB condition, so racing spends never overdraw
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, tenant_of
-from gamification.api.ledger_http import ledger_responses
+from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.ledger_models import SpendRequest, SpendResponse
 from gamification.observability import metrics
 from gamification.runtime import engine
@@ -16,7 +15,7 @@ app = build_app()
 @app.post(
     "/v1/users/<user_id>/coins/spend",
     summary="Spend coins",
-    responses=ledger_responses(SpendResponse, _409="Balance too low (insufficient_coins); nothing written"),
+    responses=responses(SpendResponse, _409="Balance too low (insufficient_coins); nothing written"),
 )
 def spend_coins(
     user_id: UserIdPath, body: SpendRequest, idempotency_key: IdempotencyKeyHeader = None

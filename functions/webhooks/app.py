@@ -26,7 +26,7 @@ def _hooks() -> Webhooks:
     return Webhooks(store(), clock.now)
 
 
-@app.post("/v1/webhooks", summary="Register a webhook (the secret is shown once)", responses=responses(CreatedWebhook))
+@app.post("/v1/webhooks", summary="Register a webhook (the secret is shown once)", responses=responses(CreatedWebhook, _409="Most webhooks per tenant reached (too_many_webhooks)"))
 def create_webhook(body: CreateWebhookRequest) -> Response[CreatedWebhook]:
     return respond(_hooks().register(tenant_of(app), body.url, body.events))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import available_timezones
 
 #: Lists of names a request may use, drawn from the rules (gamification.domain.rules.Rules).
 NAME_LISTS: dict[str, Callable[[Any], list[str]]] = {
@@ -22,10 +23,20 @@ NAME_LISTS: dict[str, Callable[[Any], list[str]]] = {
     "tiers": lambda r: sorted({t for w in r.coins.rewards.values() for t in (w.tiers or {})}),
     "boards": lambda r: sorted(r.leaderboards),
     "periods": lambda r: sorted({p for b in r.leaderboards.values() for p in b.periods}),
+    "topics": lambda r: sorted(r.topics),
+    # Not from the rules, but lists all the same: what the engine accepts, exactly.
+    "timezones": lambda r: sorted(available_timezones()),
+    "event_types": lambda r: ["*", *_event_types()],
 }
 
+
+def _event_types() -> list[str]:
+    from gamification.domain.events import EVENT_TYPES
+
+    return list(EVENT_TYPES)
+
 #: Which named path/query parameter draws from which list (Powertools parameters).
-PARAMETER_LISTS = {("path", "board"): "boards", ("query", "period"): "periods"}
+PARAMETER_LISTS = {("path", "board"): "boards", ("query", "period"): "periods", ("path", "topic"): "topics"}
 
 ENVELOPE = {"$ref": "#/components/schemas/ErrorResponse"}
 

@@ -21,7 +21,7 @@ import json
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 MAX_METADATA_BYTES = 2048
 MAX_DEPTH = 4
@@ -76,5 +76,34 @@ def _bounded_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+def _value_schema(depth: int) -> dict[str, Any]:
+    """JSON Schema of a metadata value at nesting ``depth`` (containers up to MAX_DEPTH)."""
+    scalars: list[dict[str, Any]] = [
+        {"type": "string", "maxLength": MAX_STRING_LENGTH},
+        {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "number", "minimum": -MAX_FLOAT, "maximum": MAX_FLOAT},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+    if depth > MAX_DEPTH:
+        return {"anyOf": scalars}
+    inner = _value_schema(depth + 1)
+    return {"anyOf": [*scalars, _object_schema(inner), {"type": "array", "maxItems": MAX_ITEMS, "items": inner}]}
+
+
+def _object_schema(values: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "maxProperties": MAX_KEYS, "additionalProperties": values,
+            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH}}  # fmt: skip
+
+
+#: What the OpenAPI document states of ``metadata``: every bound above but the two totals a
+#: JSON Schema cannot express (MAX_KEYS keys in all, MAX_METADATA_BYTES bytes), which it
+#: describes.
+METADATA_SCHEMA = {
+    "anyOf": [_object_schema(_value_schema(2)), {"type": "null"}],
+    "description": f"A JSON object stored with the entry: at most {MAX_METADATA_BYTES} bytes and "
+    f"{MAX_KEYS} keys in all, nested at most {MAX_DEPTH} levels",
+}
+
 #: The ``metadata`` field type of a request model: a JSON object within the bounds above.
-Metadata = Annotated[dict[str, Any] | None, AfterValidator(_bounded_metadata)]
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(_bounded_metadata), WithJsonSchema(METADATA_SCHEMA)]

@@ -73,13 +73,17 @@ ERRORS[401] = {
 }
 
 
-def responses(model: type[Any], description: str = "Success") -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses of a route: its 200 body ``model`` and the documented errors.
+def responses(model: type[Any], description: str = "Success", **own: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route: its 200 body ``model``, the shared errors and the
+    route's own error statuses (``_409="why"``), each in the error envelope.
 
     Powertools documents the return annotation only when a route passes no ``responses``, so
     a route that lists its errors must list its 200 too, or the document has no success body.
     """
-    return {200: {"description": description, "content": {"application/json": {"model": model}}}, **ERRORS}
+    out = {200: {"description": description, "content": {"application/json": {"model": model}}}, **ERRORS}
+    for status, text in own.items():
+        out[int(status.lstrip("_"))] = {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
+    return out
 
 
 def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import BaseModel, Field, StrictStr, StringConstraints
 
-from gamification.api.models import ID_PATTERN, ProfileResponse, RuleName, _Request
+from gamification.api.models import ID_PATTERN, Metadata, ProfileResponse, RuleName, _Request, whole_number
 
 #: Opaque ledger entry ids (URL-safe base64 of the entry's key).
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
@@ -49,10 +49,10 @@ class SpendRequest(_Request):
     """``POST /v1/users/{user_id}/coins/spend``: ``amount`` coins (1..1,000,000) for
     ``reason``; ``item`` (optional) names what was bought."""
 
-    amount: Annotated[StrictInt, Field(ge=1, le=MAX_SPEND)]
+    amount: whole_number(1, MAX_SPEND)  # type: ignore[valid-type]
     reason: RuleName
     item: Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata = None
 
 
 class SpendResponse(BaseModel):
@@ -69,7 +69,7 @@ class SpendResponse(BaseModel):
 class AdjustRequest(_Request):
     """An operator's signed coin adjustment (tools/ops/coins.py), with its reason."""
 
-    amount: Annotated[StrictInt, Field(ge=-MAX_SPEND, le=MAX_SPEND)]
+    amount: whole_number(-MAX_SPEND, MAX_SPEND)  # type: ignore[valid-type]
     reason: Reason
     operator: StrictStr | None = None
 

@@ -53,6 +53,20 @@ def _rfc3339(value: Any) -> Any:
 EventTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema's ``integer`` includes 25.0, so the engine takes it as 25; 25.5, "25" and
+    # true stay type errors.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole_number(ge: int, le: int) -> Any:
+    """The type of an amount of XP or coins in ``ge``..``le``: a JSON integer (an int, or a
+    float without a fraction). Bounds first, so that the document states them."""
+    return Annotated[StrictInt, Field(ge=ge, le=le), BeforeValidator(_integral)]
+
+
 class _Model(BaseModel):
     """Every API model builds its validator on first use, not at import: a function pays only
     for the models of its own route (cold start; Powertools builds the route's at import)."""
@@ -72,7 +86,7 @@ class AwardXpRequest(_Request):
 
     action: RuleName
     occurred_at: EventTime | None = None
-    amount: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    amount: whole_number(-1_000_000, 1_000_000) | None = None  # type: ignore[valid-type]
     #: Bounded in size, depth, keys, strings and numbers (gamification.api.bounds).
     metadata: Metadata = None
 
@@ -132,7 +146,9 @@ class UnlockedAchievement(_Model):
 class TimezoneRequest(_Request):
     """``PUT /v1/users/{user_id}/timezone``: an IANA zone name such as ``Europe/Berlin``."""
 
-    timezone: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+    timezone: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] = Field(
+        json_schema_extra={"x-rules": "timezones"}  # the document lists the IANA names
+    )
 
 
 class TimezoneResponse(_Model):

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, model_validator
 
 from gamification.api.models import _Request
 
 NOTIFICATION_ID_PATTERN = r"^evt_[0-9a-f]{32}$"
 WEBHOOK_ID_PATTERN = r"^wh_[0-9a-f]{32}$"
 EventType = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+#: What the document states of a webhook URL: https to a DNS name (the engine also takes
+#: any other absolute https URL, and http to loopback locally; usecases/webhook_urls.py).
+WEBHOOK_URL_PATTERN = (
+    r"^https://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::[1-9][0-9]{0,3})?(?:/[!$&-;=?-~]*)?$"
+)
 
 
 class Notification(BaseModel):
@@ -32,6 +37,15 @@ class NotificationsResponse(BaseModel):
 
 class MarkReadRequest(_Request):
     """Either ``ids`` (1..100 notification ids) or ``all: true``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["ids"], "properties": {"ids": {"type": "array"}, "all": {"not": {"const": True}}}},
+                {"required": ["all"], "properties": {"all": {"const": True}, "ids": {"type": "null"}}},
+            ]
+        }
+    )
 
     ids: list[Annotated[StrictStr, StringConstraints(pattern=NOTIFICATION_ID_PATTERN)]] | None = Field(
         default=None, min_length=1, max_length=100
@@ -54,8 +68,12 @@ class MarkReadResponse(BaseModel):
 class CreateWebhookRequest(_Request):
     """``url`` (https; http to loopback only locally) and the event types (or ``["*"]``)."""
 
-    url: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)]
-    events: list[EventType] = Field(min_length=1, max_length=20)
+    url: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)] = Field(
+        json_schema_extra={"pattern": WEBHOOK_URL_PATTERN}
+    )
+    events: list[Annotated[EventType, Field(json_schema_extra={"x-rules": "event_types"})]] = Field(
+        min_length=1, max_length=20
+    )
 
 
 class Webhook(BaseModel):

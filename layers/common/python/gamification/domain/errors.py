@@ -175,3 +175,10 @@ class TopicLocked(GamificationError):
 
     status = 409
     code = "topic_locked"
+
+
+class TooManyWebhooks(GamificationError):
+    """409: the tenant already has the most webhook endpoints allowed; delete one first."""
+
+    status = 409
+    code = "too_many_webhooks"

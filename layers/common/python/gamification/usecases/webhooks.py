@@ -30,7 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from gamification.dal import keys, messaging
 from gamification.dal.ledger_store import query_page, set_existing, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
-from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
+from gamification.domain.errors import GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
 from gamification.usecases.outcome import Outcome
@@ -70,7 +70,7 @@ class Webhooks:
     # ---- endpoints -------------------------------------------------------------------
 
     def register(self, tenant: str, url: str, events: list[str]) -> Outcome:
-        """Raises ValidationFailed (400: url, unknown event types, too many endpoints)."""
+        """Raises ValidationFailed (400: url, unknown event types), TooManyWebhooks (409)."""
         check_webhook_url(url, allow_loopback=allow_loopback())
         unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
         if unknown or not events:
@@ -79,7 +79,7 @@ class Webhooks:
                 field="events",
             )
         if len(self.endpoints(tenant)) >= MAX_WEBHOOKS:
-            raise ValidationFailed(f"at most {MAX_WEBHOOKS} webhooks per tenant", field="url")
+            raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
