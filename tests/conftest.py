@@ -162,16 +162,23 @@ def streams(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
 
 
 def drain_before_board_reads(api: Any, streams: Any, monkeypatch: Any) -> None:
-    """Make ``api.get`` of ``/v1/leaderboards/...`` wait until the stream poller has fed
-    every ledger entry written so far to the board projector (no sleeping)."""
+    """Make ``api.get`` of ``/v1/leaderboards/...`` and of dashboards (ranks) wait until the
+    stream poller has fed every ledger entry written so far to the board projector (no
+    sleeping)."""
     original = api.get
 
     def get(path: str, **params: Any) -> requests.Response:
-        if path.startswith("/v1/leaderboards"):
+        if path.startswith("/v1/leaderboards") or path.endswith("/dashboard"):
             streams.wait_until_drained()
         return original(path, **params)
 
     monkeypatch.setattr(api, "get", get)
+
+
+@pytest.fixture
+def boards_projected(api: Any, streams: Any, monkeypatch: Any) -> None:
+    """:func:`drain_before_board_reads` for one test."""
+    drain_before_board_reads(api, streams, monkeypatch)
 
 
 @dataclass

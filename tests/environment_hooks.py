@@ -31,6 +31,13 @@ def land_next_commit_then_raise(error: str, token: str) -> None:
     store.commit = commit_then_raise
 
 
+def use_rules(rules: Any) -> None:
+    """Serve ``rules`` (a parsed Rules) from this environment's engine."""
+    from gamification import runtime
+
+    runtime.engine().rules = rules
+
+
 def set_coin_reward(reason: str, amount: int, window: str) -> None:
     """Add or replace a coin reward in this environment's rules."""
     from gamification import runtime

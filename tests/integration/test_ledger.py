@@ -202,7 +202,7 @@ def test_operator_adjustments_grant_and_deduct_with_a_reason(api, tenant):
 # ---- dashboard -----------------------------------------------------------------------------
 
 
-def test_the_dashboard_shows_profile_ranks_and_recent_entries(api, clock):
+def test_the_dashboard_shows_profile_ranks_and_recent_entries(api, clock, boards_projected):
     clock.set(NOON)
     api.xp("dash", "paid_char_sold")
     api.xp("dash2", "paid_char_sold")
@@ -212,6 +212,6 @@ def test_the_dashboard_shows_profile_ranks_and_recent_entries(api, clock):
     assert [(b["board"], b["period"], b["rank"], b["score"]) for b in body["boards"]] == [
         ("xp", p, 2, 50) for p in ("daily", "weekly", "monthly", "all_time")]  # fmt: skip
     assert [e["reason"] for e in body["recent_entries"]] == ["paid_char_sold", "xp_bonus"]
-    assert body["streak"] is None and body["recent_unlocks"] == []
+    assert body["streak"] == {"current": 1, "longest": 1, "last_active_date": "2026-11-21"} and body["recent_unlocks"] == []
     new = api.get("/v1/users/fresh/dashboard").json()
     assert new["profile"]["total_xp"] == 0 and all(b["rank"] is None for b in new["boards"])

@@ -28,13 +28,15 @@ def rules_with(**achievements):
 
 
 @pytest.fixture
-def use_rules(dynamo):
-    """Serve other rules from the local stack for one test."""
+def use_rules(environments):
+    """Serve other rules from the local stack for one test: in its execution environments
+    (processes of their own) and in this process (use cases the test calls directly)."""
     engine = runtime.engine()
     original = engine.rules
 
     def use(rules):
         engine.rules = rules
+        environments.call("tests.environment_hooks:use_rules", rules)
 
     yield use
     engine.rules = original

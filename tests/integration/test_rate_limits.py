@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from tests.conftest import Api, load_event
-from tools.local import template
+from tools.local import lambdas, template
 from gamification import runtime
 from gamification.dal import keys
 from gamification.dal.store import Store
@@ -127,7 +127,7 @@ def test_one_tenants_burst_does_not_starve_another(base_url, clock, dynamo):
     assert len(dynamo.ledger(b_tenant)) == 12
 
 
-def test_the_counter_costs_one_update_of_one_wcu_outside_the_award_transaction(local_api, clock, dynamo, tenant):
+def test_the_counter_costs_one_update_of_one_wcu_outside_the_award_transaction(clock, dynamo, tenant):
     """Measured with bench/instruments/ddbmeter on the functions' own client (docs/security.md)."""
     from bench.instruments import ddbmeter
 
@@ -135,6 +135,8 @@ def test_the_counter_costs_one_update_of_one_wcu_outside_the_award_transaction(l
     client = runtime.store().client
     shadow = boto3.client("dynamodb")
     shape = ddbmeter.TableShape.from_definition(template.table_definition())
+    fn = template.functions(dynamo.table)["AwardXpFunction"]
+    handler = lambdas.load_handler(fn)  # in this process, where the recorder sees its client
 
     def award(limit: int | None, user: str) -> ddbmeter.Recorder:
         event = load_event("award_xp.json", tenant.id)
@@ -145,7 +147,7 @@ def test_the_counter_costs_one_update_of_one_wcu_outside_the_award_transaction(l
             event["requestContext"]["authorizer"]["lambda"].update(rate_limit=limit, rate_window_seconds=3600)
         rec = ddbmeter.Recorder(client, shadow, dynamo.table, shape, ask_capacity=False)
         with rec:
-            result = local_api.invoke("AwardXpFunction", event)
+            result = lambdas.invoke(fn, handler, event)
         assert result["statusCode"] == 200, result
         return rec
 

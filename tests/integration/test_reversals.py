@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("boards_projected")  # boards are the ledger's projection
 
 
 def entries(api, user, **params):

@@ -22,13 +22,23 @@ from gamification.usecases import apikeys
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 B_USER = "bob"
-#: One of tenant B's ids for each path parameter of the template's routes.
-B_IDS = {"user_id": B_USER, "board": "xp"}
+#: One of tenant B's ids for each path parameter of the template's routes (the fixture
+#: ``tenant_b`` adds those minted at run time: ``webhook_id``, ``entry_id``).
+B_IDS = {"user_id": B_USER, "board": "xp", "topic": "whole_numbers"}
 #: Query parameters by route path (unknown query parameters are a 400, so each route gets
 #: only those it declares; a route not listed gets none).
-QUERY = {"/v1/leaderboards/{board}": {"period": "all_time", "user_id": B_USER, "around": "2"}}
+QUERY = {
+    "/v1/leaderboards/{board}": {"period": "all_time", "user_id": B_USER, "around": "2"},
+    "/v1/users/{user_id}/reviews": {"due_by": "2026-12-31"},
+}
 #: Request bodies by the last path segment (any other route gets ``{}``).
-BODIES = {"xp": {"action": "character_liked"}, "coins": {"reason": "daily_login"}}
+BODIES = {
+    "xp": {"action": "character_liked"},
+    "coins": {"reason": "daily_login"},
+    "spend": {"amount": 1, "reason": "shop"},
+    "attempts": {"task_id": "t1", "correct": True},
+    "reversal": {"reason": "probe"},
+}
 #: Response fields that differ between any two requests (ids minted per request).
 VOLATILE = {"event_id", "request_id", "created_at", "recorded_at"}
 
@@ -39,7 +49,7 @@ def routes() -> list[template.Route]:
 
 #: What the ``$default`` route is sent (it serves what no other route matches): an unknown
 #: path and a known path with a method it does not take, both naming B's user.
-DEFAULT_ROUTE_PROBES = (("GET", f"/v1/users/{B_USER}/secrets", 404), ("DELETE", f"/v1/users/{B_USER}", 405))
+DEFAULT_ROUTE_PROBES = (("GET", f"/v1/users/{B_USER}/secrets", 404), ("PATCH", f"/v1/users/{B_USER}", 405))
 
 
 def cases() -> list[tuple[template.Route, int]]:
@@ -52,16 +62,16 @@ def case_id(case: tuple[template.Route, int]) -> str:
     return f"$default {DEFAULT_ROUTE_PROBES[i][0]} {DEFAULT_ROUTE_PROBES[i][1]}" if route.is_default else route.route_key
 
 
-def request_for(route: template.Route, probe: int = 0) -> tuple[str, str, dict[str, str] | None, Any]:
-    """(method, path with B's ids, query, body) for ``route``."""
+def request_for(route: template.Route, probe: int, ids: dict[str, str]) -> tuple[str, str, dict[str, str] | None, Any]:
+    """(method, path with B's ``ids``, query, body) for ``route``."""
     if route.is_default:
         method, path, _ = DEFAULT_ROUTE_PROBES[probe]
         return method, path, None, None
     path = route.path
     for name in [p.strip("{}") for p in path.split("/") if p.startswith("{")]:
-        if name not in B_IDS:
+        if name not in ids:
             pytest.fail(f"{route.route_key}: give tenant B an id for path parameter {name!r} in B_IDS")
-        path = path.replace("{" + name + "}", B_IDS[name])
+        path = path.replace("{" + name + "}", ids[name])
     query = QUERY.get(route.path) if route.method == "GET" else None
     body = None if route.method in ("GET", "DELETE") else BODIES.get(path.rsplit("/", 1)[-1], {})
     return route.method, path, query, body
@@ -95,24 +105,34 @@ def new_tenant(dynamo, base_url: str, prefix: str) -> tuple[str, Api]:
 
 
 @pytest.fixture
-def tenant_b(base_url, clock, dynamo):
-    """Tenant B with XP, coins, day usage and board scores for ``bob`` and a rival."""
+def tenant_b(base_url, clock, dynamo, streams, queues):
+    """Tenant B with XP, coins, day usage, board scores, a level-up notification, a topic
+    task due for review and a webhook, for ``bob`` and a rival; the stream drained, so that
+    nothing of B's changes while a test runs. Returns (B's tenant id, its API, its ids)."""
     clock.set(NOON)
     b_id, b = new_tenant(dynamo, base_url, "b")
     for user in (B_USER, "rival"):
         assert b.xp(user, "character_liked").status_code == 200
         assert b.coins(user, "daily_login").status_code == 200
-    assert b.xp(B_USER, "character_liked").status_code == 200
-    return b_id, b
+    for _ in range(2):  # 100 XP: a level up, so a notification
+        assert b.xp(B_USER, "paid_char_sold").status_code == 200
+    assert b.post(f"/v1/users/{B_USER}/topics/whole_numbers/attempts", {"task_id": "t1", "correct": True}).status_code == 200
+    # Subscribed to an event B's data never makes: no delivery writes to B while a test runs.
+    hook = b.post("/v1/webhooks", {"url": "https://hooks.example.com/b", "events": ["leaderboard.finalised"]})
+    assert hook.status_code == 200, hook.text
+    entry_id = b.get(f"/v1/users/{B_USER}/ledger").json()["entries"][0]["entry_id"]
+    streams.wait_until_drained(timeout=300)
+    queues.wait_until_idle("WebhookQueue", timeout=120)
+    return b_id, b, {**B_IDS, "webhook_id": hook.json()["id"], "entry_id": entry_id}
 
 
 @pytest.mark.parametrize("case", cases(), ids=case_id)
 def test_tenant_a_gets_nothing_of_tenant_bs(base_url, clock, dynamo, tenant_b, case):
     route, probe = case
-    b_id, b = tenant_b
+    b_id, b, ids = tenant_b
     _, a = new_tenant(dynamo, base_url, "a")
     _, empty = new_tenant(dynamo, base_url, "c")  # a tenant with no data at all
-    method, path, query, body = request_for(route, probe)
+    method, path, query, body = request_for(route, probe, ids)
     before = dynamo.items(b_id)
     assert before, "tenant B has data"
 
@@ -134,10 +154,10 @@ def test_tenant_a_gets_nothing_of_tenant_bs(base_url, clock, dynamo, tenant_b, c
 @pytest.mark.parametrize("case", cases(), ids=case_id)
 def test_no_header_or_parameter_can_name_another_tenant(base_url, clock, dynamo, tenant_b, case):
     route, probe = case
-    b_id, _ = tenant_b
+    b_id, _, ids = tenant_b
     _, a = new_tenant(dynamo, base_url, "a")
     _, empty = new_tenant(dynamo, base_url, "c")
-    method, path, query, body = request_for(route, probe)
+    method, path, query, body = request_for(route, probe, ids)
     before = dynamo.items(b_id)
     spoof = {"X-Tenant-Id": b_id, "X-Amzn-Tenant": b_id, "X-Forwarded-For": "10.0.0.1"}
     for params in (query, {**(query or {}), "tenant_id": b_id, "tenant": b_id}):  # headers alone, then with query
