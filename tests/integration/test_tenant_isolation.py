@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import Api
 from tools.local import template
+from gamification import runtime
 from gamification.dal.store import Store
 from gamification.usecases import apikeys
 
@@ -104,12 +105,16 @@ def new_tenant(dynamo, base_url: str, prefix: str) -> tuple[str, Api]:
     return tenant, Api(base_url, key)
 
 
-@pytest.fixture
-def tenant_b(base_url, clock, dynamo, streams, queues):
+@pytest.fixture(scope="module")
+def tenant_b(base_url, dynamo, streams, queues, local_api):
     """Tenant B with XP, coins, day usage, board scores, a level-up notification, a topic
     task due for review and a webhook, for ``bob`` and a rival; the stream drained, so that
-    nothing of B's changes while a test runs. Returns (B's tenant id, its API, its ids)."""
-    clock.set(NOON)
+    nothing of B's changes while a test runs (each test checks it). One B for the module.
+    Returns (B's tenant id, its API, its ids)."""
+    engine = runtime.engine()
+    original = engine.now
+    engine.now = lambda: NOON
+    local_api.control("set_now", NOON, sticky="now")  # what the clock fixture does, once
     b_id, b = new_tenant(dynamo, base_url, "b")
     for user in (B_USER, "rival"):
         assert b.xp(user, "character_liked").status_code == 200
@@ -123,12 +128,15 @@ def tenant_b(base_url, clock, dynamo, streams, queues):
     entry_id = b.get(f"/v1/users/{B_USER}/ledger").json()["entries"][0]["entry_id"]
     streams.wait_until_drained(timeout=300)
     queues.wait_until_idle("WebhookQueue", timeout=120)
+    engine.now = original
+    local_api.control("set_now", None, sticky="now")
     return b_id, b, {**B_IDS, "webhook_id": hook.json()["id"], "entry_id": entry_id}
 
 
 @pytest.mark.parametrize("case", cases(), ids=case_id)
 def test_tenant_a_gets_nothing_of_tenant_bs(base_url, clock, dynamo, tenant_b, case):
     route, probe = case
+    clock.set(NOON)
     b_id, b, ids = tenant_b
     _, a = new_tenant(dynamo, base_url, "a")
     _, empty = new_tenant(dynamo, base_url, "c")  # a tenant with no data at all
@@ -154,6 +162,7 @@ def test_tenant_a_gets_nothing_of_tenant_bs(base_url, clock, dynamo, tenant_b, c
 @pytest.mark.parametrize("case", cases(), ids=case_id)
 def test_no_header_or_parameter_can_name_another_tenant(base_url, clock, dynamo, tenant_b, case):
     route, probe = case
+    clock.set(NOON)
     b_id, _, ids = tenant_b
     _, a = new_tenant(dynamo, base_url, "a")
     _, empty = new_tenant(dynamo, base_url, "c")
