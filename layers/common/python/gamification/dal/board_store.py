@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from gamification.dal import keys
-from gamification.dal.store import Store, marshal, unmarshal
+from gamification.dal.store import Store, count_query, marshal, unmarshal
 from gamification.domain.leaderboards import Row, score_desc
 
 GSI = "lb_rank"
@@ -106,23 +106,14 @@ class BoardStore:
     def ties_ahead(self, score_pk: str, score: int, sort_key: str, user_id: str) -> int:
         """Players of one shard with exactly ``score`` who rank ahead of ``sort_key`` (reached
         it earlier); reads the tie group ahead of the user in that shard (GSI)."""
-        total = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": GSI,
-            "KeyConditionExpression": "lb_pk = :p AND lb_sk BETWEEN :lo AND :hi",
-            "FilterExpression": "user_id <> :u",
-            "ExpressionAttributeValues": marshal(
-                {":p": score_pk, ":lo": score_desc(score) + "#", ":hi": sort_key, ":u": user_id}
-            ),
-            "Select": "COUNT",
-        }
-        while True:
-            resp = self.client.query(**kwargs)
-            total += int(resp.get("Count", 0))
-            if "LastEvaluatedKey" not in resp:
-                return total
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return count_query(
+            self.client,
+            TableName=self.table,
+            IndexName=GSI,
+            KeyConditionExpression="lb_pk = :p AND lb_sk BETWEEN :lo AND :hi",
+            FilterExpression="user_id <> :u",
+            ExpressionAttributeValues=marshal({":p": score_pk, ":lo": score_desc(score) + "#", ":hi": sort_key, ":u": user_id}),
+        )
 
     # ---- snapshots, cursors, tenants --------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gamification.dal import keys
 from gamification.dal.keys import Key
-from gamification.dal.store import TTL_ATTRIBUTE, Store, marshal, unmarshal
+from gamification.dal.store import TTL_ATTRIBUTE, Store, count_query, marshal, unmarshal
 from gamification.domain.leaderboards import Row, rank_sort_key, score_desc
 
 #: Keys per BatchGetItem (DynamoDB's limit).
@@ -135,22 +135,13 @@ class ProjectionStore:
     def ties_in_hour(self, score_pk: str, row: Row, hour_start: str) -> int:
         """Players of one shard with ``row``'s exact score who reached it in the same hour,
         before ``row`` (a COUNT query on the ``lb_rank`` GSI over that hour only)."""
-        total = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "lb_rank",
-            "KeyConditionExpression": "lb_pk = :p AND lb_sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": marshal(
-                {":p": score_pk, ":lo": f"{score_desc(row.score)}#{hour_start}", ":hi": row.sort_key}
-            ),
-            "Select": "COUNT",
-        }
-        while True:
-            resp = self.client.query(**kwargs)
-            total += int(resp.get("Count", 0))
-            if "LastEvaluatedKey" not in resp:
-                return total
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return count_query(
+            self.client,
+            TableName=self.table,
+            IndexName="lb_rank",
+            KeyConditionExpression="lb_pk = :p AND lb_sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=marshal({":p": score_pk, ":lo": f"{score_desc(row.score)}#{hour_start}", ":hi": row.sort_key}),
+        )
 
     def put_plain(self, key: Key, attrs: dict[str, Any]) -> None:
         """Create or replace one item (the rebuild's absolute writes)."""

@@ -82,6 +82,18 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def count_query(client: Any, **kwargs: Any) -> int:
+    """The ``Count`` of a ``Select: COUNT`` Query (``kwargs``: its parameters), summed over
+    every page (DynamoDB counts at most 1 MB of items per page)."""
+    total = 0
+    while True:
+        resp = client.query(Select="COUNT", **kwargs)
+        total += int(resp.get("Count", 0))
+        if "LastEvaluatedKey" not in resp:
+            return total
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 def version_of(profile: dict[str, Any] | None) -> int:
     """The optimistic-concurrency version of a profile item (0: no profile yet)."""
     return int(profile["version"]) if profile else 0
