@@ -283,9 +283,10 @@ def after_award(
 
 
 def streak_events(gap: StreakGap) -> list[dict[str, Any]]:
-    """The ``streak_events`` an extending award records on its XP ledger entry (the stream
-    turns them into ``streak.freeze_used`` and ``streak.lost``; docs/events.md): what the
-    dates missed since the previous active date did, learnt when the user comes back."""
+    """The ``streak_events`` an extending award records on its XP ledger entry: what the
+    dates missed since the previous active date did, learnt when the user comes back (the
+    stream turns them into ``streak.freeze_used`` and ``streak.lost``;
+    docs/ledger-and-events.md)."""
     out: list[dict[str, Any]] = []
     if gap.frozen:
         out.append({"type": "streak.freeze_used", "dates": [d.isoformat() for d in gap.frozen], "freezes_used": len(gap.frozen)})
