@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -219,3 +220,26 @@ def test_webhooks_list_and_delete(api, tenant, receiver):
 @pytest.mark.parametrize("body", [{}, {"ids": []}, {"ids": ["x"]}, {"all": False}, {"all": True, "ids": [f"evt_{'0' * 32}"]}, [1]])
 def test_bad_mark_read_bodies_are_400(api, body):
     assert api.post("/v1/users/u1/notifications/read", body).status_code == 400
+
+
+@pytest.mark.race
+def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(api, dynamo, tenant):
+    """The per-tenant cap is a condition on the tenant's endpoint count, written with each
+    endpoint: 30 registrations at once leave exactly MAX_WEBHOOKS endpoints."""
+    from gamification.usecases.webhooks import MAX_WEBHOOKS
+
+    def register(i):
+        return api.post("/v1/webhooks", {"url": f"https://hooks{i}.example.com/h", "events": ["level.up"]})
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = sorted(r.status_code for r in pool.map(register, range(MAX_WEBHOOKS + 10)))
+    assert codes == [200] * MAX_WEBHOOKS + [409] * 10, codes
+    live = api.get("/v1/webhooks").json()["webhooks"]
+    assert len(live) == MAX_WEBHOOKS
+    refused = register(99)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many_webhooks"
+    # Racing deletions of one endpoint count it once; its place is free again.
+    with ThreadPoolExecutor(5) as pool:
+        deleted = sorted(r.status_code for r in pool.map(lambda _: api.session.delete(f"{api.base}/v1/webhooks/{live[0]['id']}"), range(5)))
+    assert deleted == [200] + [404] * 4
+    assert register(100).status_code == 200 and register(101).status_code == 409

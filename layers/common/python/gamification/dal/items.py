@@ -158,6 +158,13 @@ def counter_add(key: Key, delta: int = 1, attribute: str = "n") -> Update:
     return Update(key, "ADD #n :d", {"#n": attribute}, {":d": delta})
 
 
+def counter_below(key: Key, limit: int, delta: int = 1, attribute: str = "n") -> Update:
+    """Add ``delta`` to a counter item (created if absent) only while it is below ``limit``:
+    a cap held by DynamoDB, such as a tenant's live webhook endpoints."""
+    return Update(key, "ADD #n :d", {"#n": attribute}, {":d": delta, ":max": limit},
+                  condition="attribute_not_exists(#n) OR #n < :max")  # fmt: skip
+
+
 def profile_bump(
     key: Key, seen_version: int, *, user_id: str, now: datetime, xp: int = 0, coins: int = 0,
     xp_floor: int | None = None, set_attrs: dict[str, Any] | None = None,

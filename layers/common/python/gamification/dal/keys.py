@@ -322,6 +322,11 @@ def webhook_key(tenant: str, webhook_id: str) -> Key:
     return {"pk": webhooks_pk(tenant), "sk": f"WH#{webhook_id}"}
 
 
+def webhook_count_key(tenant: str) -> Key:
+    """The count of a tenant's live webhook endpoints (its cap is a condition on it)."""
+    return {"pk": webhooks_pk(tenant), "sk": "COUNT"}
+
+
 def delivery_key(tenant: str, webhook_id: str, created_at: str, event_id: str) -> Key:
     """One delivery (attempt log) of one event to one endpoint."""
     return {"pk": f"T#{tenant}#WH#{webhook_id}", "sk": f"D#{created_at}#{event_id}"}

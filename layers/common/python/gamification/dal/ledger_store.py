@@ -161,18 +161,14 @@ def undo_day_usage(tx: Transaction, key: Key, *, xp: int, action: str | None) ->
     )
 
 
-def set_existing(store: Store, key: Key, values: dict[str, Any], remove: tuple[str, ...] = ()) -> bool:
-    """``SET`` attributes on an item that exists (and ``REMOVE`` others); False when it is gone."""
+def set_existing(store: Store, key: Key, values: dict[str, Any]) -> bool:
+    """``SET`` attributes on an item that exists; False when it is gone."""
     names = {f"#a{i}": k for i, k in enumerate(values)}
-    names.update({f"#r{i}": k for i, k in enumerate(remove)})
-    update = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
-    if remove:
-        update += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
     try:
         store.client.update_item(
             TableName=store.table,
             Key=marshal(key),
-            UpdateExpression=update,
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=marshal({f":v{i}": v for i, v in enumerate(values.values())}),

@@ -23,17 +23,19 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from gamification.dal import keys, messaging
-from gamification.dal.ledger_store import query_page, set_existing, upsert
-from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
-from gamification.domain.errors import GamificationError, NotFound, TooManyWebhooks, ValidationFailed
+from gamification.dal import items, keys, messaging
+from gamification.dal.ledger_store import query_page, upsert
+from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
+from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.retry import Retry
 from gamification.settings import environment
 from gamification.dal import egress
 from gamification.usecases.webhook_urls import check_webhook_url
@@ -41,6 +43,8 @@ from gamification.usecases.webhook_urls import check_webhook_url
 DELIVERY_TIMEOUT_S = 5
 DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
+#: Retries of a registration or deletion cancelled by a racing one (same count item).
+MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S = 20, 3.0
 
 
 def allow_loopback() -> bool:
@@ -63,9 +67,10 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class Webhooks:
-    def __init__(self, store: Store, now: Any) -> None:
+    def __init__(self, store: Store, now: Any, retry: Retry | None = None) -> None:
         self.store = store
         self.now = now
+        self.retry = retry or Retry(MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S, lambda: Contention("Too many concurrent webhook changes; retry"))
 
     # ---- endpoints -------------------------------------------------------------------
 
@@ -78,15 +83,31 @@ class Webhooks:
                 f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
                 field="events",
             )
-        if len(self.endpoints(tenant)) >= MAX_WEBHOOKS:
-            raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
         now = keys.stamp(self.now())
         item = {"id": webhook_id, "url": url, "events": sorted(set(events)), "created_at": now, "secret": ciphertext}
-        self.store.put_new(keys.webhook_key(tenant, webhook_id), item)
+        # The cap is a condition on the tenant's count, written with the endpoint: racing
+        # registrations never pass it.
+        counted = items.counter_below(keys.webhook_count_key(tenant), MAX_WEBHOOKS)
+        if not self._commit(lambda tx: tx.update(counted).put_new(keys.webhook_key(tenant, webhook_id), item)):
+            raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
         return Outcome(CreatedWebhook(**_public(item), secret=secret))
+
+    def _commit(self, build: Callable[[Transaction], Any]) -> bool:
+        """Commit the transaction ``build`` fills; False when its first item's condition
+        failed. Retried when only a racing write cancelled it; raises Contention (503)."""
+        for _ in self.retry.attempts():
+            tx = self.store.transaction()
+            build(tx)
+            try:
+                self.store.commit(tx)
+                return True
+            except WriteConflict as exc:
+                if exc.reasons[0] == "ConditionalCheckFailed":
+                    return False
+        raise AssertionError("unreachable: Retry.attempts raises when exhausted")  # pragma: no cover
 
     def endpoints(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's live endpoints (with their encrypted secrets), oldest first."""
@@ -98,10 +119,13 @@ class Webhooks:
 
     def delete(self, tenant: str, webhook_id: str) -> Outcome:
         """Stop deliveries to an endpoint (its log stays). Raises WebhookNotFound (404)."""
-        item = self.store.get(keys.webhook_key(tenant, webhook_id))
-        if not item or item.get("deleted_at"):
+        retire = items.Update(
+            keys.webhook_key(tenant, webhook_id), "SET #d = :now REMOVE #s", {"#d": "deleted_at", "#s": "secret"},
+            {":now": keys.stamp(self.now())}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
+        )  # fmt: skip
+        uncounted = items.counter_add(keys.webhook_count_key(tenant), -1)
+        if not self._commit(lambda tx: tx.update(retire).update(uncounted)):
             raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
-        set_existing(self.store, keys.webhook_key(tenant, webhook_id), {"deleted_at": keys.stamp(self.now())}, ("secret",))
         return Outcome(DeletedWebhook(id=webhook_id, deleted=True))
 
     def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
