@@ -15,6 +15,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -224,11 +225,11 @@ def api(base_url: str, tenant: Tenant) -> Api:
     return Api(base_url, tenant.api_key)
 
 
-@pytest.fixture
-def clock(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
-    """Set the engine's "now": ``clock.set(datetime)``, in this process's engine and in every
+@contextmanager
+def fixed_clock(local_api: apigw.LocalHttpApi) -> Iterator[Any]:
+    """Set the engine's "now" with ``.set(datetime)``, in this process's engine and in every
     execution environment of the local stack (a control message, tools/local/worker.py);
-    restored after the test."""
+    the real clock again on exit."""
     engine = runtime.engine()
     original = engine.now
 
@@ -237,9 +238,18 @@ def clock(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
             engine.now = lambda: instant
             local_api.control("set_now", instant, sticky="now")
 
-    yield _Clock()
-    engine.now = original
-    local_api.control("set_now", None, sticky="now")
+    try:
+        yield _Clock()
+    finally:
+        engine.now = original
+        local_api.control("set_now", None, sticky="now")
+
+
+@pytest.fixture
+def clock(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
+    """:func:`fixed_clock` for one test."""
+    with fixed_clock(local_api) as c:
+        yield c
 
 
 class Environments:

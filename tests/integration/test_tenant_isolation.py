@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, fixed_clock
 from tools.local import template
-from gamification import runtime
 from gamification.dal.store import Store
 from gamification.usecases import apikeys
 
@@ -111,10 +110,12 @@ def tenant_b(base_url, dynamo, streams, queues, local_api):
     task due for review and a webhook, for ``bob`` and a rival; the stream drained, so that
     nothing of B's changes while a test runs (each test checks it). One B for the module.
     Returns (B's tenant id, its API, its ids)."""
-    engine = runtime.engine()
-    original = engine.now
-    engine.now = lambda: NOON
-    local_api.control("set_now", NOON, sticky="now")  # what the clock fixture does, once
+    with fixed_clock(local_api) as clock:
+        clock.set(NOON)
+        return make_tenant_b(base_url, dynamo, streams, queues)
+
+
+def make_tenant_b(base_url, dynamo, streams, queues):
     b_id, b = new_tenant(dynamo, base_url, "b")
     for user in (B_USER, "rival"):
         assert b.xp(user, "character_liked").status_code == 200
@@ -128,8 +129,6 @@ def tenant_b(base_url, dynamo, streams, queues, local_api):
     entry_id = b.get(f"/v1/users/{B_USER}/ledger").json()["entries"][0]["entry_id"]
     streams.wait_until_drained(timeout=300)
     queues.wait_until_idle("WebhookQueue", timeout=120)
-    engine.now = original
-    local_api.control("set_now", None, sticky="now")
     return b_id, b, {**B_IDS, "webhook_id": hook.json()["id"], "entry_id": entry_id}
 
 
