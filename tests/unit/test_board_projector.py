@@ -195,3 +195,42 @@ def test_records_that_are_not_ledger_entries_are_ignored(store):
     report = Projector(r, store).project_records([stream_record(other, 1), stream_record(item, 2)], "shardId-x")
     assert report.entries == 1 and report.failed_from is None
     assert_boards_match(r, store, t, [item])
+
+
+def test_a_tie_of_hundreds_in_one_batch_is_written_within_the_expression_limit(store):
+    """400 players tied on one score in one batch: the tie item gains 400 members, more
+    than one UpdateExpression (4 KB) holds, so the projector writes them in parts."""
+    t, r = tenant(), rules(shards=1)
+    items = [xp_entry(t, f"u{i:03d}", 10, NOON, NOON) for i in range(400)]
+    report = Projector(r, store).project_records([stream_record(item, seq) for seq, item in enumerate(items, 1000)], "shardId-00")
+    assert report.failed_from is None, report.errors
+    assert_boards_match(r, store, t, items)
+
+
+def test_a_failure_between_the_parts_of_one_write_resumes_exactly(store, monkeypatch):
+    from gamification.usecases import board_projector
+
+    monkeypatch.setattr(board_projector, "MAX_ATTRIBUTES_PER_WRITE", 6)
+    rnd, t = random.Random(7), tenant()
+    r = rules(shards=1)
+    items = ledger(t, 40, 120, rnd)
+    calls = {"n": 0}
+
+    def flaky(kind: str) -> None:
+        calls["n"] += 1
+        if kind == "count" and calls["n"] % 4 == 0:
+            raise RuntimeError("injected")
+
+    p = Projector(r, store, fault=flaky)
+    failures = 0
+    for shard, bs in shard_batches(items, shards=1, size=60).items():
+        for batch in bs:
+            pending = batch
+            while pending:
+                report = p.project_records(pending, shard)
+                if report.failed_from is None:
+                    break
+                failures += 1
+                pending = [rec for rec in pending if seq_of(rec) >= report.failed_from]
+    assert failures  # parts did fail in between
+    assert_boards_match(r, store, t, items)

@@ -55,6 +55,9 @@ _SHARDS = ShardResolver()
 
 #: Re-reads of one item whose watermark moved under us (a duplicate delivery racing).
 MAX_STALE_RETRIES = 8
+#: Attributes one aggregate write may touch (counters, tie members, stale watermarks): well
+#: inside the 4 KB of an UpdateExpression.
+MAX_ATTRIBUTES_PER_WRITE = 100
 WRITE_THREADS = 16
 
 BoardKey = tuple[str, BoardPeriod]  # (tenant, board period)
@@ -97,6 +100,23 @@ class ProjectionReport:
             self.failed_from = seq
         if len(self.errors) < 10:
             self.errors.append(why)
+
+
+def _first_records(moves: list[_Move], most: int) -> list[_Move]:
+    """The moves of the oldest records (ascending ``seq``) touching at most ``most``
+    attributes; always the whole first record."""
+    attrs: set[str] = set()
+    end = 0
+    while end < len(moves):
+        seq = moves[end].seq
+        group_end = end
+        while group_end < len(moves) and moves[group_end].seq == seq:
+            group_end += 1
+        grown = attrs | {m.attr for m in moves[end:group_end]}
+        if end and len(grown) > most:
+            break
+        attrs, end = grown, group_end
+    return moves[:end]
 
 
 def _row(user_id: str, item: dict[str, Any] | None) -> Row | None:
@@ -211,32 +231,48 @@ class Projector:
         self, key: keys.Key, expires: int | None, moves: list[_Move], item: dict[str, Any] | None, wm: str,
         created_s: int, report: ProjectionReport,
     ) -> None:
-        for _ in range(MAX_STALE_RETRIES):
+        """Apply the ``moves`` above the item's watermark, in writes of at most
+        MAX_ATTRIBUTES_PER_WRITE attributes (a tie item can gain hundreds of members in one
+        batch; an UpdateExpression is at most 4 KB): each write takes whole records, oldest
+        first, and moves the watermark to its last one, so a failure part-way resumes exactly."""
+        stale = 0
+        wrote = False
+        while stale < MAX_STALE_RETRIES:
             done = applied_seq(item, wm)
-            todo = [m for m in moves if m.seq > done]
+            todo = sorted((m for m in moves if m.seq > done), key=lambda m: m.seq)
+            if not todo:
+                if not wrote:
+                    report.skipped += 1
+                return
+            removes = stale_watermarks(item, created_s, wm)
+            chunk = _first_records(todo, MAX_ATTRIBUTES_PER_WRITE - len(removes))
             net: dict[str, int] = defaultdict(int)
-            for m in todo:
+            for m in chunk:
                 net[m.attr] += m.delta
             adds = {a: d for a, d in net.items() if d and not a.startswith("e")}
             members = {a: d for a, d in net.items() if d and a.startswith("e")}
-            if not adds and not members:
-                report.skipped += 1
+            if not adds and not members and len(chunk) == len(todo):
+                if not wrote:
+                    report.skipped += 1
                 return
-            last = max(m.seq for m in todo)
+            last = chunk[-1].seq
+            mark = watermark_value(last, created_s)
             try:
                 self.fault("count")
                 self.db.add_counts(
-                    key, adds, watermark=(wm, watermark_value(last, created_s)), seen=(item or {}).get(wm),
+                    key, adds, watermark=(wm, mark), seen=(item or {}).get(wm),
                     members=[a for a, d in members.items() if d > 0],
-                    removes=[a for a, d in members.items() if d < 0] + stale_watermarks(item, created_s, wm),
+                    removes=[a for a, d in members.items() if d < 0] + removes,
                     expires_at=expires,
                 )
                 report.writes += 1
-                return
+                wrote = True
+                item = {k: v for k, v in (item or {}).items() if k not in removes} | {wm: mark}
             except Stale:
+                stale += 1
                 item = self.db.read([key]).get(self._k(key))
             except Exception as exc:  # noqa: BLE001 - reported as a partial batch failure
-                report.fail(min(m.seq for m in todo), f"count {key['sk']}: {exc!r}")
+                report.fail(todo[0].seq, f"count {key['sk']}: {exc!r}")
                 return
         report.fail(min(m.seq for m in moves), f"count {key['sk']}: kept changing")
 
