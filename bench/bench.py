@@ -349,7 +349,10 @@ def measure_projection(driver: Driver, rec: ddbmeter.Recorder, tgt: target.Targe
     server = apigw.make_server(api, port=0, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    poller = local_streams.start(tgt.client, tgt.table, api.invoke)
+    # Only the projector's mapping: freshness is about boards, and the domain-events consumer
+    # would replay the whole run's ledger through the bus first.
+    sources = [s for s in template.stream_sources() if s.function == "BoardProjectorFunction"]
+    poller = local_streams.StreamPoller(tgt.client, tgt.table, sources, api.invoke).start()
     try:
         poller.wait_until_drained(timeout=300)
         tenant, key = new_tenant()
