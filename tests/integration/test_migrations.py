@@ -80,3 +80,32 @@ def test_one_runner_at_a_time(store):
     with pytest.raises(migrations.Locked):
         migrations.migrate(store)
     assert [r["status"] for r in migrations.status(store)] == ["pending"] * len(migrations.discover())
+
+
+def test_a_filtered_scan_pages_by_matches_and_resumes_exactly(store, monkeypatch):
+    """``scan_page`` counts matching items, not items read: paging 3 matches at a time over
+    400 items of which every 8th matches returns each match once, in few requests."""
+    monkeypatch.setattr(store_mod, "SCAN_READ_LIMIT", 100)  # a Scan request reads 100 items
+    rows = [{"PutRequest": {"Item": {"pk": {"S": f"P#{i:05d}"}, "sk": {"S": "M" if i % 8 == 0 else "x"}}}}
+            for i in range(400)]  # fmt: skip
+    for i in range(0, len(rows), 25):
+        store.client.batch_write_item(RequestItems={store.table: rows[i : i + 25]})
+    calls = {"scan": 0}
+    real = store.client.scan
+
+    def counted(**kwargs):
+        calls["scan"] += 1
+        return real(**kwargs)
+
+    monkeypatch.setattr(store.client, "scan", counted)
+    seen, start, pages = [], None, 0
+    while True:
+        page, start = store_mod.scan_page(store, start, 3, "sk = :m", values={":m": "M"})
+        assert len(page) <= 3
+        seen += [i["pk"] for i in page]
+        pages += 1
+        if start is None:
+            break
+    assert sorted(seen) == [f"P#{i:05d}" for i in range(0, 400, 8)] and len(seen) == len(set(seen))
+    # With Limit counting items read, 3 at a time: 134 requests. Now about one per page.
+    assert pages == 17 and calls["scan"] <= pages + 4

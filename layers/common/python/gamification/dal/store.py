@@ -251,6 +251,13 @@ def dynamodb_client() -> Any:
 # ---- administrative access (data migrations, imports) -------------------------------------
 
 
+#: Items one Scan request reads (before its filter): large reads keep a filtered scan of a
+#: big table to few requests however few items match; a page ends after at most
+#: SCAN_REQUESTS_PER_PAGE of them, so a resumable caller saves its cursor now and then.
+SCAN_READ_LIMIT = 1000
+SCAN_REQUESTS_PER_PAGE = 10
+
+
 def scan_page(
     store: Store,
     start: dict[str, Any] | None,
@@ -259,21 +266,34 @@ def scan_page(
     names: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """One page of a consistent table scan from ``start`` (a previous page's last key, plain
-    values). Returns (items, next start or None at the end). ``limit`` counts items read
-    before the filter, so a page may be empty while more follow."""
-    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": limit, "ConsistentRead": True}
-    if start:
-        kwargs["ExclusiveStartKey"] = marshal(start)
+    """One page of a consistent table scan from ``start`` (a previous page's cursor, plain
+    values): up to ``limit`` items that match ``filter_expression``. Returns (items, next
+    cursor or None at the end; a page may hold fewer items while more follow). The cursor is
+    the key of the last item returned when the page filled up mid-request (a Scan resumes
+    after any key), so a resumed scan neither skips nor repeats an item."""
+    kwargs: dict[str, Any] = {"TableName": store.table, "Limit": max(limit, SCAN_READ_LIMIT), "ConsistentRead": True}
     if filter_expression:
         kwargs["FilterExpression"] = filter_expression
         if names:
             kwargs["ExpressionAttributeNames"] = names
         if values:
             kwargs["ExpressionAttributeValues"] = marshal(values)
-    resp = store.client.scan(**kwargs)
-    last = resp.get("LastEvaluatedKey")
-    return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
+    out: list[dict[str, Any]] = []
+    for _ in range(SCAN_REQUESTS_PER_PAGE):
+        if start:
+            kwargs["ExclusiveStartKey"] = marshal(start)
+        resp = store.client.scan(**kwargs)
+        found = resp.get("Items", [])
+        last = resp.get("LastEvaluatedKey")
+        room = limit - len(out)
+        if len(found) > room:
+            out += [unmarshal(i) for i in found[:room]]
+            return out, {"pk": out[-1]["pk"], "sk": out[-1]["sk"]}
+        out += [unmarshal(i) for i in found]
+        if not last or len(out) == limit:
+            return out, unmarshal(last) if last else None
+        start = unmarshal(last)
+    return out, start
 
 
 def set_if_absent(store: Store, key: Key, attr: str, value: Any) -> bool:
