@@ -351,8 +351,7 @@ def measure_projection(driver: Driver, rec: ddbmeter.Recorder, tgt: target.Targe
     thread.start()
     # Only the projector's mapping: freshness is about boards, and the domain-events consumer
     # would replay the whole run's ledger through the bus first.
-    sources = [s for s in template.stream_sources() if s.function == "BoardProjectorFunction"]
-    poller = local_streams.StreamPoller(tgt.client, tgt.table, sources, api.invoke).start()
+    poller = local_streams.start(tgt.client, tgt.table, api.invoke, only=("BoardProjectorFunction",))
     try:
         poller.wait_until_drained(timeout=300)
         tenant, key = new_tenant()

@@ -89,7 +89,10 @@ class Stack:
         from tools.local import streams as local_streams
 
         self.stop_poller()
-        self.poller = local_streams.start(self.tgt.client, self.tgt.table, lambda fid, ev: (self.deliver or self.api.invoke)(fid, ev))
+        # Only the projector: boards are what is checked, and this stack has no event bus
+        # for the domain-events consumer to publish to.
+        self.poller = local_streams.start(self.tgt.client, self.tgt.table, lambda fid, ev: (self.deliver or self.api.invoke)(fid, ev),
+                                          only=("BoardProjectorFunction",))  # fmt: skip
 
     def stop_poller(self) -> None:
         if self.poller is not None:

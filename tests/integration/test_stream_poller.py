@@ -13,7 +13,8 @@ from tools.local import apigw, streams, template
 
 
 def consumer_template(**mapping) -> dict:
-    props = {"Stream": {"Fn::GetAtt": ["Table", "StreamArn"]}, "StartingPosition": "TRIM_HORIZON", **mapping}
+    # LATEST: from TRIM_HORIZON each test would first read the whole session's stream.
+    props = {"Stream": {"Fn::GetAtt": ["Table", "StreamArn"]}, "StartingPosition": "LATEST", **mapping}
     return {
         "Resources": {
             "ConsumerFunction": {
@@ -45,6 +46,7 @@ def run(dynamo, tmp_path, monkeypatch):
         poller = streams.start(dynamo.client, dynamo.table, lambda lid, ev: pools[lid].invoke(ev), doc,
                                dead_letter_file=tmp_path / "dead.jsonl")
         pollers.append(poller)
+        poller.wait_until_drained()  # its shard iterators are open: it sees every write below
         for i, item in enumerate(items):
             attrs = {k: {"S": str(v)} for k, v in item.items() if k != "_sk"}
             key = {"pk": {"S": f"{prefix}U#u"}, "sk": {"S": item.get("_sk", f"E#{i:04d}")}}

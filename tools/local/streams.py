@@ -29,6 +29,7 @@ has been delivered (or dropped): tests wait for projections with it instead of s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -222,13 +223,14 @@ class _ShardReader:
         self.last_sequence = ""  # SequenceNumber of the last record read from the shard
 
     def _iterator(self) -> str | None:
-        """A shard iterator at the mapping's starting position, or just after the last record
-        read when reading resumes (an expired or trimmed iterator)."""
+        """A shard iterator at the mapping's starting position (a child of a shard this
+        mapping read: its start, as Lambda reads on), or just after the last record read when
+        reading resumes (an expired or trimmed iterator)."""
         kwargs: dict[str, Any] = {"StreamArn": self.poller.stream_arn, "ShardId": self.shard_id}
         if self.last_sequence:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.last_sequence)
         else:
-            kwargs["ShardIteratorType"] = self.source.starting_position
+            kwargs["ShardIteratorType"] = self.source.starting_position if self.parent is None else "TRIM_HORIZON"
         return self.poller.streams.get_shard_iterator(**kwargs).get("ShardIterator")
 
     def caught_up_since(self, instant: float) -> bool:
@@ -335,8 +337,16 @@ class _ShardReader:
         return min(found)
 
 
-def start(client: Any, table: str, invoke: Invoke, template_doc: dict[str, Any] | None = None, **kwargs: Any) -> StreamPoller:
-    """A started poller for every stream event source of ``template_doc`` (template.yaml)."""
+def start(
+    client: Any, table: str, invoke: Invoke, template_doc: dict[str, Any] | None = None,
+    only: tuple[str, ...] | None = None, starting_position: str | None = None, **kwargs: Any,
+) -> StreamPoller:
+    """A started poller for every stream event source of ``template_doc`` (template.yaml),
+    or only those of the functions named in ``only``; ``starting_position`` (``LATEST``,
+    ``TRIM_HORIZON``) overrides the template's."""
     from tools.local import template
 
-    return StreamPoller(client, table, template.stream_sources(template_doc), invoke, **kwargs).start()
+    sources = [s for s in template.stream_sources(template_doc) if only is None or s.function in only]
+    if starting_position:
+        sources = [dataclasses.replace(s, starting_position=starting_position) for s in sources]
+    return StreamPoller(client, table, sources, invoke, **kwargs).start()
