@@ -232,8 +232,8 @@ def _session(api_key: str) -> requests.Session:
 
 
 def send(base: str, api_key: str, req: Req) -> Res:
-    """One logical request; 5xx answers and dropped connections are retried with the same
-    Idempotency-Key (what the API tells clients to do)."""
+    """One logical request; 5xx answers, dropped connections and timeouts are retried with
+    the same Idempotency-Key (what the API tells clients to do)."""
     headers = {"Content-Type": "application/json"}
     if req.key:
         headers["Idempotency-Key"] = req.key
@@ -244,7 +244,7 @@ def send(base: str, api_key: str, req: Req) -> Res:
                 req.method, base + req.path, data=json.dumps(req.body) if req.body is not None else None,
                 headers=headers, timeout=60,
             )
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # the request may have been applied
             time.sleep(random.uniform(0, 0.05 * attempt))
             continue
         status, replayed = r.status_code, r.headers.get("Idempotent-Replayed") == "true"
