@@ -35,7 +35,11 @@ def plot(result: dict[str, Any], path: Path) -> None:
         for field, label in QUANTILES:
             ys = [(run["total"] if name == "all routes" else run["routes"].get(name, {})).get(field) for run in runs]
             ax.plot(users, [y if y is not None else math.nan for y in ys], marker="o", label=label)
-        ax.set_title(name.replace(" /v1", "\n/v1"), fontsize=9)
+        title = name.replace(" /v1", "\n/v1")
+        if name == "all routes":
+            rates = " / ".join(f"{run['total']['requests_per_s']:g}" for run in runs)
+            title += f"\nrequests/s: {rates}"
+        ax.set_title(title, fontsize=9)
         ax.set_xscale("log", base=2)
         ax.set_xticks(users, [str(u) for u in users])
         ax.set_ylim(bottom=0)

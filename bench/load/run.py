@@ -6,12 +6,13 @@ memory) on free loopback ports; then for each concurrency a fresh tenant with it
 and a request limit of ``LOAD_RATE_LIMIT`` per second (so the tenant limit is checked, one
 counter write per request, as in the cloud, but the mix is not cut by it), and one headless
 locust run of bench/load/locustfile.py bounded by ``LOAD_SECONDS`` and ``LOAD_MAX_REQUESTS``.
-A warm-up run at the largest concurrency comes first (``LOAD_WARMUP_SECONDS``, its own tenant,
-reported apart): it starts the functions' execution environments, so the measured runs see
-warm ones, as a steady load in Lambda does.
+A warm-up run at the largest concurrency comes first (its own tenant, reported apart): it
+starts the functions' execution environments, so the measured runs see warm ones, as a steady
+load in Lambda does; it ends after ``LOAD_WARMUP_REQUESTS`` answers (10 per user of the largest
+run), or at the latest after ``LOAD_WARMUP_SECONDS``.
 
 Environment: ``LOAD_USERS`` ("8,32"), ``LOAD_SECONDS`` (30), ``LOAD_MAX_REQUESTS`` (20000 per
-run), ``LOAD_WARMUP_SECONDS`` (15; 0 skips it), ``LOAD_PLAYERS`` (2000), ``LOAD_RATE_LIMIT``
+run), ``LOAD_WARMUP_REQUESTS`` (10 per user; 0 skips the warm-up), ``LOAD_WARMUP_SECONDS`` (120), ``LOAD_PLAYERS`` (2000), ``LOAD_RATE_LIMIT``
 (10000), ``LOAD_OUT`` (bench/load.json), ``LOAD_PLOT`` (docs/load.png; empty: no plot),
 ``TEST_DYNAMODB_ENDPOINT`` (a loopback URL: use that DynamoDB instead of starting one).
 """
@@ -124,7 +125,8 @@ def main() -> int:
     users = [int(u) for u in os.environ.get("LOAD_USERS", "8,32").split(",") if u.strip()]
     seconds = float(os.environ.get("LOAD_SECONDS", "30"))
     max_requests = _env_int("LOAD_MAX_REQUESTS", 20000)
-    warmup_s = float(os.environ.get("LOAD_WARMUP_SECONDS", "15"))
+    warmup_requests = _env_int("LOAD_WARMUP_REQUESTS", 10 * max(users))
+    warmup_s = float(os.environ.get("LOAD_WARMUP_SECONDS", "120"))
     players = _env_int("LOAD_PLAYERS", 2000)
     rate_limit = _env_int("LOAD_RATE_LIMIT", 10000)
     out = Path(os.environ.get("LOAD_OUT", ROOT / "bench" / "load.json"))
@@ -159,16 +161,18 @@ def main() -> int:
         }
         result["settings"] = {
             "users": users, "seconds_per_run": seconds, "max_requests_per_run": max_requests,
-            "warmup_seconds": warmup_s, "players": players, "think_time_s": 0,
+            "warmup_requests": warmup_requests, "warmup_max_seconds": warmup_s, "players": players, "think_time_s": 0,
             "mix": "task weights of 20: 6 award XP (new Idempotency-Key), 1 replay of an award's key, "
                    "3 coins (daily_login, daily_goal tiers, variant_clear scopes), 2 limits, 3 profile, "
                    "2 daily board top 10, 2 daily board around=5 (bench/load/locustfile.py)",
         }
-        if warmup_s > 0:
-            print(f"warm-up: {max(users)} users for {warmup_s:g} s", flush=True)
+        if warmup_requests > 0:
+            print(f"warm-up: {max(users)} users, {warmup_requests} requests (at most {warmup_s:g} s)", flush=True)
             key = _tenant(stack.endpoint, stack.table, "load-warmup", rate_limit)
-            warm = run_locust(stack.base, key, max(users), warmup_s, max_requests, players)
-            result["warmup"] = {k: warm["total"][k] for k in ("requests", "p50_ms", "p99_ms", "failures")}
+            warm = run_locust(stack.base, key, max(users), warmup_s, warmup_requests, players)
+            result["warmup"] = {"seconds": warm["seconds"]} | {
+                k: warm["total"][k] for k in ("requests", "p50_ms", "p99_ms", "max_ms", "failures")
+            }
         runs = []
         for n in users:
             print(f"{n} users for {seconds:g} s (at most {max_requests} requests)", flush=True)
