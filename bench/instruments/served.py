@@ -38,6 +38,7 @@ class Served:
     endpoint: str  # the DynamoDB endpoint the stack uses
     engine: str  # e.g. "Amazon DynamoDB Local 3.3.1, in memory"
     table: str
+    pid: int  # the stack's process (its children: DynamoDB Local, the execution environments)
 
 
 @contextlib.contextmanager
@@ -73,7 +74,7 @@ def serve(
         else:
             # Keep reading its output, so that a full pipe never blocks the server.
             _drain(proc)
-            yield Served(table=table, **found)
+            yield Served(table=table, pid=proc.pid, **found)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

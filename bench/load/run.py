@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,8 @@ def _env_int(name: str, default: int) -> int:
 
 def run_locust(base: str, api_key: str, users: int, seconds: float, max_requests: int, players: int) -> dict[str, Any]:
     """One headless locust run of the locustfile against ``base`` (loopback only); returns its
-    report (bench/load/locustfile.py). Raises RuntimeError when locust wrote none."""
+    report (bench/load/locustfile.py) with ``locust_cpu_s``, the CPU seconds locust itself
+    used. Raises RuntimeError when locust wrote none."""
     if urlsplit(base).hostname not in LOOPBACK:
         raise ValueError(f"the load test runs against loopback only, not {base}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,13 +64,53 @@ def run_locust(base: str, api_key: str, users: int, seconds: float, max_requests
             "--stop-timeout", str(STOP_TIMEOUT_S), "--max-requests", str(max_requests), "--players", str(players),
             "--report", str(out), "--loglevel", "ERROR", "--exit-code-on-error", "0",
         ]
+        before = _children_cpu_s()
         proc = subprocess.run(
             cmd, cwd=ROOT, env={**os.environ, "LOAD_API_KEY": api_key},
             capture_output=True, text=True, timeout=seconds + STOP_TIMEOUT_S + 120,
         )
         if not out.exists():
             raise RuntimeError(f"locust wrote no report (exit {proc.returncode}): {proc.stderr[-2000:]}")
-        return json.loads(out.read_text())
+        return json.loads(out.read_text()) | {"locust_cpu_s": round(_children_cpu_s() - before, 1)}
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def stack_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the stack's processes, by part: ``dynamodb_local`` (the Java
+    engine), ``server`` (the HTTP server, the stream and queue pollers, the moto services: one
+    process) and ``environments`` (the functions' execution environments and their fork
+    server). Empty without psutil (a dependency of locust)."""
+    try:
+        import psutil
+    except ImportError:
+        return {}
+    out = {"dynamodb_local": 0.0, "server": 0.0, "environments": 0.0}
+    root = psutil.Process(pid)
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            part = "server" if p.pid == pid else "dynamodb_local" if p.name().startswith("java") else "environments"
+            out[part] += t.user + t.system
+        except psutil.Error:
+            continue  # gone meanwhile
+    return out
+
+
+def _measured(stack: served.Served, fn: Any) -> dict[str, Any]:
+    """Run ``fn()`` (a locust run) and add ``cpu_s``: CPU seconds of each part of the stack and
+    of locust during it, and ``cpu_share`` of the machine's cores over the run's wall time."""
+    before, started = stack_cpu_s(stack.pid), time.monotonic()
+    report = fn()
+    wall = time.monotonic() - started
+    after = stack_cpu_s(stack.pid)
+    cpu = {k: round(after[k] - before[k], 1) for k in after} | {"locust": report.pop("locust_cpu_s")}
+    report["cpu_s"] = cpu
+    report["cpu_share_of_machine"] = round(sum(cpu.values()) / (wall * (os.cpu_count() or 1)), 2)
+    return report
 
 
 def _tenant(endpoint: str, table: str, tenant: str, rate_limit: int) -> str:
@@ -169,18 +212,19 @@ def main() -> int:
         if warmup_requests > 0:
             print(f"warm-up: {max(users)} users, {warmup_requests} requests (at most {warmup_s:g} s)", flush=True)
             key = _tenant(stack.endpoint, stack.table, "load-warmup", rate_limit)
-            warm = run_locust(stack.base, key, max(users), warmup_s, warmup_requests, players)
-            result["warmup"] = {"seconds": warm["seconds"]} | {
+            warm = _measured(stack, lambda: run_locust(stack.base, key, max(users), warmup_s, warmup_requests, players))
+            result["warmup"] = {k: warm[k] for k in ("seconds", "cpu_s", "cpu_share_of_machine")} | {
                 k: warm["total"][k] for k in ("requests", "p50_ms", "p99_ms", "max_ms", "failures")
             }
         runs = []
         for n in users:
             print(f"{n} users for {seconds:g} s (at most {max_requests} requests)", flush=True)
             key = _tenant(stack.endpoint, stack.table, f"load-{n}", rate_limit)
-            runs.append(run_locust(stack.base, key, n, seconds, max_requests, players))
+            runs.append(_measured(stack, lambda: run_locust(stack.base, key, n, seconds, max_requests, players)))
             t = runs[-1]["total"]
             print(f"  {t['requests']} requests, {t['requests_per_s']}/s, p50 {t['p50_ms']} ms, "
-                  f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, failures {t['failures']}", flush=True)
+                  f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, failures {t['failures']}; "
+                  f"CPU s {runs[-1]['cpu_s']}", flush=True)
         result["runs"] = runs
     result["load_average_after"] = _load_average()
     result["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
