@@ -38,6 +38,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -46,6 +47,7 @@ from urllib.parse import urlsplit
 
 import gevent
 from locust import HttpUser, constant, events, task
+from locust.exception import StopUser
 
 XP = "POST /v1/users/{user_id}/xp"
 XP_REPLAY = "POST /v1/users/{user_id}/xp (replay)"
@@ -133,11 +135,12 @@ def report(environment: Any) -> dict[str, Any]:
     }
 
 
+def _loopback(host: str | None) -> bool:
+    return urlsplit(host or "").hostname in LOOPBACK
+
+
 @events.test_start.add_listener
 def _started(environment: Any, **_: Any) -> None:
-    host = urlsplit(environment.host or "").hostname
-    if host not in LOOPBACK:
-        raise SystemExit(f"the load test runs against loopback only, not {environment.host!r}")
     TALLY.started = time.monotonic()
 
 
@@ -180,6 +183,8 @@ def _answered(name: str, response_time: float, response: Any = None, exception: 
 def _init(environment: Any, **_: Any) -> None:
     global _ENV
     _ENV = environment
+    if not _loopback(environment.host):
+        sys.exit(f"the load test runs against loopback only, not {environment.host!r}")
 
 
 class GameBackend(HttpUser):
@@ -188,6 +193,8 @@ class GameBackend(HttpUser):
     wait_time = constant(0)
 
     def on_start(self) -> None:
+        if not _loopback(self.host):  # never a request elsewhere, even if the exit above did not stop locust
+            raise StopUser()
         options = self.environment.parsed_options
         key = os.environ.get("LOAD_API_KEY", "")
         if not key:
