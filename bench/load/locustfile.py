@@ -21,11 +21,8 @@ Players are ``p00000`` .. of ``--players`` (2,000), chosen at random.
 Answers: 2xx is a success; 429 is an expected answer (a daily limit or cap, or the tenant's
 request limit), counted apart by its error code, not a failure; any other status (5xx, an
 unexpected 4xx) or a connection error (status 0) is a failure. ``--report`` names a JSON file
-written when locust quits: per route ``requests``, ``requests_per_s``, ``p50_ms``,
-``p95_ms``, ``p99_ms``, ``max_ms`` (every answered request, milliseconds), ``ok`` (2xx),
-``limited`` ({error code: count} of the 429s), ``server_errors`` (5xx), ``connection_errors``,
-``unexpected`` ({status: count} of other 4xx), ``failures`` (the sum of the last three); and
-the same over all routes as ``total``.
+written when locust quits: ``users``, ``players``, ``seconds``, ``max_requests``, per route
+the summary of bench/load/report.py, and the same over all routes as ``total``.
 
 Bounds: ``--run-time`` (locust's own) and ``--max-requests`` (locust quits once that many
 requests were answered). The API key comes from ``LOAD_API_KEY`` (never a command-line
@@ -35,19 +32,22 @@ argument). Run it only against a loopback host: the load test refuses any other.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import sys
 import time
 import uuid
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
 from locust import HttpUser, constant, events, task
 from locust.exception import StopUser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.load.report
+from bench.load.report import summary  # noqa: E402
 
 XP = "POST /v1/users/{user_id}/xp"
 XP_REPLAY = "POST /v1/users/{user_id}/xp (replay)"
@@ -87,39 +87,12 @@ TALLY = _Tally()
 _ENV: Any = None  # the locust Environment, set at init
 
 
-def _percentile(ordered: list[float], q: float) -> float | None:
-    """Nearest-rank percentile ``q`` (0..100) of sorted ``ordered``; None when empty."""
-    if not ordered:
-        return None
-    return round(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)], 1)
-
-
-def _summary(ms: list[float], status: Counter, limited: Counter, seconds: float) -> dict[str, Any]:
-    ordered = sorted(ms)
-    server = sum(n for s, n in status.items() if s >= 500)
-    unexpected = {str(s): n for s, n in sorted(status.items()) if 300 <= s < 500 and s != 429}
-    return {
-        "requests": sum(status.values()),
-        "requests_per_s": round(sum(status.values()) / seconds, 2) if seconds else None,
-        "p50_ms": _percentile(ordered, 50),
-        "p95_ms": _percentile(ordered, 95),
-        "p99_ms": _percentile(ordered, 99),
-        "max_ms": round(ordered[-1], 1) if ordered else None,
-        "ok": sum(n for s, n in status.items() if 200 <= s < 300),
-        "limited": dict(sorted(limited.items())),
-        "server_errors": server,
-        "connection_errors": status.get(0, 0),
-        "unexpected": unexpected,
-        "failures": server + status.get(0, 0) + sum(unexpected.values()),
-    }
-
-
 def report(environment: Any) -> dict[str, Any]:
     """The per-route report of this run (see the module docstring)."""
     end = TALLY.stopped or time.monotonic()
     seconds = end - TALLY.started if TALLY.started else 0.0
     routes = {
-        name: _summary(TALLY.ms[name], TALLY.status[name], TALLY.limited[name], seconds)
+        name: summary(TALLY.ms[name], TALLY.status[name], TALLY.limited[name], seconds)
         for name in ROUTES if TALLY.status[name]
     }
     total_status: Counter = sum(TALLY.status.values(), Counter())
@@ -131,7 +104,7 @@ def report(environment: Any) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "max_requests": environment.parsed_options.max_requests or None,
         "routes": routes,
-        "total": _summary(all_ms, total_status, total_limited, seconds),
+        "total": summary(all_ms, total_status, total_limited, seconds),
     }
 
 

@@ -1,6 +1,7 @@
 """The load test's locustfile (bench/load/locustfile.py, ``make load``) for 5 seconds at 2
 users against the test stack: it writes a well-formed per-route report, the stack answers
-without a server error, and the report's counts agree with what the engine wrote.
+without a server error, 429s are counted as the rules' answers, and the report's counts agree
+with what the engine wrote.
 
 Locust runs as its own process (it monkey-patches the standard library with gevent), through
 the same function ``make load`` uses."""
@@ -41,11 +42,14 @@ def _well_formed(r: dict) -> None:
 
 
 def test_the_locustfile_reports_every_route_with_no_server_error(api, base_url, tenant, dynamo):
-    for path in ("/v1/users/warm", "/v1/users/warm/limits"):  # start their environments first
-        assert api.get(path).status_code == 200
-    report = load.run_locust(base_url, tenant.api_key, users=USERS, seconds=5, max_requests=25, players=20)
+    # One of the 4 players has reached today's XP cap (150 at level 2): their awards are 429s.
+    for _ in range(3):
+        assert api.xp("p00000", "paid_char_sold").status_code == 200  # 50 XP each
+    assert api.xp("p00000", "forked").status_code == 429
+    assert api.get("/v1/users/p00000/limits").status_code == 200  # start its environments too
+    report = load.run_locust(base_url, tenant.api_key, users=USERS, seconds=5, max_requests=25, players=4)
 
-    assert report["users"] == USERS and report["players"] == 20 and report["max_requests"] == 25
+    assert report["users"] == USERS and report["players"] == 4 and report["max_requests"] == 25
     assert report["seconds"] > 0
     assert set(report["routes"]) <= ROUTES, report["routes"].keys()
     for r in [*report["routes"].values(), report["total"]]:
@@ -55,10 +59,12 @@ def test_the_locustfile_reports_every_route_with_no_server_error(api, base_url, 
     assert total["requests"] >= 1, report
     assert total["server_errors"] == 0 and total["connection_errors"] == 0, report
     assert total["failures"] == 0, report  # no unexpected 4xx either: the mix is valid input
+    # 429s are the rules' answers (the capped player, a daily action limit), not failures.
+    assert set(total["limited"]) <= {"daily_xp_cap_reached", "action_limit_reached"}, total["limited"]
     # Every 200 award wrote one XP entry and a replay none (users finish their request in
     # flight before locust stops, so the report covers every request served).
     xp = report["routes"].get("POST /v1/users/{user_id}/xp", {"ok": 0})["ok"]
-    assert len(dynamo.ledger(tenant.id, "XP")) == xp
+    assert len(dynamo.ledger(tenant.id, "XP")) == 3 + xp
 
 
 def test_the_load_test_refuses_a_host_that_is_not_loopback():
