@@ -12,9 +12,11 @@ load in Lambda does; it ends after ``LOAD_WARMUP_REQUESTS`` answers (10 per user
 run), or at the latest after ``LOAD_WARMUP_SECONDS``.
 
 Environment: ``LOAD_USERS`` ("8,32"), ``LOAD_SECONDS`` (30), ``LOAD_MAX_REQUESTS`` (20000 per
-run), ``LOAD_WARMUP_REQUESTS`` (10 per user; 0 skips the warm-up), ``LOAD_WARMUP_SECONDS`` (120), ``LOAD_PLAYERS`` (2000), ``LOAD_RATE_LIMIT``
-(10000), ``LOAD_OUT`` (bench/load.json), ``LOAD_PLOT`` (docs/load.png; empty: no plot),
+run), ``LOAD_WARMUP_REQUESTS`` (10 per user; 0 skips the warm-up), ``LOAD_WARMUP_SECONDS``
+(120), ``LOAD_PLAYERS`` (2000), ``LOAD_RATE_LIMIT`` (10000 requests per second),
+``LOAD_OUT`` (bench/load.json), ``LOAD_PLOT`` (docs/load.png; empty: no plot),
 ``TEST_DYNAMODB_ENDPOINT`` (a loopback URL: use that DynamoDB instead of starting one).
+Exits 1 when a measured run had a failure (bench/load/report.py).
 """
 
 from __future__ import annotations
