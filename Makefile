@@ -12,7 +12,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export PORT ?= 3000
 
-.PHONY: help install dynamodb-local swagger-ui openapi run test unit lint invoke apikey build clean bench reliability bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
+.PHONY: help install dynamodb-local swagger-ui openapi run test unit lint invoke apikey build clean bench reliability load bench-leaderboard replay replay-se migrate migrate-status rebuild-boards
 
 help:
 	@echo "make run      serve API v1 on http://127.0.0.1:$(PORT) on Amazon DynamoDB Local (no AWS, no Docker; PERSIST=1 keeps data)"
@@ -27,6 +27,7 @@ help:
 	@echo "make migrate  apply pending data migrations to TABLE_NAME; make migrate-status lists them"
 	@echo "make bench        cost and speed per operation -> bench/results.json (docs/benchmarks.md)"
 	@echo "make reliability  storms, faults, fuzzing, properties -> bench/reliability.json"
+	@echo "make load         locust at 8 and 32 users on the make run stack -> bench/load.json, docs/load.png"
 	@echo "  (both: TEST_DYNAMODB_ENDPOINT=<url>|aws to run against another DynamoDB)"
 
 $(VENV)/.installed: pyproject.toml
@@ -127,6 +128,11 @@ bench: install dynamodb-local
 
 reliability: install dynamodb-local
 	$(PY) bench/reliability.py
+
+# Load: locust (the dev extra) at 8 then 32 users against the make run stack on loopback, each
+# run bounded in time and requests (LOAD_SECONDS, LOAD_MAX_REQUESTS; bench/load/run.py).
+load: $(VENV)/.plot dynamodb-local
+	$(PY) -m bench.load.run
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build

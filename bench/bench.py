@@ -23,8 +23,6 @@ import io
 import json
 import math
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.instruments import ddbmeter, target
+from bench.instruments import ddbmeter, served, target
 from bench.operations import OPERATIONS, Operation, Request  # noqa: E402
 from bench.prices import PRICES  # noqa: E402
 from tools.local import (
@@ -249,26 +247,10 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
 
     if tgt.kind.startswith("aws"):
         return {"skipped": "the make run stack embeds its own DynamoDB; not measured against aws"}
-    env = {**os.environ, "PORT": "0", "DYNAMODB_PORT": "0", "TABLE_NAME": f"bench-e2e-{uuid.uuid4().hex[:6]}"}
-    if tgt.embedded:
-        env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # let the stack start its own, as make run does
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.local.serve"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        base = key = None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (base and key):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if m := re.search(r"API v1 on (http://\S+)", line):
-                base = m[1]
-            if m := re.search(r"API key\s+(\S+)", line):
-                key = m[1]
-        if not (base and key):
+    with served.serve(endpoint=None if tgt.embedded else tgt.endpoint, client=tgt.client) as stack:
+        if stack is None:
             return {"skipped": "the local server did not start"}
+        base, key = stack.base, stack.api_key
         session_local = threading.local()
 
         def one(i: int) -> int:
@@ -307,15 +289,6 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
             "clients": 8,
             "mix": "50% POST xp (forked), 25% GET limits, 25% GET profile, 200 users",
         }
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if not tgt.embedded:  # the stack created its table on the external endpoint
-            with contextlib.suppress(Exception):
-                tgt.client.delete_table(TableName=env["TABLE_NAME"])
 
 
 # ---- leaderboard projection ----------------------------------------------------------------
