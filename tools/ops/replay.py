@@ -30,6 +30,8 @@ import csv
 import fcntl
 import hashlib
 import json
+import os
+import subprocess
 import threading
 import time
 import zlib
@@ -49,7 +51,10 @@ from tools.local import lambdas
 lambdas.use_layer()
 
 from gamification.api.models import AwardCoinsRequest, AwardXpRequest  # noqa: E402
-from gamification.dal.store import Store, dynamodb_client  # noqa: E402
+from gamification.dal import keys  # noqa: E402
+from gamification.dal.batch_store import MAX_ITEMS, BatchStore, Unbatchable  # noqa: E402
+from gamification.dal.store import Store, WriteConflict, dynamodb_client  # noqa: E402
+from gamification.domain.periods import day_key, local_date  # noqa: E402
 from gamification.domain.errors import GamificationError  # noqa: E402
 from gamification.domain.rules import Rules, load_rules  # noqa: E402
 from gamification.settings import environment  # noqa: E402
@@ -285,6 +290,55 @@ def apply_event(engine: Engine, tenant: str, ev: Event) -> tuple[str, int, int]:
         return f"rejected:{exc.code}", 0, 0
 
 
+def apply_batched(
+    engine: Engine, tenant: str, items: list[tuple[int, Event]], record: Callable[[int, tuple[str, int, int]], None]
+) -> None:
+    """Apply one user's events (in order) in batches: each batch is decided by the engine's
+    own use cases on a :class:`gamification.dal.batch_store.BatchStore` and written as one
+    transaction of at most 100 items, conditioned on everything it was decided from
+    (docs/replay.md, "Batched backfill"). ``record(i, outcome)`` is called for each event
+    once its batch is written.
+
+    A batch DynamoDB refuses (the user's items changed meanwhile, or an idempotency record
+    of a line exists: a resumed run) wrote nothing; its events are then applied one by one
+    through ``engine``, exactly as without batching. An event a batch cannot hold (more
+    items than a transaction takes, or a request the batch store does not write behind)
+    is applied on its own the same way.
+    """
+    rules, pos = engine.rules, 0
+    while pos < len(items):
+        chunk = items[pos : pos + MAX_ITEMS]
+        store = BatchStore(engine.store, presumed_absent={
+            (k["pk"], k["sk"]) for k in (keys.idempotency_key(tenant, ev.key) for _, ev in chunk if ev.key)
+        })  # fmt: skip
+        user = chunk[0][1].user
+        days = dict.fromkeys(day_key(local_date(ev.occurred_at, rules.zone)) for _, ev in chunk if ev.action)
+        store.prefetch([keys.profile_key(tenant, user)] + [keys.usage_key(tenant, user, d) for d in days])
+        batched = Engine(rules, store, now=engine.now, max_attempts=1, backfill=engine.backfill)
+        done: list[tuple[int, tuple[str, int, int]]] = []
+        for i, ev in chunk:
+            point = store.checkpoint()
+            try:
+                result = apply_event(batched, tenant, ev)
+            except (Unbatchable, GamificationError):  # Contention: decided on its own below
+                store.rollback(point)
+                break
+            if store.size > MAX_ITEMS:
+                store.rollback(point)
+                break
+            done.append((i, result))
+        try:
+            store.flush()
+        except (WriteConflict, Unbatchable):
+            done = [(i, apply_event(engine, tenant, ev)) for i, ev in chunk[: len(done)]]
+        if not done:  # the next event alone fills no batch: apply it on its own
+            i, ev = chunk[0]
+            done = [(i, apply_event(engine, tenant, ev))]
+        for i, result in done:
+            record(i, result)
+        pos += len(done)
+
+
 def replay(
     engine: Engine,
     tenant: str,
@@ -294,6 +348,7 @@ def replay(
     progress: bool = True,
     stop_after: int | None = None,
     workers: int = 1,
+    batch: bool = False,
 ) -> Summary:
     """Apply ``events`` (already keyed and ordered) that the journal does not list yet.
 
@@ -301,6 +356,7 @@ def replay(
     worker (an award only reads and writes its own user's items, so the outcome is the
     same as in one sequence); worth it against real DynamoDB, where a worker mostly waits
     on the network, not on the embedded backend (one request at a time).
+    ``batch`` writes each user's consecutive events in one transaction (:func:`apply_batched`).
     ``stop_after`` stops after that many lines of this run (simulates an interruption).
     """
     summary = Summary(total=len(events), resumed_from=len(journal.done))
@@ -315,22 +371,34 @@ def replay(
     lock = threading.Lock()
     failed = threading.Event()
 
-    def work(items: Iterable[tuple[int, Event]], advance: Callable[[], None]) -> None:
-        for i, ev in items:
-            if failed.is_set():
+    def record(i: int, result: tuple[str, int, int], advance: Callable[[], None]) -> None:
+        outcome, xp, coins = result
+        with lock:
+            journal.record({"i": i, "o": outcome, "xp": xp, "coins": coins})
+            summary.outcomes[outcome] += 1
+            summary.xp += xp
+            summary.coins += coins
+            summary.applied_now += 1
+            advance()
+
+    def work(items: list[tuple[int, Event]], advance: Callable[[], None]) -> None:
+        try:
+            if batch:
+                by_user: dict[str, list[tuple[int, Event]]] = {}
+                for i, ev in items:
+                    by_user.setdefault(ev.user, []).append((i, ev))
+                for user_items in by_user.values():
+                    if failed.is_set():
+                        return
+                    apply_batched(engine, tenant, user_items, lambda i, r: record(i, r, advance))
                 return
-            try:
-                outcome, xp, coins = apply_event(engine, tenant, ev)
-            except BaseException:
-                failed.set()
-                raise
-            with lock:
-                journal.record({"i": i, "o": outcome, "xp": xp, "coins": coins})
-                summary.outcomes[outcome] += 1
-                summary.xp += xp
-                summary.coins += coins
-                summary.applied_now += 1
-                advance()
+            for i, ev in items:
+                if failed.is_set():
+                    return
+                record(i, apply_event(engine, tenant, ev), advance)
+        except BaseException:
+            failed.set()
+            raise
 
     started, cpu = time.perf_counter(), time.process_time()
     with _progress_bar(len(events), len(done), progress) as advance:
@@ -395,17 +463,39 @@ def _main() -> None:
 
 
 def engine_for(rules: Rules, table: str | None, local: bool, backfill: bool) -> tuple[Engine, Any]:
-    """An engine over ``table`` (or the embedded local stack when ``local``)."""
-    server = None
+    """An engine over ``table``, or with ``local`` over a scratch table of a local DynamoDB
+    started here (:func:`local_backend`). The engine's ``backend`` attribute names it."""
+    server, backend_name = None, f"table {table or environment().table_name}"
     if local:
-        from tools.local import stack
-
-        info = stack.prepare(in_process=True)
-        server, table = info["server"], info["table"]
+        server, table, backend_name = local_backend()
     name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table, set TABLE_NAME, or use --local")
-    return Engine(rules, Store(dynamodb_client(), name), backfill=backfill), server
+    engine = Engine(rules, Store(dynamodb_client(), name), backfill=backfill)
+    engine.backend = backend_name  # type: ignore[attr-defined]
+    return engine, server
+
+
+def local_backend() -> tuple[Any, str, str]:
+    """Start a local DynamoDB for one replay; returns (server, table, its name).
+
+    Amazon DynamoDB Local (``make dynamodb-local``) where Java is there, else moto in this
+    process. The table is template.yaml's without its stream: nothing consumes it during a
+    replay (no board projection runs; the data lives as long as the command), and DynamoDB
+    Local spends most of a write on its stream (docs/replay.md, "Throughput").
+    """
+    from tools.local import backend, dynamodb_local, stack
+
+    try:
+        server = dynamodb_local.DynamoDBLocal().start()
+    except (dynamodb_local.Unavailable, OSError, subprocess.CalledProcessError) as exc:
+        typer.echo(f"note: {exc}; replaying on moto in this process instead", err=True)
+        info = stack.prepare(in_process=True, stream=False)
+        return info["server"], info["table"], "moto (in process; no Java for DynamoDB Local)"
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
+    backend.use_local_credentials()
+    info = stack.prepare(stream=False)
+    return server, info["table"], f"{dynamodb_local.ENGINE} (local, table without stream)"
 
 
 @cli.command()
@@ -423,6 +513,9 @@ def run(
     stop_after: int = typer.Option(None, hidden=True, help="Stop after N lines (testing interruption)"),
     summary_json: Path = typer.Option(None, help="Also write the summary as JSON here"),
     workers: int = typer.Option(1, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
+    batch: bool = typer.Option(
+        True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Apply ACTIVITY in time order through the engine, resumably, then print a summary."""
@@ -435,7 +528,8 @@ def run(
     identity = {"input": file_digest(activity), "tenant": tenant, "table": engine.store.table}
     journal = Journal(state or default_state(activity, tenant), identity, fresh=fresh or local)
     try:
-        summary = replay(engine, tenant, events, journal, progress=progress, stop_after=stop_after, workers=workers)
+        summary = replay(engine, tenant, events, journal, progress=progress, stop_after=stop_after, workers=workers,
+                         batch=batch)  # fmt: skip
     finally:
         journal.close()
         if server:
