@@ -471,9 +471,22 @@ def engine_for(rules: Rules, table: str | None, local: bool, backfill: bool) -> 
     name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table, set TABLE_NAME, or use --local")
-    engine = Engine(rules, Store(dynamodb_client(), name), backfill=backfill)
+    engine = Engine(rules, Store(replay_client(), name), backfill=backfill)
     engine.backend = backend_name  # type: ignore[attr-defined]
     return engine, server
+
+
+def replay_client() -> Any:
+    """The engine's DynamoDB client (:func:`gamification.dal.store.dynamodb_client`'s
+    settings) without botocore's client-side parameter validation, a fifth of a replay's
+    CPU; DynamoDB validates every request itself."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", config=Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, tcp_keepalive=True,
+        read_timeout=environment().dynamodb_read_timeout_seconds, max_pool_connections=64, parameter_validation=False,
+    ))  # fmt: skip
 
 
 def local_backend() -> tuple[Any, str, str]:
@@ -512,7 +525,7 @@ def run(
     fresh: bool = typer.Option(False, help="Ignore an existing journal and start from the first line"),
     stop_after: int = typer.Option(None, hidden=True, help="Stop after N lines (testing interruption)"),
     summary_json: Path = typer.Option(None, help="Also write the summary as JSON here"),
-    workers: int = typer.Option(1, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
+    workers: int = typer.Option(4, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
     batch: bool = typer.Option(
         True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
     ),
