@@ -208,7 +208,7 @@ def main(
     question_change: str = typer.Option(
         se.QUESTION_CHANGE.isoformat(), help="Question upvotes give +10 from this date, +5 before"
     ),
-    table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of the embedded stack"),
+    table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of a local DynamoDB"),
     tenant: str = typer.Option(None, help="Tenant id to write under (default: stackexchange-<site>)"),
     site: str = typer.Option(None, help="Site name for the report (default: from the dump folder's name)"),
     workers: int = typer.Option(4, min=1, max=64, help="Users replayed in parallel (each user's events in order)"),

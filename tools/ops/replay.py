@@ -11,17 +11,21 @@ An activity file is JSONL (one object a line) or CSV (a header row) with these f
 | ``amount``     | no       | signed XP, for actions declared with ``min``/``max``         |
 | ``key``        | no       | idempotency key; derived from the line when absent          |
 
-Events are applied in time order (ties keep file order) with ``Engine.award_xp`` /
-``Engine.award_coins`` against ``TABLE_NAME`` (AWS settings as usual; ``--local`` starts the
-embedded DynamoDB instead). Events older than the rules' ``max_event_age`` are refused unless
-``--backfill`` is given; in backfill mode each event still counts on its own day, under that
-day's limits and caps.
+Events are applied with ``Engine.award_xp`` / ``Engine.award_coins`` against ``TABLE_NAME``
+(AWS settings as usual; ``--local`` starts a local DynamoDB instead: DynamoDB Local, or moto
+without Java), each user's in time order (ties keep file order), users in parallel
+(``--workers``) and, by default, each user's consecutive events decided on a write-behind
+store and written in one conditional transaction (:func:`apply_batched`; ``--one-by-one``:
+one transaction per event). Events older than the rules' ``max_event_age`` are refused
+unless ``--backfill`` is given; in backfill mode each event still counts on its own day,
+under that day's limits and caps.
 
 Resuming: a journal (``--state``, JSONL) records each applied line's outcome as it goes; a
 re-run with the same file, tenant and table continues after the last recorded line. The one
 line that may have been written but not journaled (a crash between the two) is made safe by
 its idempotency key, so an interrupted-and-resumed replay ends with the same totals as an
-uninterrupted one.
+uninterrupted one. Batched, the lines of a batch are journaled once it is written; a crash
+in between leaves them to their idempotency keys the same way.
 """
 
 from __future__ import annotations
@@ -207,7 +211,7 @@ class Summary:
             "applied_this_run": self.applied_now,
             "seconds": round(self.seconds, 2),
             "events_per_second": round(self.events_per_second, 1),
-            # CPU of this process per event: with the embedded backend, the whole cost
+            # CPU of this process per event: with moto in process, the whole cost
             # (a steadier figure than events/s on a shared machine).
             "cpu_ms_per_event": round(1000 * self.cpu_seconds / self.applied_now, 2) if self.applied_now else None,
         }
@@ -355,7 +359,7 @@ def replay(
     ``workers`` > 1 applies users in parallel: each user's events stay in order on one
     worker (an award only reads and writes its own user's items, so the outcome is the
     same as in one sequence); worth it against real DynamoDB, where a worker mostly waits
-    on the network, not on the embedded backend (one request at a time).
+    on the network, not on moto in process (one request at a time).
     ``batch`` writes each user's consecutive events in one transaction (:func:`apply_batched`).
     ``stop_after`` stops after that many lines of this run (simulates an interruption).
     """
@@ -517,7 +521,7 @@ def run(
     rules_file: Path = typer.Option(None, "--rules", help="Rules file (default: $GAMIFICATION_RULES_FILE or bundled)"),
     tenant: str = typer.Option(..., help="Tenant (game) id to write under"),
     table: str = typer.Option(None, help="Table name (default: $TABLE_NAME)"),
-    local: bool = typer.Option(False, help="Start the embedded local DynamoDB (data lives as long as this process)"),
+    local: bool = typer.Option(False, help="Start a local DynamoDB (DynamoDB Local, or moto without Java; data lives as long as this process)"),
     backfill: bool = typer.Option(
         False, help="Accept events older than the rules' max_event_age (operator-only; never via the HTTP API)"
     ),
