@@ -258,7 +258,8 @@ def _unchanged_since(table: str, key: Key, before: dict[str, Any], final: dict[s
     changed = [a for a in final if a not in ("pk", "sk") and (a not in before or before[a] != final[a])]
     removed = [a for a in before if a not in final]
     if not changed and not removed:
-        body["ExpressionAttributeNames"] = names
+        if names:  # DynamoDB refuses an empty map
+            body["ExpressionAttributeNames"] = names
         if values:
             body["ExpressionAttributeValues"] = marshal(values)
         return {"ConditionCheck": body}
