@@ -105,11 +105,14 @@ $(VENV)/.plot: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev,plot]"
 	touch $@
 
+# Replays: `--local` and replay-se run on DynamoDB Local where Java is there (moto otherwise).
 replay: install
 	@test -n "$(FILE)" -a -n "$(TENANT)" || (echo "usage: make replay FILE=activity.jsonl TENANT=my-game [ARGS='--backfill']"; exit 2)
+	-@$(MAKE) --no-print-directory dynamodb-local 2>/dev/null
 	$(PY) -m tools.ops.replay run "$(FILE)" --tenant "$(TENANT)" $(ARGS)
 
 replay-se: $(VENV)/.plot
+	-@$(MAKE) --no-print-directory dynamodb-local 2>/dev/null
 	$(PY) -m examples.stackexchange.replay_se $(if $(SE_DUMP),--dump "$(SE_DUMP)")
 
 migrate: install

@@ -68,6 +68,14 @@ class Row(dict[str, str]):
             raise self.fail(name, f"{value!r} is not a non-negative integer")
         return value
 
+    def user(self, name: str, required: bool = True) -> str | None:
+        """A user id, kept as its text: an integer, negative for the site's own accounts
+        (``-1`` is the "Community" user, owner of some posts)."""
+        value = self.text(name, required)
+        if value is not None and not value.removeprefix("-").isdigit():
+            raise self.fail(name, f"{value!r} is not an integer user id")
+        return value
+
     def day(self, name: str, required: bool = True) -> date | None:
         value = self.text(name, required)
         if value is None:
@@ -109,7 +117,7 @@ def load_posts(path: Path) -> dict[str, Post]:
     for r in rows(path):
         pid = r.number("Id")
         out[pid] = Post(
-            pid, r.number("PostTypeId"), r.number("OwnerUserId", False), r.number("ParentId", False),
+            pid, r.number("PostTypeId"), r.user("OwnerUserId", False), r.number("ParentId", False),
             r.day("CommunityOwnedDate", False),
         )  # fmt: skip
     return out
@@ -120,9 +128,9 @@ def load_reputation(path: Path) -> dict[str, int]:
     some sites' early rows, so any integer is accepted). Raises :class:`DumpError`."""
     out = {}
     for r in rows(path):
-        value = r.text("Reputation")
+        uid, value = r.user("Id"), r.text("Reputation")
         try:
-            out[r.number("Id")] = int(value)
+            out[uid] = int(value)
         except ValueError:
             raise r.fail("Reputation", f"{value!r} is not an integer") from None
     return out
@@ -134,7 +142,7 @@ def _vote(r: Row) -> tuple[int, Row]:
     r.number("VoteTypeId")
     r.number("PostId", r.get("VoteTypeId") != BOUNTY_START)
     r.day("CreationDate")
-    r.number("UserId", False)
+    r.user("UserId", False)
     r.number("BountyAmount", False)
     return vid, r
 

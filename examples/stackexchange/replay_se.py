@@ -6,8 +6,9 @@ tenant is ``stackexchange-<site>``. A malformed dump is refused before anything 
 (:class:`examples.stackexchange.convert.DumpError`: file, row, field).
 
 Steps: convert the dump to activity events (:mod:`examples.stackexchange.convert`), replay
-them with ``tools.ops.replay`` in backfill mode through ``Engine.award_xp`` (the embedded
-DynamoDB by default, or ``--table`` with the usual AWS settings), read every user's total,
+them with ``tools.ops.replay`` in backfill mode through ``Engine.award_xp``, batched per user
+(Amazon DynamoDB Local started here by default, moto in process without Java, or ``--table``
+with the usual AWS settings), read every user's total,
 and write to ``--out`` (default ``build/replay/stackexchange``):
 
 - ``activity.jsonl``: the events; ``users.csv``: ``user_id, computed, actual`` for every
@@ -172,7 +173,8 @@ def write_markdown(summary: dict[str, Any], out: Path) -> None:
         f"# {summary['site']} replay",
         "",
         f"Events: {r['events']} in {r['seconds']} s = **{r['events_per_second']} events/s** "
-        f"({r['cpu_ms_per_event']} ms CPU per event; {summary['backend']}; machine load {summary['load']}); "
+        f"({r['cpu_ms_per_event']} ms CPU per event; {summary['backend']}; {summary['mode']}; "
+        f"machine load {summary['load']}); "
         f"outcomes {r['outcomes']}.",
         f"Engine vs pure decision model: {summary['engine_equals_model']}.",
         "",
@@ -206,9 +208,13 @@ def main(
     question_change: str = typer.Option(
         se.QUESTION_CHANGE.isoformat(), help="Question upvotes give +10 from this date, +5 before"
     ),
-    table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of the embedded stack"),
+    table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of a local DynamoDB"),
     tenant: str = typer.Option(None, help="Tenant id to write under (default: stackexchange-<site>)"),
     site: str = typer.Option(None, help="Site name for the report (default: from the dump folder's name)"),
+    workers: int = typer.Option(4, min=1, max=64, help="Users replayed in parallel (each user's events in order)"),
+    batch: bool = typer.Option(
+        True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Convert, replay, compare, and write users.csv, summary.{json,md} and reputation.png."""
@@ -233,7 +239,7 @@ def main(
     identity = {"input": rp.file_digest(activity), "tenant": tenant, "table": engine.store.table}
     journal = rp.Journal(out / "replay.journal.jsonl", identity, fresh=table is None)
     try:
-        summary = rp.replay(engine, tenant, events, journal, progress=progress)
+        summary = rp.replay(engine, tenant, events, journal, progress=progress, workers=workers, batch=batch)
         active = {ev.user for ev in events}
         computed_active = {u: engine.profile(tenant, u).body["total_xp"] for u in sorted(active)}
     finally:
@@ -253,7 +259,8 @@ def main(
     result = {
         "dump": str(dump),
         "site": site_title(site),
-        "backend": "embedded DynamoDB (moto, in process)" if table is None else f"table {table}",
+        "backend": engine.backend,
+        "mode": ("batched per user" if batch else "one by one") + f", {workers} worker(s)",
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs",
         "replay": summary.as_dict(),
         "engine_equals_model": f"{same}/{len(active)} users identical",

@@ -75,7 +75,8 @@ def test_converter_maps_votes_to_the_documented_events(dump):
     assert stats["skipped:post_not_in_dump"] == stats["skipped:post_without_owner"] == 1
 
 
-def test_se_rules_through_the_engine(dynamo, dump, tmp_path):
+@pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "batched"])
+def test_se_rules_through_the_engine(dynamo, dump, tmp_path, batch):
     rules = load_rules(HERE / "rules.yaml")
     path = tmp_path / "act.jsonl"
     se.write_jsonl(se.convert(dump), path)
@@ -88,10 +89,11 @@ def test_se_rules_through_the_engine(dynamo, dump, tmp_path):
     events = rp.in_time_order(rp.with_keys(rp.read_activity(path)))
     now = datetime(2026, 11, 21, tzinfo=timezone.utc)
     engine = Engine(rules, Store(dynamo.client, dynamo.table), now=lambda: now, backfill=True)
-    journal = rp.Journal(tmp_path / "j", {"input": "se", "tenant": "se-test", "table": dynamo.table})
-    rp.replay(engine, "se-test", events, journal, progress=False)
+    tenant = f"se-test-{batch}"
+    journal = rp.Journal(tmp_path / "j", {"input": "se", "tenant": tenant, "table": dynamo.table})
+    rp.replay(engine, tenant, events, journal, progress=False, batch=batch)
     journal.close()
-    total = {u: engine.profile("se-test", u).body["total_xp"] for u in ("10", "20", "30")}
+    total = {u: engine.profile(tenant, u).body["total_xp"] for u in ("10", "20", "30")}
     # 10: 1 +10 +2 -50 -> floored at 1.
     # 20: 1, downvote floored (0), +15 accept, +50 bounty = 66; June 1: 5 ups (+50), 3 downs
     # (-6, freeing room), then ups until the day's net reaches 200 -> +200 = 266.
@@ -153,3 +155,15 @@ def test_replay_se_refuses_a_malformed_dump_before_writing_and_names_the_site(du
     message = " ".join(proc.stderr.split())
     assert "Users.xml: row 1: Reputation" in message and "nothing was written" in message
     assert not (out / "activity.jsonl").exists()
+
+
+def test_negative_user_ids_are_the_sites_own_accounts(dump):
+    """Real dumps hold user -1 ("Community") in Users.xml and as the owner of some posts."""
+    (dump / "Users.xml").write_text('<users><row Id="-1" Reputation="1" /><row Id="10" Reputation="5" /></users>')
+    (dump / "Posts.xml").write_text(POSTS.replace('<row Id="6" PostTypeId="1" CreationDate="2021-04-28T00:00:00.000" />',
+                                                  '<row Id="6" PostTypeId="1" CreationDate="2021-04-28T00:00:00.000" OwnerUserId="-1" />'))
+    assert se.load_reputation(dump / "Users.xml") == {"-1": 1, "10": 5}
+    assert ("-1", "question_upvoted") in [(e["user"], e["action"]) for e in se.convert(dump)]
+    (dump / "Users.xml").write_text('<users><row Id="--1" Reputation="1" /></users>')
+    with pytest.raises(se.DumpError, match="Users.xml: row 1: Id"):
+        se.load_reputation(dump / "Users.xml")

@@ -165,9 +165,12 @@ def start_in_process() -> InProcess:
     return InProcess()
 
 
-def create_table(client: Any, table_name: str) -> None:
+def create_table(client: Any, table_name: str, stream: bool = True) -> None:
     """Create ``table_name`` exactly as template.yaml defines the table (keys, GSIs, billing,
-    stream, TTL), and wait until it is active. A table that exists already is left as it is."""
+    stream, TTL), and wait until it is active. A table that exists already is left as it is.
+
+    ``stream=False`` leaves the stream out, for a scratch table whose stream nobody reads (a
+    replay's: DynamoDB Local spends most of a write on its stream, docs/replay.md)."""
     props = template.table_definition()
     args: dict[str, Any] = {
         "TableName": table_name,
@@ -177,7 +180,7 @@ def create_table(client: Any, table_name: str) -> None:
     }
     if props.get("GlobalSecondaryIndexes"):
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    if props.get("StreamSpecification"):
+    if props.get("StreamSpecification") and stream:
         args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     try:
         client.create_table(**args)

@@ -16,7 +16,9 @@ DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_TENANT = "local"
 
 
-def prepare(dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None) -> dict[str, Any]:
+def prepare(
+    dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None, stream: bool = True
+) -> dict[str, Any]:
     """Start or reach the backend, create the table and register the API key.
 
     ``in_process``: serve DynamoDB inside this process without HTTP (moto's ``mock_aws`` with
@@ -24,7 +26,8 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False, db_path: Path | No
     replays that need no other client). Otherwise DynamoDB Local on ``dynamodb_port`` (data kept in
     ``db_path`` when given), or moto with a warning where Java is missing. Returns
     ``{"endpoint", "table", "api_key", "tenant", "server", "engine"}`` (server None when an
-    external endpoint is used; endpoint None in process). Sets
+    external endpoint is used; endpoint None in process). ``stream=False``: a table without
+    its stream (see :func:`tools.local.backend.create_table`). Sets
     ``AWS_ENDPOINT_URL_DYNAMODB`` (not in process) and ``TABLE_NAME``.
     """
     lambdas.use_layer()
@@ -50,7 +53,7 @@ def prepare(dynamodb_port: int = 0, in_process: bool = False, db_path: Path | No
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     client = boto3.client("dynamodb")
-    backend.create_table(client, table)
+    backend.create_table(client, table, stream=stream)
     api_key = os.environ.get("GAMIFICATION_API_KEY", DEFAULT_API_KEY)
     tenant = os.environ.get("GAMIFICATION_TENANT", DEFAULT_TENANT)
     auth.register_api_key(Store(client, table), tenant, api_key, name="local")

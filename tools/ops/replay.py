@@ -11,17 +11,21 @@ An activity file is JSONL (one object a line) or CSV (a header row) with these f
 | ``amount``     | no       | signed XP, for actions declared with ``min``/``max``         |
 | ``key``        | no       | idempotency key; derived from the line when absent          |
 
-Events are applied in time order (ties keep file order) with ``Engine.award_xp`` /
-``Engine.award_coins`` against ``TABLE_NAME`` (AWS settings as usual; ``--local`` starts the
-embedded DynamoDB instead). Events older than the rules' ``max_event_age`` are refused unless
-``--backfill`` is given; in backfill mode each event still counts on its own day, under that
-day's limits and caps.
+Events are applied with ``Engine.award_xp`` / ``Engine.award_coins`` against ``TABLE_NAME``
+(AWS settings as usual; ``--local`` starts a local DynamoDB instead: DynamoDB Local, or moto
+without Java), each user's in time order (ties keep file order), users in parallel
+(``--workers``) and, by default, each user's consecutive events decided on a write-behind
+store and written in one conditional transaction (:func:`apply_batched`; ``--one-by-one``:
+one transaction per event). Events older than the rules' ``max_event_age`` are refused
+unless ``--backfill`` is given; in backfill mode each event still counts on its own day,
+under that day's limits and caps.
 
 Resuming: a journal (``--state``, JSONL) records each applied line's outcome as it goes; a
 re-run with the same file, tenant and table continues after the last recorded line. The one
 line that may have been written but not journaled (a crash between the two) is made safe by
 its idempotency key, so an interrupted-and-resumed replay ends with the same totals as an
-uninterrupted one.
+uninterrupted one. Batched, the lines of a batch are journaled once it is written; a crash
+in between leaves them to their idempotency keys the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import csv
 import fcntl
 import hashlib
 import json
+import os
+import subprocess
 import threading
 import time
 import zlib
@@ -49,7 +55,10 @@ from tools.local import lambdas
 lambdas.use_layer()
 
 from gamification.api.models import AwardCoinsRequest, AwardXpRequest  # noqa: E402
-from gamification.dal.store import Store, dynamodb_client  # noqa: E402
+from gamification.dal import keys  # noqa: E402
+from gamification.dal.batch_store import MAX_ITEMS, BatchStore, Unbatchable  # noqa: E402
+from gamification.dal.store import Store, WriteConflict, dynamodb_client  # noqa: E402
+from gamification.domain.periods import day_key, local_date  # noqa: E402
 from gamification.domain.errors import GamificationError  # noqa: E402
 from gamification.domain.rules import Rules, load_rules  # noqa: E402
 from gamification.settings import environment  # noqa: E402
@@ -202,7 +211,7 @@ class Summary:
             "applied_this_run": self.applied_now,
             "seconds": round(self.seconds, 2),
             "events_per_second": round(self.events_per_second, 1),
-            # CPU of this process per event: with the embedded backend, the whole cost
+            # CPU of this process per event: with moto in process, the whole cost
             # (a steadier figure than events/s on a shared machine).
             "cpu_ms_per_event": round(1000 * self.cpu_seconds / self.applied_now, 2) if self.applied_now else None,
         }
@@ -285,6 +294,55 @@ def apply_event(engine: Engine, tenant: str, ev: Event) -> tuple[str, int, int]:
         return f"rejected:{exc.code}", 0, 0
 
 
+def apply_batched(
+    engine: Engine, tenant: str, items: list[tuple[int, Event]], record: Callable[[int, tuple[str, int, int]], None]
+) -> None:
+    """Apply one user's events (in order) in batches: each batch is decided by the engine's
+    own use cases on a :class:`gamification.dal.batch_store.BatchStore` and written as one
+    transaction of at most 100 items, conditioned on everything it was decided from
+    (docs/replay.md, "Batched backfill"). ``record(i, outcome)`` is called for each event
+    once its batch is written.
+
+    A batch DynamoDB refuses (the user's items changed meanwhile, or an idempotency record
+    of a line exists: a resumed run) wrote nothing; its events are then applied one by one
+    through ``engine``, exactly as without batching. An event a batch cannot hold (more
+    items than a transaction takes, or a request the batch store does not write behind)
+    is applied on its own the same way.
+    """
+    rules, pos = engine.rules, 0
+    while pos < len(items):
+        chunk = items[pos : pos + MAX_ITEMS]
+        store = BatchStore(engine.store, presumed_absent={
+            (k["pk"], k["sk"]) for k in (keys.idempotency_key(tenant, ev.key) for _, ev in chunk if ev.key)
+        })  # fmt: skip
+        user = chunk[0][1].user
+        days = dict.fromkeys(day_key(local_date(ev.occurred_at, rules.zone)) for _, ev in chunk if ev.action)
+        store.prefetch([keys.profile_key(tenant, user)] + [keys.usage_key(tenant, user, d) for d in days])
+        batched = Engine(rules, store, now=engine.now, max_attempts=1, backfill=engine.backfill)
+        done: list[tuple[int, tuple[str, int, int]]] = []
+        for i, ev in chunk:
+            point = store.checkpoint()
+            try:
+                result = apply_event(batched, tenant, ev)
+            except (Unbatchable, GamificationError):  # Contention: decided on its own below
+                store.rollback(point)
+                break
+            if store.size > MAX_ITEMS:
+                store.rollback(point)
+                break
+            done.append((i, result))
+        try:
+            store.flush()
+        except (WriteConflict, Unbatchable):
+            done = [(i, apply_event(engine, tenant, ev)) for i, ev in chunk[: len(done)]]
+        if not done:  # the next event alone fills no batch: apply it on its own
+            i, ev = chunk[0]
+            done = [(i, apply_event(engine, tenant, ev))]
+        for i, result in done:
+            record(i, result)
+        pos += len(done)
+
+
 def replay(
     engine: Engine,
     tenant: str,
@@ -294,13 +352,15 @@ def replay(
     progress: bool = True,
     stop_after: int | None = None,
     workers: int = 1,
+    batch: bool = False,
 ) -> Summary:
     """Apply ``events`` (already keyed and ordered) that the journal does not list yet.
 
     ``workers`` > 1 applies users in parallel: each user's events stay in order on one
     worker (an award only reads and writes its own user's items, so the outcome is the
     same as in one sequence); worth it against real DynamoDB, where a worker mostly waits
-    on the network, not on the embedded backend (one request at a time).
+    on the network, not on moto in process (one request at a time).
+    ``batch`` writes each user's consecutive events in one transaction (:func:`apply_batched`).
     ``stop_after`` stops after that many lines of this run (simulates an interruption).
     """
     summary = Summary(total=len(events), resumed_from=len(journal.done))
@@ -315,22 +375,34 @@ def replay(
     lock = threading.Lock()
     failed = threading.Event()
 
-    def work(items: Iterable[tuple[int, Event]], advance: Callable[[], None]) -> None:
-        for i, ev in items:
-            if failed.is_set():
+    def record(i: int, result: tuple[str, int, int], advance: Callable[[], None]) -> None:
+        outcome, xp, coins = result
+        with lock:
+            journal.record({"i": i, "o": outcome, "xp": xp, "coins": coins})
+            summary.outcomes[outcome] += 1
+            summary.xp += xp
+            summary.coins += coins
+            summary.applied_now += 1
+            advance()
+
+    def work(items: list[tuple[int, Event]], advance: Callable[[], None]) -> None:
+        try:
+            if batch:
+                by_user: dict[str, list[tuple[int, Event]]] = {}
+                for i, ev in items:
+                    by_user.setdefault(ev.user, []).append((i, ev))
+                for user_items in by_user.values():
+                    if failed.is_set():
+                        return
+                    apply_batched(engine, tenant, user_items, lambda i, r: record(i, r, advance))
                 return
-            try:
-                outcome, xp, coins = apply_event(engine, tenant, ev)
-            except BaseException:
-                failed.set()
-                raise
-            with lock:
-                journal.record({"i": i, "o": outcome, "xp": xp, "coins": coins})
-                summary.outcomes[outcome] += 1
-                summary.xp += xp
-                summary.coins += coins
-                summary.applied_now += 1
-                advance()
+            for i, ev in items:
+                if failed.is_set():
+                    return
+                record(i, apply_event(engine, tenant, ev), advance)
+        except BaseException:
+            failed.set()
+            raise
 
     started, cpu = time.perf_counter(), time.process_time()
     with _progress_bar(len(events), len(done), progress) as advance:
@@ -395,17 +467,52 @@ def _main() -> None:
 
 
 def engine_for(rules: Rules, table: str | None, local: bool, backfill: bool) -> tuple[Engine, Any]:
-    """An engine over ``table`` (or the embedded local stack when ``local``)."""
-    server = None
+    """An engine over ``table``, or with ``local`` over a scratch table of a local DynamoDB
+    started here (:func:`local_backend`). The engine's ``backend`` attribute names it."""
+    server, backend_name = None, f"table {table or environment().table_name}"
     if local:
-        from tools.local import stack
-
-        info = stack.prepare(in_process=True)
-        server, table = info["server"], info["table"]
+        server, table, backend_name = local_backend()
     name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table, set TABLE_NAME, or use --local")
-    return Engine(rules, Store(dynamodb_client(), name), backfill=backfill), server
+    engine = Engine(rules, Store(replay_client(), name), backfill=backfill)
+    engine.backend = backend_name  # type: ignore[attr-defined]
+    return engine, server
+
+
+def replay_client() -> Any:
+    """The engine's DynamoDB client (:func:`gamification.dal.store.dynamodb_client`'s
+    settings) without botocore's client-side parameter validation, a fifth of a replay's
+    CPU; DynamoDB validates every request itself."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", config=Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, tcp_keepalive=True,
+        read_timeout=environment().dynamodb_read_timeout_seconds, max_pool_connections=64, parameter_validation=False,
+    ))  # fmt: skip
+
+
+def local_backend() -> tuple[Any, str, str]:
+    """Start a local DynamoDB for one replay; returns (server, table, its name).
+
+    Amazon DynamoDB Local (``make dynamodb-local``) where Java is there, else moto in this
+    process. The table is template.yaml's without its stream: nothing consumes it during a
+    replay (no board projection runs; the data lives as long as the command), and DynamoDB
+    Local spends most of a write on its stream (docs/replay.md, "Throughput").
+    """
+    from tools.local import backend, dynamodb_local, stack
+
+    try:
+        server = dynamodb_local.DynamoDBLocal().start()
+    except (dynamodb_local.Unavailable, OSError, subprocess.CalledProcessError) as exc:
+        typer.echo(f"note: {exc}; replaying on moto in this process instead", err=True)
+        info = stack.prepare(in_process=True, stream=False)
+        return info["server"], info["table"], "moto (in process; no Java for DynamoDB Local)"
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
+    backend.use_local_credentials()
+    info = stack.prepare(stream=False)
+    return server, info["table"], f"{dynamodb_local.ENGINE} (local, table without stream)"
 
 
 @cli.command()
@@ -414,7 +521,7 @@ def run(
     rules_file: Path = typer.Option(None, "--rules", help="Rules file (default: $GAMIFICATION_RULES_FILE or bundled)"),
     tenant: str = typer.Option(..., help="Tenant (game) id to write under"),
     table: str = typer.Option(None, help="Table name (default: $TABLE_NAME)"),
-    local: bool = typer.Option(False, help="Start the embedded local DynamoDB (data lives as long as this process)"),
+    local: bool = typer.Option(False, help="Start a local DynamoDB (DynamoDB Local, or moto without Java; data lives as long as this process)"),
     backfill: bool = typer.Option(
         False, help="Accept events older than the rules' max_event_age (operator-only; never via the HTTP API)"
     ),
@@ -422,7 +529,10 @@ def run(
     fresh: bool = typer.Option(False, help="Ignore an existing journal and start from the first line"),
     stop_after: int = typer.Option(None, hidden=True, help="Stop after N lines (testing interruption)"),
     summary_json: Path = typer.Option(None, help="Also write the summary as JSON here"),
-    workers: int = typer.Option(1, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
+    workers: int = typer.Option(4, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
+    batch: bool = typer.Option(
+        True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Apply ACTIVITY in time order through the engine, resumably, then print a summary."""
@@ -435,7 +545,8 @@ def run(
     identity = {"input": file_digest(activity), "tenant": tenant, "table": engine.store.table}
     journal = Journal(state or default_state(activity, tenant), identity, fresh=fresh or local)
     try:
-        summary = replay(engine, tenant, events, journal, progress=progress, stop_after=stop_after, workers=workers)
+        summary = replay(engine, tenant, events, journal, progress=progress, stop_after=stop_after, workers=workers,
+                         batch=batch)  # fmt: skip
     finally:
         journal.close()
         if server:
