@@ -48,6 +48,16 @@ class Backend:
     endpoint: str | None
     table: str
     client: Any
+    #: Waits until the session's stream poller (the ``streams`` fixture) has projected every
+    #: write so far; None while no poller runs.
+    settle: Any = None
+
+    def snapshot(self, tenant: str) -> list[dict[str, Any]]:
+        """:meth:`items` once the stream's projections of earlier writes have landed, so
+        that "this request wrote nothing" compares like with like."""
+        if self.settle:
+            self.settle()
+        return self.items(tenant)
 
     def items(self, tenant: str) -> list[dict[str, Any]]:
         """Every item whose partition belongs to ``tenant`` (a scan: test tables are small)."""
@@ -155,7 +165,9 @@ def streams(dynamo: Backend, local_api: apigw.LocalHttpApi) -> Iterator[Any]:
     from tools.local import streams as local_streams
 
     poller = local_streams.start(dynamo.client, dynamo.table, local_api.invoke)
+    dynamo.settle = poller.wait_until_drained
     yield poller
+    dynamo.settle = None
     poller.stop()
 
 

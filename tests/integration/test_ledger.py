@@ -149,11 +149,11 @@ def test_spend_takes_coins_off_and_ledgers_it(api, clock, dynamo, tenant):
 def test_spending_more_than_the_balance_is_409_and_writes_nothing(api, clock, dynamo, tenant):
     clock.set(NOON)
     api.coins("poor", "daily_login")
-    before = dynamo.items(tenant.id)
+    before = dynamo.snapshot(tenant.id)
     resp = api.post("/v1/users/poor/coins/spend", {"amount": 11, "reason": "shop"}, key="too-much")
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "insufficient_coins"
     assert resp.json()["error"]["balance"] == 10
-    assert dynamo.items(tenant.id) == before
+    assert dynamo.snapshot(tenant.id) == before
     assert api.post("/v1/users/newbie/coins/spend", {"amount": 1, "reason": "shop"}).status_code == 409
 
 
@@ -166,10 +166,10 @@ def test_spending_more_than_the_balance_is_409_and_writes_nothing(api, clock, dy
 def test_bad_spends_are_400_and_write_nothing(api, clock, dynamo, tenant, body):
     clock.set(NOON)
     api.coins("rich", "daily_login")
-    before = dynamo.items(tenant.id)
+    before = dynamo.snapshot(tenant.id)
     resp = api.post("/v1/users/rich/coins/spend", body)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "validation_error"
-    assert dynamo.items(tenant.id) == before
+    assert dynamo.snapshot(tenant.id) == before
 
 
 @pytest.mark.race

@@ -73,10 +73,10 @@ def test_bad_input_is_4xx_and_writes_nothing(api, clock, dynamo, tenant, path, r
 def test_a_badge_not_unlocked_is_409_for_an_existing_user_and_writes_nothing(api, clock, dynamo, tenant):
     clock.set(NOON)
     assert api.xp("b", "forked").status_code == 200
-    before = dynamo.items(tenant.id)
+    before = dynamo.snapshot(tenant.id)
     r = put(api, "/v1/users/b/active-badge", {"badge": "streak_7"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "badge_not_unlocked"
-    assert dynamo.items(tenant.id) == before
+    assert dynamo.snapshot(tenant.id) == before
 
 
 def test_clearing_the_active_badge_of_a_new_user_is_fine(api, clock):

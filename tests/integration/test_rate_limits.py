@@ -25,13 +25,15 @@ NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 
 def counters(dynamo, tenant: str) -> list[dict]:
-    resp = dynamo.client.scan(
+    """The tenant's counter items (every page of the scan: one page reads 1 MB at most, and
+    the session's table outgrows that)."""
+    pages = dynamo.client.get_paginator("scan").paginate(
         TableName=dynamo.table,
         FilterExpression="begins_with(pk, :p)",
         ExpressionAttributeValues={":p": {"S": f"RATE#{tenant}#"}},
         ConsistentRead=True,
     )
-    return resp["Items"]
+    return [item for page in pages for item in page["Items"]]
 
 
 def store_of(dynamo) -> Store:

@@ -115,10 +115,10 @@ def test_racing_reversals_of_one_entry_reverse_once(api, clock):
 def test_bad_reversals_write_nothing(api, clock, dynamo, tenant, entry_id, body, status):
     clock.set(NOON)
     api.xp("bad", "forked")
-    before = dynamo.items(tenant.id)
+    before = dynamo.snapshot(tenant.id)
     resp = api.post(f"/v1/users/bad/ledger/{entry_id}/reversal", body)
     assert resp.status_code == status, resp.text
-    assert dynamo.items(tenant.id) == before
+    assert dynamo.snapshot(tenant.id) == before
 
 
 def test_an_entry_of_another_user_is_404(api, clock):
