@@ -98,7 +98,7 @@ def test_a_learners_week_prerequisites_achievements_streak_and_boards(api, clock
     assert api.get("/v1/leaderboards/xp", period="weekly", date="2026-11-28", final="true").status_code == 404
     store = runtime.engine().store
     BoardStore(store).register_tenant(tenant.id, SAT)
-    streams.wait_until_drained()
+    streams.wait_until_drained(timeout=120)
     Rollover(runtime.engine().rules, store).run(datetime(2026, 12, 4, 0, 5, tzinfo=timezone.utc), [tenant.id])
     assert board(api, "daily", date="2026-11-28", final="true") == [("ann", 475), ("bob", 125)]
     assert board(api, "weekly", date="2026-11-28", final="true") == [("ann", 575), ("bob", 300)]
