@@ -8,7 +8,6 @@ where every record failed raises, and Lambda bisects and retries it, then sends 
 on-failure queue. Effects are exactly once (gamification.usecases.board_projector).
 """
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,8 +25,9 @@ class NotProjected(Exception):
     """This record's effect on the boards is not (fully) written yet; Lambda re-delivers it."""
 
 
-@lru_cache(maxsize=1)
 def projector() -> Projector:
+    """The engine's rules and store as they are now (a cached projector kept the rules it
+    was built with after a rules change; building one is a few attribute sets)."""
     return Projector(engine().rules, engine().store)
 
 
