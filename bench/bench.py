@@ -13,10 +13,16 @@
 
 Options (environment): ``BENCH_WARM_ITERATIONS`` (300), ``BENCH_COLD_RUNS`` (5),
 ``BENCH_E2E_REQUESTS`` (600), ``BENCH_E2E_SECONDS`` (30), ``BENCH_OUT`` (bench/results.json).
+
+``--only SECTION[,SECTION...]`` runs some sections only (``operations`` = metering and warm
+times, alias ``warm``; ``authorizer``; ``board_projection``; ``cold_start``; ``e2e``), e.g.
+``python bench/bench.py --only cold_start,warm``; a partial run writes
+``build/bench-partial.json`` (or ``BENCH_OUT``), never the committed bench/results.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import io
@@ -51,6 +57,10 @@ COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 E2E_REQUESTS = int(os.environ.get("BENCH_E2E_REQUESTS", "600"))
 E2E_SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "30"))
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results.json"))
+PARTIAL_OUT = Path(os.environ.get("BENCH_OUT", ROOT / "build" / "bench-partial.json"))
+#: The sections of a run, in order; ``--only`` picks some (``warm`` is an alias of operations).
+SECTIONS = ("operations", "authorizer", "board_projection", "cold_start", "e2e")
+SECTION_ALIASES = {"warm": "operations"}
 REPS = 3  # each operation is metered on this many fresh users
 
 #: Authorizer results are cached 300 s per API key (template.yaml ReauthorizeEvery). We assume
@@ -370,14 +380,39 @@ def measure_operation(
     return row, WarmCase(driver, client, op.request(last_user), script)
 
 
-def main() -> int:
+def parse_sections(argv: list[str] | None = None) -> tuple[str, ...]:
+    """The sections to run: all of ``SECTIONS`` unless ``--only`` names some."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)} (warm = operations)")
+    args = parser.parse_args(argv)
+    if not args.only:
+        return SECTIONS
+    wanted = {SECTION_ALIASES.get(s.strip(), s.strip()) for s in args.only.split(",") if s.strip()}
+    unknown = wanted - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}, warm")
+    return tuple(s for s in SECTIONS if s in wanted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    sections = parse_sections(argv)
+    partial = sections != SECTIONS
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # One tenant fires faster than its default request limit here; the limit and its cost are
     # measured on their own (docs/security.md, tests/integration/test_rate_limits.py).
     os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
     started = time.perf_counter()
+    if sections == ("cold_start",):  # no table needed: the template's functions only
+        results: dict[str, Any] = {"cold_start": cold_start(template.functions("cold-start"))}
+        return _write(results, started, partial)
     declared = set(template.functions("x"))
+    operations: dict[str, Any] = {}
+    pending: dict[str, str] = {}
+    authorizer: dict[str, Any] | None = None
+    projection: dict[str, Any] | None = None
+    cold: dict[str, Any] | None = None
+    e2e: dict[str, Any] = {}
     with target.dynamodb("gamification-bench") as tgt:
         lambdas.use_layer()
         from gamification import runtime
@@ -396,75 +431,78 @@ def main() -> int:
         shape = ddbmeter.TableShape.from_definition(template.table_definition())
         rec = ddbmeter.Recorder(client, tgt.client, tgt.table, shape)
         mem = memory_mb()
-        operations: dict[str, Any] = {}
-        cases: dict[str, WarmCase] = {}
-        pending: dict[str, str] = {}
-        for op in OPERATIONS:
-            if op.function not in declared:
-                pending[op.name] = f"{op.function} is not in template.yaml yet (leaderboards are built on another branch)"
-                continue
-            print(f"measuring {op.name} ...", flush=True)
-            operations[op.name], cases[op.name] = measure_operation(driver, rec, client, op)
-        print("timing warm requests ...", flush=True)
-        for name, warm in warm_times(cases).items():
-            operations[name]["warm"] = warm
+        if "operations" in sections:
+            cases: dict[str, WarmCase] = {}
+            for op in OPERATIONS:
+                if op.function not in declared:
+                    pending[op.name] = f"{op.function} is not in template.yaml yet (leaderboards are built on another branch)"
+                    continue
+                print(f"measuring {op.name} ...", flush=True)
+                operations[op.name], cases[op.name] = measure_operation(driver, rec, client, op)
+            print("timing warm requests ...", flush=True)
+            for name, warm in warm_times(cases).items():
+                operations[name]["warm"] = warm
 
-        # the authorizer, amortised over its 300 s cache
-        auth_id = api.authorizer
-        _, ev = driver.event(("GET", "/v1/levels", None, None))
-        auth_event = apigw.authorizer_event(ev, [f"Bearer {api_key}"])
-        with rec, contextlib.redirect_stdout(io.StringIO()):
-            rec.reset()
-            decision = api.invoke(auth_id, copy.deepcopy(auth_event))
-        assert decision["context"]["tenant_id"] == tenant, decision
-        auth_totals = rec.totals()
-        auth_script = rec.script()
-        with ddbmeter.Replayer(client, auth_script):
-            auth_warm = _summary(_timings(
-                lambda: api.invoke(auth_id, copy.deepcopy(auth_event)),
-                WARM_ITERATIONS,
-            ))
-        auth_warm["note"] = "timed on its own after the operations (not round-robin)"
-        auth_invocation_usd = (
-            dynamodb_usd_per_million(auth_totals.rcu, auth_totals.wcu) + lambda_usd_per_million(auth_warm["median_ms"], mem)
-        ) / 1e6
-        auth_per_million = 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW * auth_invocation_usd
-        authorizer = {
-            **auth_totals.as_dict(),
-            "warm": auth_warm,
-            "usd_per_invocation": auth_invocation_usd,
-            "invocations_per_million_requests": 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW,
-            "usd_per_million_requests": round(auth_per_million, 4),
-            "usd_per_million_requests_without_cache": round(auth_invocation_usd * 1e6, 4),
-        }
+        auth_per_million = 0.0
+        if "authorizer" in sections:
+            # the authorizer, amortised over its 300 s cache
+            auth_id = api.authorizer
+            _, ev = driver.event(("GET", "/v1/levels", None, None))
+            auth_event = apigw.authorizer_event(ev, [f"Bearer {api_key}"])
+            with rec, contextlib.redirect_stdout(io.StringIO()):
+                rec.reset()
+                decision = api.invoke(auth_id, copy.deepcopy(auth_event))
+            assert decision["context"]["tenant_id"] == tenant, decision
+            auth_totals = rec.totals()
+            auth_script = rec.script()
+            with ddbmeter.Replayer(client, auth_script):
+                auth_warm = _summary(_timings(
+                    lambda: api.invoke(auth_id, copy.deepcopy(auth_event)),
+                    WARM_ITERATIONS,
+                ))
+            auth_warm["note"] = "timed on its own after the operations (not round-robin)"
+            auth_invocation_usd = (
+                dynamodb_usd_per_million(auth_totals.rcu, auth_totals.wcu) + lambda_usd_per_million(auth_warm["median_ms"], mem)
+            ) / 1e6
+            auth_per_million = 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW * auth_invocation_usd
+            authorizer = {
+                **auth_totals.as_dict(),
+                "warm": auth_warm,
+                "usd_per_invocation": auth_invocation_usd,
+                "invocations_per_million_requests": 1e6 / AUTH_REQUESTS_PER_CACHE_WINDOW,
+                "usd_per_million_requests": round(auth_per_million, 4),
+                "usd_per_million_requests_without_cache": round(auth_invocation_usd * 1e6, 4),
+            }
         api_gw = PRICES["api_gateway_http_api"]["usd_per_million_requests"]
         for row in operations.values():
             lam = lambda_usd_per_million(row["warm"]["median_ms"], mem)
             row["lambda_usd_per_million"] = round(lam, 4)
             row["usd_per_million_all_in"] = round(row["usd_per_million"] + lam + api_gw + auth_per_million, 4)
 
-        # ---- leaderboard projection: the projector's capacity per award, board freshness ----
-        print("measuring the board projection ...", flush=True)
-        projection = measure_projection(driver, rec, tgt, api, mem)
-        driver.tenant, driver.api_key = tenant, api_key
-        for name in ("award_xp", "award_xp_partial", "coins_once"):
-            if name in operations:
-                per = projection["capacity"][f"batch_{PROJECTION_BATCH}"]
-                row = operations[name]
-                row["with_projection"] = {
-                    "wcu": round(row["wcu"] + per["wcu_per_award"], 3),
-                    "rcu": round(row["rcu"] + per["rcu_per_award"], 3),
-                    "usd_per_million_all_in": round(
-                        row["usd_per_million_all_in"] + per["usd_per_million_ddb"] + per["usd_per_million_lambda"], 4),
-                    "load": per["load"],
-                }
+        if "board_projection" in sections:
+            # ---- leaderboard projection: the projector's capacity per award, board freshness ----
+            print("measuring the board projection ...", flush=True)
+            projection = measure_projection(driver, rec, tgt, api, mem)
+            driver.tenant, driver.api_key = tenant, api_key
+            for name in ("award_xp", "award_xp_partial", "coins_once"):
+                if name in operations:
+                    per = projection["capacity"][f"batch_{PROJECTION_BATCH}"]
+                    row = operations[name]
+                    row["with_projection"] = {
+                        "wcu": round(row["wcu"] + per["wcu_per_award"], 3),
+                        "rcu": round(row["rcu"] + per["rcu_per_award"], 3),
+                        "usd_per_million_all_in": round(
+                            row["usd_per_million_all_in"] + per["usd_per_million_ddb"] + per["usd_per_million_lambda"], 4),
+                        "load": per["load"],
+                    }
 
-        print("measuring cold starts ...", flush=True)
-        cold = cold_start(api.functions)
-        print("measuring end-to-end requests/s through the local stack ...", flush=True)
-        e2e = e2e_requests_per_s(tgt)
+        if "cold_start" in sections:
+            print("measuring cold starts ...", flush=True)
+            cold = cold_start(api.functions)
+        if "e2e" in sections:
+            print("measuring end-to-end requests/s through the local stack ...", flush=True)
+            e2e = e2e_requests_per_s(tgt)
 
-    warm_all = [row["warm"]["median_ms"] for row in operations.values()]
     results = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "backend": tgt.kind,
@@ -481,72 +519,92 @@ def main() -> int:
             "template's GlobalSecondaryIndexes",
             "tracing": "POWERTOOLS_TRACE_DISABLED (no X-Ray daemon locally); metrics and logs enabled",
         },
-        "operations": operations,
-        "board_projection": projection,
-        "pending": {name: reason for name, reason in pending.items()},
-        "authorizer": authorizer,
-        "cold_start": cold,
-        "warm": {
+    }
+    if "operations" in sections:
+        warm_all = [row["warm"]["median_ms"] for row in operations.values()]
+        results["operations"] = operations
+        results["pending"] = dict(pending)
+    if projection is not None:
+        results["board_projection"] = projection
+    if authorizer is not None:
+        results["authorizer"] = authorizer
+    if cold is not None:
+        results["cold_start"] = cold
+    if "operations" in sections:
+        results["warm"] = {
             "median_ms": round(statistics.median(warm_all), 3),
             "p99_ms": round(max(row["warm"]["p99_ms"] for row in operations.values()), 3),
             "what": "median of the per-operation medians; p99 = worst per-operation p99",
             "iterations_per_operation": WARM_ITERATIONS,
-        },
-        "e2e_requests_per_s": e2e.get("requests_per_s"),
-        "e2e": e2e,
-        "elapsed_s": round(time.perf_counter() - started, 1),
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2) + "\n")
+        }
+    if "e2e" in sections:
+        results["e2e_requests_per_s"] = e2e.get("requests_per_s")
+        results["e2e"] = e2e
+    return _write(results, started, partial)
+
+
+def _write(results: dict[str, Any], started: float, partial: bool) -> int:
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    out = PARTIAL_OUT if partial else OUT
+    if partial:
+        results["sections"] = [s for s in SECTIONS if s in results]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
-    print(f"\nwrote {OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT}")
+    print(f"\nwrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
 
 def print_table(r: dict[str, Any]) -> None:
-    print(f"\nbackend: {r['backend']}   prices: {r['prices']['region']} ({r['prices']['as_of'][:10]})")
-    head = f"{'operation':<20}{'reqs':>5}{'read':>6}{'writ':>6}{'RCU':>7}{'WCU':>7}{'$/M ddb':>9}{'$/M all':>9}{'warm ms':>9}{'p99 ms':>8}"
-    print(head)
-    print("-" * len(head))
-    for name, row in r["operations"].items():
-        print(
-            f"{name:<20}{row['requests']:>5}{row['items_read']:>6}{row['items_written']:>6}{row['rcu']:>7.1f}"
-            f"{row['wcu']:>7.1f}{row['usd_per_million']:>9.3f}{row['usd_per_million_all_in']:>9.3f}"
-            f"{row['warm']['median_ms']:>9.2f}{row['warm']['p99_ms']:>8.2f}"
-        )
-    for name, reason in r["pending"].items():
-        print(f"{name:<20} pending: {reason}")
-    a = r["authorizer"]
-    print(f"{'(authorizer)':<20}{a['requests']:>5}{a['items_read']:>6}{a['items_written']:>6}{a['rcu']:>7.1f}"
-          f"{a['wcu']:>7.1f}   per invocation ${a['usd_per_invocation']:.2e}, warm {a['warm']['median_ms']:.2f} ms")
+    """The run's figures as text; a partial run (``--only``) prints the sections it ran."""
+    if "operations" in r:
+        print(f"\nbackend: {r['backend']}   prices: {r['prices']['region']} ({r['prices']['as_of'][:10]})")
+        head = f"{'operation':<20}{'reqs':>5}{'read':>6}{'writ':>6}{'RCU':>7}{'WCU':>7}{'$/M ddb':>9}{'$/M all':>9}{'warm ms':>9}{'p99 ms':>8}"
+        print(head)
+        print("-" * len(head))
+        for name, row in r["operations"].items():
+            print(
+                f"{name:<20}{row['requests']:>5}{row['items_read']:>6}{row['items_written']:>6}{row['rcu']:>7.1f}"
+                f"{row['wcu']:>7.1f}{row['usd_per_million']:>9.3f}{row['usd_per_million_all_in']:>9.3f}"
+                f"{row['warm']['median_ms']:>9.2f}{row['warm']['p99_ms']:>8.2f}"
+            )
+        for name, reason in r["pending"].items():
+            print(f"{name:<20} pending: {reason}")
+    if "authorizer" in r:
+        a = r["authorizer"]
+        print(f"{'(authorizer)':<20}{a['requests']:>5}{a['items_read']:>6}{a['items_written']:>6}{a['rcu']:>7.1f}"
+              f"{a['wcu']:>7.1f}   per invocation ${a['usd_per_invocation']:.2e}, warm {a['warm']['median_ms']:.2f} ms")
     bp = r.get("board_projection")
     if bp:
         print("\nboard projector, per award (amortised over its batches):")
         for name, row in bp["capacity"].items():
             print(f"  {row['load']:<44} RCU {row['rcu_per_award']:.2f}  WCU {row['wcu_per_award']:.2f}  "
                   f"$/M ddb {row['usd_per_million_ddb']:.3f} + lambda {row['usd_per_million_lambda']:.3f}")
-        for name, row in r["operations"].items():
+        for name, row in r.get("operations", {}).items():
             if "with_projection" in row:
                 w = row["with_projection"]
                 print(f"  {name:<20} with its boards: WCU {w['wcu']:.1f}, $/M all-in {w['usd_per_million_all_in']:.2f}")
         f = bp["freshness"]
         print(f"  board freshness: p50 {f['p50_s']} s, p99 {f['p99_s']} s, max {f['max_s']} s ({f['samples']} awards)")
-    c = r["cold_start"]
-    print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
-    for name, h in c.items():
-        if isinstance(h, dict) and name != "traced":
-            print(f"  {name:<22}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
-    print(f"  max ratio x{c['max_ratio']:.2f}")
-    if "traced" in c:
-        t = c["traced"]
-        print(f"  {t['function']} with tracing on (X-Ray SDK): {t['ms']:.1f} ms  x{t['ratio']:.2f}")
-    print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")
-    e = r["e2e"]
-    if "requests_per_s" in e:
-        print(f"end to end through the local stack: {e['requests_per_s']} requests/s "
-              f"({e['requests']} requests, {e['server_errors']} server errors)")
-    else:
-        print(f"end to end: {e.get('skipped')}")
+    if "cold_start" in r:
+        c = r["cold_start"]
+        print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
+        for name, h in c.items():
+            if isinstance(h, dict) and name != "traced":
+                print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+        print(f"  max ratio x{c['max_ratio']:.2f}")
+        if "traced" in c:
+            t = c["traced"]
+            print(f"  {t['function']} with tracing on (X-Ray SDK): {t['ms']:.1f} ms  x{t['ratio']:.2f}")
+    if "warm" in r:
+        print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")
+    if "e2e" in r:
+        e = r["e2e"]
+        if "requests_per_s" in e:
+            print(f"end to end through the local stack: {e['requests_per_s']} requests/s "
+                  f"({e['requests']} requests, {e['server_errors']} server errors)")
+        else:
+            print(f"end to end: {e.get('skipped')}")
 
 
 if __name__ == "__main__":

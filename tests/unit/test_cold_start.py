@@ -96,3 +96,26 @@ def test_the_engine_loads_a_use_case_only_when_called():
         "gamification.dal.board_store",
         "gamification.domain.leaderboards",
     ) == []
+
+
+# ---- cold start: a handler's import loads only what its route needs ------------------------
+
+FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_imports_yaml_or_the_xray_sdk_at_import(function):
+    # Outside Lambda tracing is off, so no X-Ray SDK; the rules file is read on first use, so
+    # no PyYAML at import.
+    assert _prefixed(_modules_after_import(function), "yaml", "aws_xray_sdk") == [], function
+
+
+def test_the_rules_models_are_built_on_first_use_not_at_import():
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); "
+        "from gamification.domain import rules; "
+        "before = rules.Rules.__pydantic_complete__; rules.load_rules(); "
+        "print(json.dumps([before, rules.Rules.__pydantic_complete__, 'yaml' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [False, True, True]

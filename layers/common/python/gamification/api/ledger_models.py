@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr, StringConstraints
+from pydantic import Field, StrictStr, StringConstraints
 
-from gamification.api.models import ID_PATTERN, Metadata, ProfileResponse, RuleName, _Request, whole_number
+from gamification.api.models import ID_PATTERN, Metadata, ProfileResponse, RuleName, _Model, _Request, whole_number
 
 #: Opaque ledger entry ids (URL-safe base64 of the entry's key).
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
@@ -16,7 +16,7 @@ MAX_SPEND = 1_000_000
 Reason = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
 
-class LedgerEntry(BaseModel):
+class LedgerEntry(_Model):
     """One XP or coin change. ``amount`` is signed (XP for ``xp``, coins for ``coins``);
     ``action`` only for XP awards; times are RFC 3339 UTC. ``kind``: ``award``, ``spend``,
     ``adjustment`` or ``reversal``; ``reverses`` / ``reversed_by`` link a reversal and its
@@ -37,7 +37,7 @@ class LedgerEntry(BaseModel):
     reversed_by: str | None = None
 
 
-class LedgerResponse(BaseModel):
+class LedgerResponse(_Model):
     """``GET /v1/users/{user_id}/ledger``: newest first; ``next_cursor`` null at the end."""
 
     user_id: str
@@ -55,7 +55,7 @@ class SpendRequest(_Request):
     metadata: Metadata = None
 
 
-class SpendResponse(BaseModel):
+class SpendResponse(_Model):
     """Coins taken off the balance; ``balance`` after the spend; the ledger ``entry_id``."""
 
     user_id: str
@@ -74,7 +74,7 @@ class AdjustRequest(_Request):
     operator: StrictStr | None = None
 
 
-class AdjustResponse(BaseModel):
+class AdjustResponse(_Model):
     """The coins added (or, negative, taken) and the balance after them."""
 
     user_id: str
@@ -90,7 +90,7 @@ class ReversalRequest(_Request):
     reason: Reason
 
 
-class ReversalResponse(BaseModel):
+class ReversalResponse(_Model):
     """The compensating entry (``entry_id``; ``bonus_entry_id`` when the XP award's bonus
     coins went back too) and the user's totals after it."""
 
@@ -108,7 +108,7 @@ class ReversalResponse(BaseModel):
     boards: list[dict[str, Any]]
 
 
-class DeleteUserResponse(BaseModel):
+class DeleteUserResponse(_Model):
     """``DELETE /v1/users/{user_id}``: items erased now and boards the user was taken off.
     Repeating the call finishes an interrupted erasure and is harmless after one."""
 
@@ -118,7 +118,7 @@ class DeleteUserResponse(BaseModel):
     boards_left: int
 
 
-class DashboardBoard(BaseModel):
+class DashboardBoard(_Model):
     """The user's position on one board period (``rank`` null when not on it)."""
 
     board: str
@@ -128,7 +128,7 @@ class DashboardBoard(BaseModel):
     score: int
 
 
-class DashboardResponse(BaseModel):
+class DashboardResponse(_Model):
     """``GET /v1/users/{user_id}/dashboard``: one read for an app's home screen."""
 
     user_id: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictStr, StringConstraints, model_validator
 
-from gamification.api.models import _Request
+from gamification.api.models import _Model, _Request
 
 NOTIFICATION_ID_PATTERN = r"^evt_[0-9a-f]{32}$"
 WEBHOOK_ID_PATTERN = r"^wh_[0-9a-f]{32}$"
@@ -19,7 +19,7 @@ WEBHOOK_URL_PATTERN = (
 )
 
 
-class Notification(BaseModel):
+class Notification(_Model):
     """One inbox entry; ``id`` is the domain event's id, ``created_at`` its time."""
 
     id: str
@@ -30,7 +30,7 @@ class Notification(BaseModel):
     data: dict[str, Any] = {}
 
 
-class NotificationsResponse(BaseModel):
+class NotificationsResponse(_Model):
     user_id: str
     notifications: list[Notification]
 
@@ -59,7 +59,7 @@ class MarkReadRequest(_Request):
         return self
 
 
-class MarkReadResponse(BaseModel):
+class MarkReadResponse(_Model):
     user_id: str
     marked: int
     unread: int
@@ -76,7 +76,7 @@ class CreateWebhookRequest(_Request):
     )
 
 
-class Webhook(BaseModel):
+class Webhook(_Model):
     id: str
     url: str
     events: list[str]
@@ -89,16 +89,16 @@ class CreatedWebhook(Webhook):
     secret: str
 
 
-class WebhooksResponse(BaseModel):
+class WebhooksResponse(_Model):
     webhooks: list[Webhook]
 
 
-class DeletedWebhook(BaseModel):
+class DeletedWebhook(_Model):
     id: str
     deleted: bool
 
 
-class Delivery(BaseModel):
+class Delivery(_Model):
     """One event's delivery to the endpoint: ``status`` ``delivered``, ``retrying``,
     ``dead_lettered``, ``dropped`` (endpoint deleted) or ``refused`` (URL no longer allowed)."""
 
@@ -113,6 +113,6 @@ class Delivery(BaseModel):
     next_attempt_at: str | None
 
 
-class DeliveriesResponse(BaseModel):
+class DeliveriesResponse(_Model):
     webhook_id: str
     deliveries: list[Delivery]

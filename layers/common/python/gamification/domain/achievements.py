@@ -32,7 +32,7 @@ CRITERIA = ("total_xp", "level", "streak", "action_count", "coins_earned")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Criteria(_Strict):

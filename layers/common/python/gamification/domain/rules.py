@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -68,7 +67,7 @@ class RulesError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Level(_Strict):
@@ -221,7 +220,7 @@ class Leaderboard(_Strict):
 class Rules(_Strict):
     """A validated rules file. Build with :func:`load_rules` or :func:`parse_rules`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,), defer_build=True)
 
     version: Literal[1]
     timezone: str = "UTC"
@@ -354,20 +353,21 @@ def parse_rules(data: object, source: str = "rules") -> Rules:
         raise RulesError(f"{source} is not a valid rules file:\n  " + "\n  ".join(lines)) from None
 
 
-#: PyYAML's safe loader on libyaml where the wheel has it (Linux wheels do, Lambda's too): the
-#: same documents and types as ``yaml.safe_load``, parsed about 10x faster (the bundled rules
-#: in ~2 ms instead of ~20 ms of a function's first request).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
     """Read and validate a YAML rules file (default: the bundled seed rules).
 
+    PyYAML is imported here, on the first load (cold start: a function that never loads the
+    rules never imports it), with its safe loader on libyaml where the wheel has it (Linux
+    wheels do, Lambda's too): the same documents and types as ``yaml.safe_load``, parsed
+    about 10x faster (the bundled rules in ~2 ms instead of ~20 ms of a first request).
+
     Raises :class:`RulesError` for an unreadable file, bad YAML or a bad field.
     """
+    import yaml
+
     path = Path(path or DEFAULT_RULES_FILE)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

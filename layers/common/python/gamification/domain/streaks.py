@@ -48,7 +48,7 @@ Status = Literal["active", "frozen", "missed"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Freezes(_Strict):

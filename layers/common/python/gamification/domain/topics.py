@@ -55,7 +55,7 @@ Tier = Literal["full", "half", "low"]
 class Topic(BaseModel):
     """One topic of the ``topics:`` section (units: XP integers, days, percent)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: str = Field(min_length=1, max_length=128)
     base_xp: int = Field(ge=0, le=MAX_TOPIC_XP)
