@@ -13,6 +13,8 @@
 
 Options (environment): ``BENCH_WARM_ITERATIONS`` (300), ``BENCH_COLD_RUNS`` (5),
 ``BENCH_E2E_REQUESTS`` (600), ``BENCH_E2E_SECONDS`` (30), ``BENCH_OUT`` (bench/results.json).
+``python -m bench.bench --only award_xp,coins_once`` meters only the named operations
+(round trips, items, RCU/WCU; nothing written): see :func:`only`.
 """
 
 from __future__ import annotations
@@ -398,7 +400,50 @@ def measure_operation(
     return row, WarmCase(driver, client, op.request(last_user), script)
 
 
+def only(names: list[str]) -> int:
+    """``--only a,b``: the DynamoDB metering of the named operations alone (round trips,
+    items read/written, RCU/WCU, DynamoDB $/million), printed as a table and as JSON; no
+    warm timings, projection, cold starts or end-to-end run, and bench/results.json is left
+    as it is. A quick before/after check of one change's item counts."""
+    unknown = sorted(set(names) - {op.name for op in OPERATIONS})
+    if unknown:
+        print(f"unknown operations: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
+    rows: dict[str, Any] = {}
+    with target.dynamodb("gamification-bench") as tgt:
+        lambdas.use_layer()
+        from gamification import runtime
+        from gamification.dal.store import Store, dynamodb_client
+        from gamification.usecases import auth
+
+        runtime.reset()
+        api = apigw.LocalHttpApi(tgt.table, isolation="in-process")
+        tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
+        auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
+        driver, client = Driver(api, tenant, api_key), dynamodb_client()
+        rec = ddbmeter.Recorder(client, tgt.client, tgt.table, ddbmeter.TableShape.from_definition(template.table_definition()))
+        for op in (op for op in OPERATIONS if op.name in names):
+            row, _ = measure_operation(driver, rec, client, op)
+            rows[op.name] = {k: v for k, v in row.items() if k != "note"}
+    head = f"{'operation':<22} {'requests':>8} {'items read':>10} {'items written':>13} {'RCU':>6} {'WCU':>6} {'$/M':>7}"
+    print(head)
+    for name, r in rows.items():
+        print(f"{name:<22} {r['requests']:>8} {r['items_read']:>10} {r['items_written']:>13} {r['rcu']:>6} "
+              f"{r['wcu']:>6} {r['usd_per_million']:>7}")
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
 def main() -> int:
+    if "--only" in sys.argv[1:]:
+        at = sys.argv.index("--only")
+        if at + 1 >= len(sys.argv):
+            print("usage: python -m bench.bench [--only operation,operation...]", file=sys.stderr)
+            return 2
+        return only([n for n in sys.argv[at + 1].split(",") if n])
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # One tenant fires faster than its default request limit here; the limit and its cost are
