@@ -400,6 +400,34 @@ def measure_operation(
     return row, WarmCase(driver, client, op.request(last_user), script)
 
 
+def _environment() -> None:
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # One tenant fires faster than its default request limit here; the limit and its cost are
+    # measured on their own (docs/security.md, tests/integration/test_rate_limits.py).
+    os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
+
+
+def _harness(tgt: target.Target) -> tuple[apigw.LocalHttpApi, Driver, Any, ddbmeter.Recorder]:
+    """The template's functions in this process on ``tgt``'s table, a fresh tenant with an
+    API key, the functions' DynamoDB client and the meter hooked on it."""
+    lambdas.use_layer()
+    from gamification import runtime
+    from gamification.dal.store import Store, dynamodb_client
+    from gamification.usecases import auth
+
+    runtime.reset()
+    # In this process: the meter and the replayer hook the functions' DynamoDB client
+    # (botocore events), and the operations run one at a time (the end-to-end figure
+    # goes through the make run stack, whose environments are processes).
+    api = apigw.LocalHttpApi(tgt.table, isolation="in-process")
+    tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
+    auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
+    client = dynamodb_client()
+    rec = ddbmeter.Recorder(client, tgt.client, tgt.table, ddbmeter.TableShape.from_definition(template.table_definition()))
+    return api, Driver(api, tenant, api_key), client, rec
+
+
 def only(names: list[str]) -> int:
     """``--only a,b``: the DynamoDB metering of the named operations alone (round trips,
     items read/written, RCU/WCU, DynamoDB $/million), printed as a table and as JSON; no
@@ -409,22 +437,10 @@ def only(names: list[str]) -> int:
     if unknown:
         print(f"unknown operations: {', '.join(unknown)}", file=sys.stderr)
         return 2
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
+    _environment()
     rows: dict[str, Any] = {}
     with target.dynamodb("gamification-bench") as tgt:
-        lambdas.use_layer()
-        from gamification import runtime
-        from gamification.dal.store import Store, dynamodb_client
-        from gamification.usecases import auth
-
-        runtime.reset()
-        api = apigw.LocalHttpApi(tgt.table, isolation="in-process")
-        tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
-        auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
-        driver, client = Driver(api, tenant, api_key), dynamodb_client()
-        rec = ddbmeter.Recorder(client, tgt.client, tgt.table, ddbmeter.TableShape.from_definition(template.table_definition()))
+        api, driver, client, rec = _harness(tgt)
         for op in (op for op in OPERATIONS if op.name in names):
             row, _ = measure_operation(driver, rec, client, op)
             rows[op.name] = {k: v for k, v in row.items() if k != "note"}
@@ -444,30 +460,12 @@ def main() -> int:
             print("usage: python -m bench.bench [--only operation,operation...]", file=sys.stderr)
             return 2
         return only([n for n in sys.argv[at + 1].split(",") if n])
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    # One tenant fires faster than its default request limit here; the limit and its cost are
-    # measured on their own (docs/security.md, tests/integration/test_rate_limits.py).
-    os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
+    _environment()
     started = time.perf_counter()
     declared = set(template.functions("x"))
     with target.dynamodb("gamification-bench") as tgt:
-        lambdas.use_layer()
-        from gamification import runtime
-        from gamification.dal.store import Store, dynamodb_client
-        from gamification.usecases import auth
-
-        runtime.reset()
-        # In this process: the meter and the replayer hook the functions' DynamoDB client
-        # (botocore events), and the operations run one at a time (the end-to-end figure
-        # goes through the make run stack, whose environments are processes).
-        api = apigw.LocalHttpApi(tgt.table, isolation="in-process")
-        tenant, api_key = f"bench-{uuid.uuid4().hex[:8]}", auth.new_api_key()
-        auth.register_api_key(Store(tgt.client, tgt.table), tenant, api_key)
-        driver = Driver(api, tenant, api_key)
-        client = dynamodb_client()
-        shape = ddbmeter.TableShape.from_definition(template.table_definition())
-        rec = ddbmeter.Recorder(client, tgt.client, tgt.table, shape)
+        api, driver, client, rec = _harness(tgt)
+        tenant, api_key = driver.tenant, driver.api_key
         mem = memory_mb()
         operations: dict[str, Any] = {}
         cases: dict[str, WarmCase] = {}
