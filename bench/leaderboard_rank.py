@@ -10,7 +10,17 @@ Prints a table and writes bench/leaderboard_rank.json. Only the counts matter, n
 
 Scores: 5 * floor(e^N(4, 1.2)) capped at 100,000 (a long tail, many ties at low scores);
 reached_at spread over one day. Usage: python -m bench.leaderboard_rank [--sizes 1000,10000]
-[--shards 16] [--max-seed-seconds 600]
+[--shards 16] [--max-seed-seconds 600] [--all-scores-above N]
+
+The aggregate items (count hierarchy, tie items, top item) are computed by the projection's
+own pure functions (:mod:`gamification.domain.board_projection`: ``count_moves``,
+``tie_moves``, ``Top``) over every player, exactly as the projector would leave them. Score
+items: every player's up to ``--all-scores-above`` players (10,000); above it only those the
+measured reads can touch (the top item's players and the measured player), since the top
+10 and the rank read score items by known key only (:class:`LeaderboardReader`); the JSON
+says how many were written (``score_items_written``). The rank read is checked against the
+ground truth computed in Python from every row, so the aggregates are exact either way.
+Writes go in parallel ``BatchWriteItem`` calls (4 threads).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import argparse
 import contextlib
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 import json
 import math
 import os
@@ -87,12 +98,12 @@ def rules_with(shards: int):
 
 
 def seed(client: Any, table: str, players: int, shards: int, rnd: random.Random,
-         max_seconds: float) -> tuple[dict[str, Any], list[Row]]:
-    """Write ``players`` score items and the projection's aggregate items in bulk; returns
-    facts about the board and every row in board order (the ground truth). Raises
-    TimeoutError past ``max_seconds``."""
+         max_seconds: float, all_scores_above: int = 10_000) -> tuple[dict[str, Any], list[Row]]:
+    """Write the projection's aggregate items of ``players`` players and their score items
+    (all of them up to ``all_scores_above`` players, else those of the top item and of the
+    measured median player) in bulk; returns facts about the board and every row in board
+    order (the ground truth). Raises TimeoutError past ``max_seconds``."""
     start = datetime(2026, 11, 21, tzinfo=timezone.utc)
-    prefix = keys.board_pk(TENANT, BOARD, PERIOD, PERIOD_KEY)
     aggregates: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     items, board = [], []
     for i in range(players):
@@ -100,28 +111,42 @@ def seed(client: Any, table: str, players: int, shards: int, rnd: random.Random,
         score = 5 * min(int(math.exp(rnd.gauss(4, 1.2))), 20_000)
         row = Row(user, score, keys.stamp(start + timedelta(microseconds=rnd.randrange(86_400_000_000))))
         board.append(row)
+        # the keys and deltas the projector applies for a player's first score
         for sk, attr, d in count_moves(None, score):
-            aggregates[(f"{prefix}#C", sk)][attr] += d
+            aggregates[(keys.board_counts_key(TENANT, BOARD, PERIOD, PERIOD_KEY, sk)["pk"], sk)][attr] += d
         for sk, attr, d in tie_moves(None, row):
-            aggregates[(f"{prefix}#T", sk)][attr] += d
-        key = keys.board_score_key(TENANT, BOARD, PERIOD, PERIOD_KEY, shard_of(user, shards), user)
-        items.append({**key, "lb_pk": key["pk"], "lb_sk": rank_sort_key(score, row.reached_at, user), "user_id": user,
-                      "score": score, "reached_at": row.reached_at})
+            aggregates[(keys.board_tie_key(TENANT, BOARD, PERIOD, PERIOD_KEY, sk)["pk"], sk)][attr] += d
     items += [{"pk": pk, "sk": sk, **attrs} for (pk, sk), attrs in aggregates.items()]
     board.sort(key=lambda r: r.sort_key)
     top = Top(board, True).apply([])
     items.append({**keys.board_top_key(TENANT, BOARD, PERIOD, PERIOD_KEY), "rows": top.dump(),
                   "complete": top.complete, "shards": shards, "v": 1})
+    read = {r.user_id for r in top.rows} | {median_of(board).user_id}
+    scored = [r for r in board if players <= all_scores_above or r.user_id in read]
+    for row in scored:
+        key = keys.board_score_key(TENANT, BOARD, PERIOD, PERIOD_KEY, shard_of(row.user_id, shards), row.user_id)
+        items.append({**key, "lb_pk": key["pk"], "lb_sk": rank_sort_key(row.score, row.reached_at, row.user_id),
+                      "user_id": row.user_id, "score": row.score, "reached_at": row.reached_at})
     deadline = time.perf_counter() + max_seconds
-    for i in range(0, len(items), 25):
+
+    def write(chunk: list[dict[str, Any]]) -> None:
         if time.perf_counter() > deadline:
             raise TimeoutError(f"seeding {players} players took over {max_seconds} s")
-        batch = [{"PutRequest": {"Item": marshal(r)}} for r in items[i : i + 25]]
+        batch = [{"PutRequest": {"Item": marshal(r)}} for r in chunk]
         while batch:
             resp = client.batch_write_item(RequestItems={table: batch})
             batch = resp.get("UnprocessedItems", {}).get(table, [])
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, [items[i : i + 25] for i in range(0, len(items), 25)]))
     scores = [r.score for r in board]
-    return {"distinct_scores": len(set(scores)), "aggregate_items": len(aggregates), "max_score": max(scores)}, board
+    return {"distinct_scores": len(set(scores)), "aggregate_items": len(aggregates), "max_score": max(scores),
+            "score_items_written": len(scored)}, board
+
+
+def median_of(board: list[Row]) -> Row:
+    """The measured player: rank ``len(board) // 2`` of the board (rows in board order)."""
+    return board[len(board) // 2 - 1]
 
 
 @contextlib.contextmanager
@@ -144,7 +169,8 @@ def backend_client(players: int) -> Iterator[tuple[Any, str, str]]:
         yield client, table, "in-process moto"
 
 
-def run(sizes: list[int], shards: int, max_seed_seconds: float, seed_value: int = 7) -> list[dict[str, Any]]:
+def run(sizes: list[int], shards: int, max_seed_seconds: float, seed_value: int = 7,
+        all_scores_above: int = 10_000) -> list[dict[str, Any]]:
     backend.use_local_credentials()
     results = []
     rules = rules_with(shards)
@@ -152,7 +178,8 @@ def run(sizes: list[int], shards: int, max_seed_seconds: float, seed_value: int 
         with backend_client(players) as (client, table, where):
             t0 = time.perf_counter()
             try:
-                info, everyone = seed(client, table, players, shards, random.Random(seed_value), max_seed_seconds)
+                info, everyone = seed(client, table, players, shards, random.Random(seed_value), max_seed_seconds,
+                                      all_scores_above)
             except TimeoutError as exc:
                 results.append({"players": players, "skipped": str(exc)})
                 continue
@@ -170,7 +197,7 @@ def run(sizes: list[int], shards: int, max_seed_seconds: float, seed_value: int 
 
             # the median player: rank players // 2 in the global order (ground truth: the
             # seeded rows in board order, computed in Python, not read)
-            median = everyone[players // 2 - 1]
+            median = median_of(everyone)
             meter.reset()
             row, rank = reader.position(ref, median.user_id, top_item)
             rank_cost = meter.snapshot()
@@ -189,7 +216,12 @@ def run(sizes: list[int], shards: int, max_seed_seconds: float, seed_value: int 
                 },
             })
             print(f"  {players:>7} players seeded in {seeded:.1f}s ({where})", file=sys.stderr, flush=True)
+            save(results)  # after each size: a long run stopped later keeps what it measured
     return results
+
+
+def save(results: list[dict[str, Any]]) -> None:
+    OUT.write_text(json.dumps({"generated_at": keys.stamp(datetime.now(timezone.utc)), "results": results}, indent=2))
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -216,12 +248,14 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--max-seed-seconds", type=float, default=900)
+    parser.add_argument("--all-scores-above", type=int, default=10_000,
+                        help="write every player's score item up to this many players (above: those read)")
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = run(sizes, args.shards, args.max_seed_seconds)
+    results = run(sizes, args.shards, args.max_seed_seconds, all_scores_above=args.all_scores_above)
     print(table(results))
-    OUT.write_text(json.dumps({"generated_at": keys.stamp(datetime.now(timezone.utc)), "results": results}, indent=2))
+    save(results)
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 

@@ -76,6 +76,21 @@ OPERATIONS: list[Operation] = [
         note="first create_character unlocks first_character: + unlock marker + catalogue count shard "
         "(a reward adds one ledger entry per currency)",
     ),
+    # The lean award (no coin earned): what each item of the transaction costs on its own.
+    Operation(
+        "award_xp_no_bonus",
+        "AwardXpFunction",
+        lambda u: xp(u, "character_liked", f"{u}-k1"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        note="10 -> 15 XP, no coin earned: profile, day usage, XP entry, idempotency record",
+    ),
+    Operation(
+        "award_xp_no_key",
+        "AwardXpFunction",
+        lambda u: xp(u, "character_liked"),
+        setup=lambda u: [xp(u, "forked", f"{u}-k0")],
+        note="the same award without an Idempotency-Key: profile, day usage, XP entry",
+    ),
     Operation(
         "award_xp_replay",
         "AwardXpFunction",

@@ -57,6 +57,7 @@ def dynamodb(prefix: str = "gamification-bench") -> Iterator[Target]:
         endpoint = None
         kind = f"aws {boto3.session.Session().region_name}"
     else:
+        backend.use_local_credentials()  # a local endpoint (DynamoDB Local): any region, dummy keys
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = wanted
         endpoint = wanted
         kind = f"endpoint {wanted}"

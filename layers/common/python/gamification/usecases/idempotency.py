@@ -5,6 +5,14 @@ key (scoped to the tenant) in the same transaction as the award, and a retry wit
 key and the same request gets that response again (``Idempotent-Replayed: true``), even
 after its ``occurred_at`` has aged or the rules changed. The same key with another request
 is refused (422 ``idempotency_key_reused``). See README.md, "The API (v1)".
+
+The record is an item of its own, keyed by tenant and key only (:func:`gamification.dal.keys.idempotency_key`),
+not an attribute of the award's per-user items: a key is one request across routes and
+users, and a retry that names no ``occurred_at`` comes back with another date, so neither
+the ledger entry (``XP#{occurred_at}#...``) nor the day's usage (``DAY#{date}``) has a key
+the retry could read or condition on. With a key an award writes 4 items, without one 3
+(docs/benchmarks.md, "Award items, and why a keyed award writes four"). The record never
+expires: a retry is replayed however late it comes.
 """
 
 from __future__ import annotations
