@@ -264,6 +264,12 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
         session_local = threading.local()
 
         def one(i: int) -> int:
+            try:
+                return request(i)
+            except requests.RequestException:  # a timeout on a loaded machine is a figure, not a crash
+                return 0
+
+        def request(i: int) -> int:
             s = getattr(session_local, "s", None)
             if s is None:
                 s = session_local.s = requests.Session()
@@ -294,8 +300,9 @@ def e2e_requests_per_s(tgt: target.Target) -> dict[str, Any]:
         return {
             "requests": len(codes),
             "seconds": round(elapsed, 2),
-            "requests_per_s": round(len(codes) / elapsed, 1),
+            "requests_per_s": round(sum(c > 0 for c in codes) / elapsed, 1),  # answered requests
             "server_errors": sum(c >= 500 for c in codes),
+            "client_errors": sum(c == 0 for c in codes),  # timeouts (30 s) and connection errors
             "clients": 8,
             "mix": "50% POST xp (forked), 25% GET limits, 25% GET profile, 200 users",
         }
