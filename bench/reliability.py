@@ -758,7 +758,9 @@ def run_fuzz(s: Stack, cases: int) -> dict[str, Any]:
                       suppress_health_check=list(HealthCheck))
             @given(case=op.as_strategy(generation_mode=mode))
             def one(case: Any) -> None:
-                response = case.call(base_url=s.base, session=session, headers=auth)
+                # 60 s: the longest API function timeout (DeleteUserFunction); schemathesis' own default
+                # of 10 s failed a first, cold DELETE on a machine at a load average of 15
+                response = case.call(base_url=s.base, session=session, headers=auth, timeout=60)
                 tally["cases"] += 1
                 per_operation[op.label] += 1
                 statuses[response.status_code] += 1

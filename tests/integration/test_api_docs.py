@@ -136,7 +136,7 @@ def test_schemathesis_every_check_passes_against_the_local_stack(api_schema, bas
             nonlocal ran
             ran += 1
             try:
-                case.call_and_validate(base_url=base_url, session=session, headers=auth)
+                case.call_and_validate(base_url=base_url, session=session, headers=auth, timeout=60)  # not the 10 s default: a cold environment on a loaded machine
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, reported together
                 failures.append(f"{op.label}: {exc}"[:1500])
 
