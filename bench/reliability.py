@@ -56,7 +56,7 @@ from bench.instruments import (
     faults,
     target,  # noqa: E402
 )
-from tools.local import apigw
+from tools.local import apigw, aws_services
 
 SCALE = float(os.environ.get("RELIABILITY_SCALE", "1"))
 FUZZ_CASES = int(os.environ.get("RELIABILITY_FUZZ_CASES", "1200"))
@@ -173,6 +173,9 @@ def stack() -> Iterator[Stack]:
         from gamification.dal.store import dynamodb_client
 
         runtime.reset()
+        # The template's bus, queues and key (moto stand-ins, as make run has them): the
+        # webhook routes encrypt each endpoint's secret under the key, and are fuzzed too.
+        services = aws_services.provision(aws_services.start())
         api = apigw.LocalHttpApi(tgt.table)
         server = apigw.make_server(api, port=0, quiet=True)
         server.request_queue_size = 256
@@ -192,6 +195,7 @@ def stack() -> Iterator[Stack]:
             server.shutdown()
             server.server_close()
             api.close()
+            services.stop()
 
 
 # ---- clients ------------------------------------------------------------------------------
