@@ -114,6 +114,7 @@ def test_the_compact_state_matches_the_model_after_every_event(rule, events, sta
     state = StreakState()
     active: set[date] = set()
     paid: list[int] = []
+    reached: set[int] = set()
     zone = "UTC"
     for advance_h, late_min, zone in events:
         now += timedelta(hours=advance_h)
@@ -128,7 +129,10 @@ def test_the_compact_state_matches_the_model_after_every_event(rule, events, sta
         paid += update.milestones
         expected = model(rule, active, today)
         assert as_dict(state.view(rule, today)) == {k: v for k, v in expected.items() if k != "milestones"}
-        assert sorted(paid) == sorted(expected["milestones"])  # each milestone once, when first reached
+        # Each milestone once, when the history first reaches it; a paid one stays paid even
+        # if a late event later rewrites the run it was paid for.
+        reached |= expected["milestones"]
+        assert sorted(paid) == sorted(reached)
         if rule.freezes is None:
             # A date recorded in a zone ahead of today's may lie after today: it counts.
             assert state.view(rule, today).current == run_without_freezes(active, max(today, *active))
@@ -157,7 +161,37 @@ def test_the_order_of_events_within_the_window_does_not_matter(rule, offsets, or
     for d in shuffled:
         b = b.record(rule, d, today, window).state
     assert a.view(rule, today) == b.view(rule, today)
-    assert a.paid == b.paid
+    # Recorded oldest first, the milestones paid are exactly those the final history reaches.
+    # In another order a late event can rewrite the history a payment was made on (see
+    # test_a_paid_milestone_stays_paid...): a milestone paid stays paid, nothing else differs.
+    longest = a.view(rule, today).longest
+    assert a.paid == {n for n in rule.milestones if n <= longest}
+    assert a.paid <= b.paid
+
+
+def test_a_paid_milestone_stays_paid_when_a_late_event_rewrites_the_run_it_was_paid_for():
+    """docs/streaks.md: the start freeze is granted at the first activity ever. Dates 6, then
+    4 (the freeze bridges 5): a run of 2, milestone 2 paid. A late event on date 0 then becomes
+    the first activity: the freeze goes to the gap after it, and no run of 2 is left in the
+    history. The view says so; the payment is not taken back."""
+    rule = StreakRule(freezes=Freezes(start=1, max=1), milestones={1: Reward(coins=1), 2: Reward(coins=5)})
+    d0 = date(2026, 3, 1)
+    today = d0 + timedelta(days=6)
+    window = window_days(timedelta(days=45))
+    state = StreakState()
+    paid: list[int] = []
+    for offset in (6, 4, 0):
+        update = state.record(rule, d0 + timedelta(days=offset), today, window)
+        state, paid = update.state, paid + list(update.milestones)
+    assert paid == [1, 2]
+    view = state.view(rule, today)
+    assert (view.current, view.longest) == (1, 1)
+    assert state.paid == {1, 2}
+    # Recorded in the order they happened, the same dates never pay milestone 2.
+    ordered = StreakState()
+    for offset in (0, 4, 6):
+        ordered = ordered.record(rule, d0 + timedelta(days=offset), today, window).state
+    assert ordered.view(rule, today) == view and ordered.paid == {1}
 
 
 @pytest.mark.parametrize(
