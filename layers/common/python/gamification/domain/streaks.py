@@ -12,8 +12,9 @@ learning platform's streak tracking), refined as follows:
   freeze if one is left (the date is *frozen*: the run goes on but does not grow), else the
   run ends. Today is never missed: it is not over yet.
 - ``current`` is the run still alive today; ``longest`` the longest run ever; a milestone
-  (``milestones: {7: {coins: 50}}``) is paid once per user, the first time a run reaches it, and stays paid even if a late event
-  older than the first activity later shortens that run (docs/streaks.md).
+  (``milestones: {7: {coins: 50}}``) is paid once per user, the first time a run reaches it,
+  and stays paid even if a late event older than the first activity later shortens that run
+  (docs/streaks.md).
 - A late event (within ``max_event_age``) makes its own date active and may close a gap.
 
 The state (:class:`StreakState`) is updated from one event without reading any history: it
