@@ -96,7 +96,9 @@ def test_the_filter_drops_what_it_does_not_match(run):
 
 def test_a_partial_batch_failure_retries_from_the_first_failed_record(run):
     items = [{"n": 0}, {"n": 1}, {"n": 2, "mode": "fail-once"}, {"n": 3}]
-    batches, poller, _ = run(items, BatchSize=10, MaximumBatchingWindowInSeconds=1,
+    # A window longer than the writes take on a loaded machine (1 s was not: a batch closed
+    # by the window before E#0003 then left it out of the retry): the drain delivers the batch.
+    batches, poller, _ = run(items, BatchSize=10, MaximumBatchingWindowInSeconds=300,
                              FunctionResponseTypes=["ReportBatchItemFailures"])
     delivered = [sk for b in batches for sk in sks(b)]
     # E#0002 failed once: it and what follows come again, what preceded it does not
@@ -122,7 +124,8 @@ def test_a_poisoned_record_is_bisected_out_and_sent_to_the_on_failure_destinatio
 
 
 def test_the_batching_window_gathers_a_burst_into_one_batch(run):
-    batches, _, _ = run([{"n": i} for i in range(5)], BatchSize=100, MaximumBatchingWindowInSeconds=2)
+    # Longer than five writes take on a loaded machine; the drain delivers what it gathered.
+    batches, _, _ = run([{"n": i} for i in range(5)], BatchSize=100, MaximumBatchingWindowInSeconds=300)
     assert [len(b) for b in batches] == [5]
 
 

@@ -155,10 +155,19 @@ class LocalHttpApi:
             from tools.local import worker
 
             return [worker.apply_control(op, args)]
+        # Every idle environment of every function gets the message first, then the answers
+        # are collected: one round trip in all rather than one per environment.
+        pools = [p for lid, p in self.containers.items() if functions is None or lid in functions]
+        pending = [pool.begin_control(op, *args, sticky=sticky) for pool in pools]
         out: list[Any] = []
-        for logical_id, pool in self.containers.items():
-            if functions is None or logical_id in functions:
-                out += pool.control(op, *args, sticky=sticky)
+        errors: list[Exception] = []
+        for pool, sent in zip(pools, pending):
+            try:
+                out += pool.finish_control(sent)
+            except lambdas.FunctionError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
         return out
 
     def unstick(self, key: str) -> None:

@@ -156,6 +156,10 @@ class Environment:
     def request(self, *message: Any) -> Any:
         """Send one message and return the result; raises :class:`FunctionError`."""
         self.conn.send(message)
+        return self.result()
+
+    def result(self) -> Any:
+        """The answer to the message sent last; raises :class:`FunctionError`."""
         answer = self._receive()
         if answer[0] == "ok":
             return answer[1]
@@ -236,11 +240,44 @@ class Containers:
             self._release(env)
 
     def control(self, op: str, *args: Any, sticky: str | None = None) -> list[Any]:
+        return self.finish_control(self.begin_control(op, *args, sticky=sticky))
+
+    def begin_control(self, op: str, *args: Any, sticky: str | None = None) -> tuple[Any, ...]:
+        """Send control ``op`` at once to every idle environment (they carry it out in
+        parallel); :meth:`finish_control` collects their answers and serves the busy ones."""
         with self._cond:
             if sticky:
                 self._sticky[sticky] = (op, args)
-            targets = list(self._all)
-        results = []
+            idle = [env for env in self._all if env in self._idle]
+            busy = [env for env in self._all if env not in idle]
+            for env in idle:
+                self._idle.remove(env)
+        sent = []
+        for env in idle:
+            try:
+                env.conn.send(("control", op, args))
+            except OSError:  # the environment went away: gone from the pool, as for _acquire
+                env.stop()
+                self._release(env)
+            else:
+                sent.append(env)
+        return op, args, sent, busy
+
+    def finish_control(self, pending: tuple[Any, ...]) -> list[Any]:
+        """The answers of the environments :meth:`begin_control` sent ``pending`` to, then
+        those of the busy ones, each as soon as it is free. Raises the first
+        :class:`FunctionError` (after every sent one has answered)."""
+        op, args, sent, targets = pending
+        results, errors = [], []
+        for env in sent:
+            try:
+                results.append(env.result())
+            except FunctionError as exc:
+                errors.append(exc)
+            finally:
+                self._release(env)
+        if errors:
+            raise errors[0]
         for env in targets:
             try:
                 env = self._acquire(env)

@@ -9,7 +9,8 @@ Per mapping (:class:`tools.local.template.StreamSource`):
 - Records that match none of the ``FilterCriteria`` patterns are dropped (as processed), see
   :mod:`tools.local.event_filter`.
 - A batch holds at most ``BatchSize`` records; with ``MaximumBatchingWindowInSeconds`` the
-  poller waits up to that long for a batch to fill.
+  poller waits up to that long for a batch to fill (less while a caller waits for the drain,
+  see below).
 - The event is Lambda's: ``{"Records": [{"eventID", "eventName", "eventVersion",
   "eventSource": "aws:dynamodb", "awsRegion", "dynamodb": {"ApproximateCreationDateTime"
   (epoch seconds), "Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes",
@@ -25,6 +26,9 @@ Per mapping (:class:`tools.local.template.StreamSource`):
 
 :meth:`StreamPoller.wait_until_drained` returns once every record written before the call
 has been delivered (or dropped): tests wait for projections with it instead of sleeping.
+While it waits, discovery looks for new shards at once and a reader that has read its shard to
+the end delivers what it holds without waiting out the batching window, so a wait costs about
+one invocation, not a window plus a discovery interval.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from tools.local.template import StreamSource
 #: ``invoke(function_logical_id, event) -> result``; raises when the function errors.
 Invoke = Callable[[str, dict[str, Any]], Any]
 POLL_INTERVAL_S = 0.05  # an idle shard is polled this often (Lambda: about 4 times a second)
-DISCOVER_INTERVAL_S = 0.5  # DescribeStream this often, for new shards
+DISCOVER_INTERVAL_S = 0.5  # DescribeStream this often, for new shards (at once for a drain)
+DRAIN_CHECK_INTERVAL_S = 0.01  # wait_until_drained looks at the readers this often
 RETRY_BACKOFF_S = (0.05, 0.1, 0.2, 0.5, 1.0)
 
 
@@ -101,6 +106,10 @@ class StreamPoller:
         self._threads: list[threading.Thread] = []
         self._readers: dict[tuple[str, str], _ShardReader] = {}  # (function, shard id)
         self._last_discovery = 0.0  # time.monotonic() at the start of the last DescribeStream
+        # wait_until_drained: the time.monotonic() starts of the calls still waiting, and a
+        # wake-up for the discovery loop so that a caller need not wait out its interval.
+        self._drains: list[float] = []
+        self._discover_now = threading.Event()
         self.stream_arn: str | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -118,6 +127,7 @@ class StreamPoller:
 
     def stop(self) -> None:
         self._stop.set()
+        self._discover_now.set()
         for thread in list(self._threads):
             thread.join(timeout=10)
 
@@ -128,19 +138,35 @@ class StreamPoller:
             return
         started = time.monotonic()
         deadline = started + timeout
-        while time.monotonic() < deadline:
+        with self._lock:
+            self._drains.append(started)
+        self._discover_now.set()
+        try:
+            while time.monotonic() < deadline:
+                with self._lock:
+                    readers = list(self._readers.values())
+                    discovered = self._last_discovery > started
+                if discovered and all(r.caught_up_since(started) for r in readers):
+                    return
+                time.sleep(DRAIN_CHECK_INTERVAL_S)
+        finally:
             with self._lock:
-                readers = list(self._readers.values())
-                discovered = self._last_discovery > started
-            if discovered and all(r.caught_up_since(started) for r in readers):
-                return
-            time.sleep(POLL_INTERVAL_S)
+                self._drains.remove(started)
         raise TimeoutError(f"stream of {self.table} not drained within {timeout} s")
+
+    def drain_waiting_since(self, instant: float) -> bool:
+        """Whether a :meth:`wait_until_drained` that began at or before ``instant`` still
+        waits. A reader whose GetRecords begun at ``instant`` found nothing new then holds in
+        its buffer every record that caller waits for, and delivers it without waiting out
+        the batching window (an upper bound: Lambda too may invoke before it ends)."""
+        with self._lock:
+            return any(d <= instant for d in self._drains)
 
     # ---- shards ---------------------------------------------------------------------------
 
     def _discover_loop(self) -> None:
         while not self._stop.is_set():
+            self._discover_now.clear()  # a drain that sets it from here on gets a fresh look
             began = time.monotonic()
             try:
                 shards = self._shards()
@@ -155,14 +181,17 @@ class StreamPoller:
                         if key in self._readers:
                             continue
                         parent = self._readers.get((source.function, shard.get("ParentShardId", "")))
-                        reader = _ShardReader(self, source, shard, parent)
+                        # A shard that opened after the mapping started holds only later
+                        # records: read from its start, as the service does (with LATEST a
+                        # new table's first write may open a shard: its records count too).
+                        reader = _ShardReader(self, source, shard, parent, from_start=self._last_discovery > 0)
                         self._readers[key] = reader
                     thread = threading.Thread(target=reader.run, name=f"stream-{shard['ShardId'][-8:]}", daemon=True)
                     thread.start()
                     self._threads.append(thread)
             with self._lock:
                 self._last_discovery = began
-            self._stop.wait(DISCOVER_INTERVAL_S)
+            self._discover_now.wait(DISCOVER_INTERVAL_S)
 
     def _shards(self) -> list[dict[str, Any]]:
         shards, kwargs = [], {"StreamArn": self.stream_arn}
@@ -212,11 +241,15 @@ class StreamPoller:
 class _ShardReader:
     """Reads one shard for one mapping, in order, one batch at a time."""
 
-    def __init__(self, poller: StreamPoller, source: StreamSource, shard: dict[str, Any], parent: _ShardReader | None) -> None:
+    def __init__(
+        self, poller: StreamPoller, source: StreamSource, shard: dict[str, Any], parent: _ShardReader | None,
+        from_start: bool = False,
+    ) -> None:
         self.poller = poller
         self.source = source
         self.shard_id = shard["ShardId"]
         self.parent = parent
+        self.from_start = from_start or parent is not None  # else the mapping's starting position
         self.finished = False  # closed and read to its end
         self.busy = False  # a batch is being delivered or records are buffered
         self.caught_up_at = -1.0  # monotonic start of the last GetRecords that found nothing new
@@ -224,13 +257,14 @@ class _ShardReader:
 
     def _iterator(self) -> str | None:
         """A shard iterator at the mapping's starting position (a child of a shard this
-        mapping read: its start, as Lambda reads on), or just after the last record read when
-        reading resumes (an expired or trimmed iterator)."""
+        mapping read, or a shard opened since it started: its start, as Lambda reads on), or
+        just after the last record read when reading resumes (an expired or trimmed
+        iterator; from the start when none was read)."""
         kwargs: dict[str, Any] = {"StreamArn": self.poller.stream_arn, "ShardId": self.shard_id}
         if self.last_sequence:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.last_sequence)
         else:
-            kwargs["ShardIteratorType"] = self.source.starting_position if self.parent is None else "TRIM_HORIZON"
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON" if self.from_start else self.source.starting_position
         return self.poller.streams.get_shard_iterator(**kwargs).get("ShardIterator")
 
     def caught_up_since(self, instant: float) -> bool:
@@ -263,7 +297,10 @@ class _ShardReader:
                 code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
                 if code in ("TrimmedDataAccessException", "ExpiredIteratorException"):
                     # as the event source mapping does: a fresh iterator after the last record
-                    # read (records are never skipped: the watermarks make re-reads harmless)
+                    # read (records are never skipped: the watermarks make re-reads harmless);
+                    # none read yet: from the shard's start (DynamoDB Local refuses a LATEST
+                    # iterator of a shard that was empty when it was taken, once records arrive)
+                    self.from_start = True
                     stop.wait(POLL_INTERVAL_S)
                     iterator = self._iterator()
                     continue
@@ -280,7 +317,9 @@ class _ShardReader:
             buffer += fresh
             self.busy = bool(buffer)
             window = self.source.batching_window_s
-            while buffer and (len(buffer) >= self.source.batch_size or time.monotonic() - first_buffered >= window):
+            # caught up while someone waits for the drain: deliver now (see drain_waiting_since)
+            flush = bool(buffer) and not resp.get("Records") and poller.drain_waiting_since(began)
+            while buffer and (flush or len(buffer) >= self.source.batch_size or time.monotonic() - first_buffered >= window):
                 batch, buffer = buffer[: self.source.batch_size], buffer[self.source.batch_size :]
                 self._deliver(batch)
                 first_buffered = time.monotonic()
