@@ -504,14 +504,14 @@ def local_backend() -> tuple[Any, str, str]:
     from tools.local import backend, dynamodb_local, stack
 
     try:
-        server = dynamodb_local.DynamoDBLocal().start()
+        server = dynamodb_local.DynamoDBLocal(jvm_options=dynamodb_local.SHORT_RUN_JVM).start()
     except (dynamodb_local.Unavailable, OSError, subprocess.CalledProcessError) as exc:
         typer.echo(f"note: {exc}; replaying on moto in this process instead", err=True)
-        info = stack.prepare(in_process=True, stream=False)
+        info = stack.prepare(in_process=True, stream=False, indexes=False)
         return info["server"], info["table"], "moto (in process; no Java for DynamoDB Local)"
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
     backend.use_local_credentials()
-    info = stack.prepare(stream=False)
+    info = stack.prepare(stream=False, indexes=False)
     return server, info["table"], f"{dynamodb_local.ENGINE} (local, table without stream)"
 
 
