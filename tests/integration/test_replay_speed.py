@@ -4,6 +4,9 @@ stream nor GSIs, which changes nothing in what a replay decides or writes."""
 
 from __future__ import annotations
 
+import os
+from types import SimpleNamespace
+
 import pytest
 from gamification.dal.batch_store import BatchStore
 from gamification.dal.store import Store, WriteConflict
@@ -65,3 +68,12 @@ def test_scratch_table_without_stream_and_indexes_gives_the_same_replay(dynamo, 
     items = snapshot(dynamo, "sc")
     assert len(items) >= len(events)  # ledger entries, idempotency records, profiles, day usage
     assert snapshot(on_scratch, "sc") == items
+
+
+def test_the_summary_reports_the_local_dynamodbs_cpu_only_when_the_run_started_one():
+    here = SimpleNamespace(process=SimpleNamespace(pid=os.getpid()))
+    assert rp.process_cpu_seconds(here) > 0
+    assert rp.process_cpu_seconds(None) is None and rp.process_cpu_seconds(SimpleNamespace()) is None
+    summary = rp.Summary(applied_now=4, backend_cpu_seconds=0.01)
+    assert summary.as_dict()["backend_cpu_ms_per_event"] == 2.5
+    assert rp.Summary(applied_now=4).as_dict()["backend_cpu_ms_per_event"] is None
