@@ -24,6 +24,9 @@ limit, cap, once-rule and idempotency record checked as in the one-by-one path. 
 flush (:class:`gamification.dal.store.WriteConflict`) wrote nothing; the caller decides
 the events again (``tools/ops/replay.py`` does them one by one).
 
+Items :meth:`prefetch` read are no part of the batch until a use case reads them: only
+what the decisions were made from is checked.
+
 Keys passed as ``presumed_absent`` (idempotency records of lines never applied) are not
 read: they count as read-absent, which the flush verifies like any other read.
 
