@@ -173,7 +173,8 @@ def write_markdown(summary: dict[str, Any], out: Path) -> None:
         f"# {summary['site']} replay",
         "",
         f"Events: {r['events']} in {r['seconds']} s = **{r['events_per_second']} events/s** "
-        f"({r['cpu_ms_per_event']} ms CPU per event; {summary['backend']}; {summary['mode']}; "
+        f"({r['cpu_ms_per_event']} ms CPU per event in the client, {r['backend_cpu_ms_per_event']} ms in the "
+        f"local DynamoDB; {summary['backend']}; {summary['mode']}; "
         f"machine load {summary['load']}); "
         f"outcomes {r['outcomes']}.",
         f"Engine vs pure decision model: {summary['engine_equals_model']}.",
@@ -239,7 +240,8 @@ def main(
     identity = {"input": rp.file_digest(activity), "tenant": tenant, "table": engine.store.table}
     journal = rp.Journal(out / "replay.journal.jsonl", identity, fresh=table is None)
     try:
-        summary = rp.replay(engine, tenant, events, journal, progress=progress, workers=workers, batch=batch)
+        summary = rp.replay(engine, tenant, events, journal, progress=progress, workers=workers, batch=batch,
+                            server=server)  # fmt: skip
         active = {ev.user for ev in events}
         computed_active = {u: engine.profile(tenant, u).body["total_xp"] for u in sorted(active)}
     finally:

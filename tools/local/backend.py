@@ -165,12 +165,14 @@ def start_in_process() -> InProcess:
     return InProcess()
 
 
-def create_table(client: Any, table_name: str, stream: bool = True) -> None:
+def create_table(client: Any, table_name: str, stream: bool = True, indexes: bool = True) -> None:
     """Create ``table_name`` exactly as template.yaml defines the table (keys, GSIs, billing,
     stream, TTL), and wait until it is active. A table that exists already is left as it is.
 
-    ``stream=False`` leaves the stream out, for a scratch table whose stream nobody reads (a
-    replay's: DynamoDB Local spends most of a write on its stream, docs/replay.md)."""
+    ``stream=False`` leaves the stream out, ``indexes=False`` the GSIs, for a scratch table
+    whose stream and indexes nothing reads (a replay's: DynamoDB Local spends most of a write
+    on its stream, and re-reads the table's schema, GSIs included, several times for every
+    item it writes; docs/replay.md)."""
     props = template.table_definition()
     args: dict[str, Any] = {
         "TableName": table_name,
@@ -178,8 +180,11 @@ def create_table(client: Any, table_name: str, stream: bool = True) -> None:
         "KeySchema": props["KeySchema"],
         "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
     }
-    if props.get("GlobalSecondaryIndexes"):
+    if props.get("GlobalSecondaryIndexes") and indexes:
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    else:  # DynamoDB refuses attribute definitions no key uses
+        keyed = {k["AttributeName"] for k in props["KeySchema"]}
+        args["AttributeDefinitions"] = [d for d in props["AttributeDefinitions"] if d["AttributeName"] in keyed]
     if props.get("StreamSpecification") and stream:
         args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     try:

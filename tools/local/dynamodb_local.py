@@ -43,6 +43,10 @@ JAR_DIR = CACHE / "node_modules" / PACKAGE / "lib" / "dynamodb_local_2026-05-28"
 ENGINE = "Amazon DynamoDB Local 3.3.1"
 JAVA_HINT = "install Java 17 (e.g. `apt-get install openjdk-17-jre-headless`)"
 START_TIMEOUT_S = 60
+#: JVM options for a short-lived instance doing one batch job (a replay): the quick C1
+#: compiler only. On a replay, HotSpot's optimising C2 compiler spent more CPU compiling
+#: DynamoDB Local than DynamoDB Local spent serving (19 s of 37 s, docs/replay.md).
+SHORT_RUN_JVM = ("-XX:TieredStopAtLevel=1",)
 
 
 class Unavailable(RuntimeError):
@@ -104,13 +108,15 @@ def free_port() -> int:
 
 class DynamoDBLocal:
     """One DynamoDB Local process. ``port`` 0 picks a free one; ``db_path`` keeps the data
-    in that directory across restarts (else in memory)."""
+    in that directory across restarts (else in memory); ``jvm_options`` are added to the
+    ``java`` command line (e.g. :data:`SHORT_RUN_JVM`)."""
 
     engine = ENGINE
 
-    def __init__(self, port: int = 0, db_path: Path | None = None) -> None:
+    def __init__(self, port: int = 0, db_path: Path | None = None, jvm_options: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.db_path = db_path
+        self.jvm_options = tuple(jvm_options)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -125,7 +131,7 @@ class DynamoDBLocal:
         storage = ["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]
         if self.db_path:
             self.db_path.mkdir(parents=True, exist_ok=True)
-        cmd = [exe, "-Djava.library.path=DynamoDBLocal_lib", "-XX:+UseSerialGC", "-jar", "DynamoDBLocal.jar",
+        cmd = [exe, "-Djava.library.path=DynamoDBLocal_lib", "-XX:+UseSerialGC", *self.jvm_options, "-jar", "DynamoDBLocal.jar",
                *storage, "-sharedDb", "-port", str(self.port)]  # fmt: skip
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(cmd, cwd=jar_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -17,7 +17,8 @@ DEFAULT_TENANT = "local"
 
 
 def prepare(
-    dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None, stream: bool = True
+    dynamodb_port: int = 0, in_process: bool = False, db_path: Path | None = None, stream: bool = True,
+    indexes: bool = True,
 ) -> dict[str, Any]:
     """Start or reach the backend, create the table and register the API key.
 
@@ -26,8 +27,8 @@ def prepare(
     replays that need no other client). Otherwise DynamoDB Local on ``dynamodb_port`` (data kept in
     ``db_path`` when given), or moto with a warning where Java is missing. Returns
     ``{"endpoint", "table", "api_key", "tenant", "server", "engine"}`` (server None when an
-    external endpoint is used; endpoint None in process). ``stream=False``: a table without
-    its stream (see :func:`tools.local.backend.create_table`). Sets
+    external endpoint is used; endpoint None in process). ``stream=False`` / ``indexes=False``: a
+    table without its stream / GSIs (see :func:`tools.local.backend.create_table`). Sets
     ``AWS_ENDPOINT_URL_DYNAMODB`` (not in process) and ``TABLE_NAME``.
     """
     lambdas.use_layer()
@@ -53,7 +54,7 @@ def prepare(
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     table = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     client = boto3.client("dynamodb")
-    backend.create_table(client, table, stream=stream)
+    backend.create_table(client, table, stream=stream, indexes=indexes)
     api_key = os.environ.get("GAMIFICATION_API_KEY", DEFAULT_API_KEY)
     tenant = os.environ.get("GAMIFICATION_TENANT", DEFAULT_TENANT)
     auth.register_api_key(Store(client, table), tenant, api_key, name="local")

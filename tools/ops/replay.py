@@ -196,6 +196,7 @@ class Summary:
     applied_now: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    backend_cpu_seconds: float | None = None  # of the DynamoDB Local process the run started, if any
 
     @property
     def events_per_second(self) -> float:
@@ -214,6 +215,13 @@ class Summary:
             # CPU of this process per event: with moto in process, the whole cost
             # (a steadier figure than events/s on a shared machine).
             "cpu_ms_per_event": round(1000 * self.cpu_seconds / self.applied_now, 2) if self.applied_now else None,
+            # CPU of the DynamoDB Local process started for the run (JVM threads included), per
+            # event; with the figure above, what bounds a replay on a busy machine.
+            "backend_cpu_ms_per_event": (
+                round(1000 * self.backend_cpu_seconds / self.applied_now, 2)
+                if self.applied_now and self.backend_cpu_seconds is not None
+                else None
+            ),
         }
 
 
@@ -353,6 +361,7 @@ def replay(
     stop_after: int | None = None,
     workers: int = 1,
     batch: bool = False,
+    server: Any = None,
 ) -> Summary:
     """Apply ``events`` (already keyed and ordered) that the journal does not list yet.
 
@@ -362,6 +371,8 @@ def replay(
     on the network, not on moto in process (one request at a time).
     ``batch`` writes each user's consecutive events in one transaction (:func:`apply_batched`).
     ``stop_after`` stops after that many lines of this run (simulates an interruption).
+    ``server``: the local DynamoDB started for the run (:func:`local_backend`), whose CPU
+    time the summary reports.
     """
     summary = Summary(total=len(events), resumed_from=len(journal.done))
     for rec in journal.done:
@@ -404,7 +415,7 @@ def replay(
             failed.set()
             raise
 
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, backend_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(server)
     with _progress_bar(len(events), len(done), progress) as advance:
         if workers <= 1:
             work(todo, advance)
@@ -417,7 +428,20 @@ def replay(
                     future.result()
     summary.seconds = time.perf_counter() - started
     summary.cpu_seconds = time.process_time() - cpu
+    if backend_cpu is not None:
+        summary.backend_cpu_seconds = (process_cpu_seconds(server) or backend_cpu) - backend_cpu
     return summary
+
+
+def process_cpu_seconds(server: Any) -> float | None:
+    """CPU seconds (user + system, all threads) of ``server``'s process so far, from
+    ``/proc`` (Linux); None without a process of ours or elsewhere."""
+    process = getattr(server, "process", None)
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()  # type: ignore[union-attr]
+    except (AttributeError, OSError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -449,7 +473,9 @@ def print_summary(summary: Summary) -> None:
     d = summary.as_dict()
     typer.echo(
         f"events {d['events']}  applied this run {d['applied_this_run']} in {d['seconds']}s "
-        f"({d['events_per_second']} ev/s, {d['cpu_ms_per_event']} ms CPU/event)  resumed from {d['resumed_from']}"
+        f"({d['events_per_second']} ev/s, {d['cpu_ms_per_event']} ms CPU/event"
+        + (f" + {d['backend_cpu_ms_per_event']} ms in DynamoDB Local" if d["backend_cpu_ms_per_event"] is not None else "")
+        + f")  resumed from {d['resumed_from']}"
     )
     for name, n in d["outcomes"].items():
         typer.echo(f"  {name:32s} {n}")
@@ -504,14 +530,14 @@ def local_backend() -> tuple[Any, str, str]:
     from tools.local import backend, dynamodb_local, stack
 
     try:
-        server = dynamodb_local.DynamoDBLocal().start()
+        server = dynamodb_local.DynamoDBLocal(jvm_options=dynamodb_local.SHORT_RUN_JVM).start()
     except (dynamodb_local.Unavailable, OSError, subprocess.CalledProcessError) as exc:
         typer.echo(f"note: {exc}; replaying on moto in this process instead", err=True)
-        info = stack.prepare(in_process=True, stream=False)
+        info = stack.prepare(in_process=True, stream=False, indexes=False)
         return info["server"], info["table"], "moto (in process; no Java for DynamoDB Local)"
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
     backend.use_local_credentials()
-    info = stack.prepare(stream=False)
+    info = stack.prepare(stream=False, indexes=False)
     return server, info["table"], f"{dynamodb_local.ENGINE} (local, table without stream)"
 
 
@@ -546,7 +572,7 @@ def run(
     journal = Journal(state or default_state(activity, tenant), identity, fresh=fresh or local)
     try:
         summary = replay(engine, tenant, events, journal, progress=progress, stop_after=stop_after, workers=workers,
-                         batch=batch)  # fmt: skip
+                         batch=batch, server=server)  # fmt: skip
     finally:
         journal.close()
         if server:
