@@ -63,49 +63,13 @@ class WriteConflict(Exception):
 
 def marshal(item: dict[str, Any]) -> dict[str, Any]:
     """Python values -> DynamoDB attribute values (None values are dropped)."""
-    return {k: _to_attr(v) for k, v in item.items() if v is not None}
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
 
 
 def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values -> Python values; integral numbers become ``int``."""
-    return {k: _from_attr(v) for k, v in item.items()}
-
-
-# The common types directly (a third of a backfill's CPU went to boto3's general-purpose
-# (de)serialiser); anything else (Decimal, sets, bytes, None in a map, floats it refuses,
-# numbers beyond DynamoDB's 38 digits) through boto3's, with the same result.
-_INT_LIMIT = 10**38
-
-
-def _to_attr(v: Any) -> dict[str, Any]:
-    t = type(v)
-    if t is str:
-        return {"S": v}
-    if t is int and -_INT_LIMIT < v < _INT_LIMIT:
-        return {"N": str(v)}
-    if t is bool:
-        return {"BOOL": v}
-    if t is dict and all(type(k) is str for k in v):
-        return {"M": {k: _to_attr(x) for k, x in v.items()}}
-    if t is list:
-        return {"L": [_to_attr(x) for x in v]}
-    return _ser.serialize(v)
-
-
-def _from_attr(attr: dict[str, Any]) -> Any:
-    if "S" in attr:
-        return attr["S"]
-    if "N" in attr:
-        n = attr["N"]
-        if n.lstrip("-").isdigit() and n.isascii():
-            return int(n)
-    elif "M" in attr:
-        return {k: _from_attr(x) for k, x in attr["M"].items()}
-    elif "L" in attr:
-        return [_from_attr(x) for x in attr["L"]]
-    elif "BOOL" in attr:
-        return attr["BOOL"]
-    return _plain(_deser.deserialize(attr))
+    out = {k: _deser.deserialize(v) for k, v in item.items()}
+    return {k: _plain(v) for k, v in out.items()}
 
 
 def _plain(v: Any) -> Any:
