@@ -268,9 +268,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             raw = self.rfile.read(length) if length else b""
-            status, headers, body = self.api.handle(
-                self.command, self.path, list(self.headers.items()), raw, self.client_address[0]
-            )
+            try:
+                status, headers, body = self.api.handle(
+                    self.command, self.path, list(self.headers.items()), raw, self.client_address[0]
+                )
+            except Exception:  # noqa: BLE001 - the integration failed: API Gateway answers 500
+                traceback.print_exc(file=sys.stderr)
+                status, headers, body = _gateway(500, "Internal Server Error")
         self.send_response(status)
         for k, v in headers.items():
             if k not in ("content-length", "connection"):
