@@ -4,6 +4,8 @@ them writes anything."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -77,3 +79,16 @@ def test_unknown_query_parameters_on_a_write_write_nothing(api, dynamo, tenant):
     r = api.session.post(api.base + "/v1/users/alice/xp?dry_run=1", json={"action": "forked"}, timeout=30)
     envelope(r, 400, "validation_error")
     assert dynamo.items(tenant.id) == []
+
+
+def test_a_failure_behind_the_gateway_is_api_gateways_own_500(local_api, monkeypatch):
+    """Whatever fails behind the local gateway (here the OpenAPI document it builds) is
+    answered as the HTTP API answers a failed integration, not with a dropped connection."""
+
+    def broken():
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(local_api, "_openapi", broken)
+    status, headers, body = local_api.handle("GET", "/openapi.json", [], b"")
+    assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+    assert headers["content-type"] == "application/json"

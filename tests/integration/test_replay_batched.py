@@ -16,9 +16,7 @@ from gamification.dal.store import Store, WriteConflict
 from gamification.domain.rules import load_rules
 from gamification.usecases.engine import Engine
 
-from tests.conftest import Backend
 from tests.integration.test_replay import RULES, activity, write_jsonl
-from tools.local import backend
 from tools.ops import replay as rp
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -56,17 +54,6 @@ def run(dynamo, rules, tenant, events, state, **kw):
         return rp.replay(engine, tenant, events, journal, progress=False, **kw)
     finally:
         journal.close()
-
-
-@pytest.fixture(scope="module")
-def scratch(dynamo):
-    """A table like the scratch table of a ``--local`` replay: the template's keys and GSIs, no
-    stream. Nothing projects it, so it holds exactly what the replays wrote, and the session's
-    stream poller is not left thousands of backfilled awards to project for later tests."""
-    table = f"{dynamo.table}-replay"
-    backend.create_table(dynamo.client, table, stream=False)
-    yield Backend(dynamo.endpoint, table, dynamo.client)
-    dynamo.client.delete_table(TableName=table)
 
 
 def snapshot(dynamo, tenant):

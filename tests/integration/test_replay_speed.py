@@ -13,7 +13,7 @@ from gamification.dal.store import Store, WriteConflict
 from gamification.usecases.engine import Engine
 
 from tests.integration.test_replay import RULES, activity, write_jsonl
-from tests.integration.test_replay_batched import NOW, scratch, snapshot  # noqa: F401 - scratch is a fixture
+from tests.integration.test_replay_batched import NOW, snapshot
 from tools.local import backend
 from tools.ops import replay as rp
 

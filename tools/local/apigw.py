@@ -201,6 +201,18 @@ class LocalHttpApi:
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str = "127.0.0.1"
     ) -> tuple[int, dict[str, str], bytes]:
+        """``(status, headers, body)`` of one request, as the HTTP API answers it. Whatever
+        fails behind the gateway (the authorizer, the function, the local OpenAPI document)
+        is API Gateway's own 500 ``{"message": "Internal Server Error"}``."""
+        try:
+            return self._handle(method, target, headers, body, source_ip)
+        except Exception:  # noqa: BLE001 - the integration failed; the service answers 500
+            traceback.print_exc()
+            return _gateway(500, "Internal Server Error")
+
+    def _handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(target).path
         if method == "GET" and path == OPENAPI_PATH:
             return self._openapi()
@@ -215,20 +227,11 @@ class LocalHttpApi:
             identity = event["headers"].get("authorization")
             if not identity:
                 return _gateway(401, "Unauthorized")
-            try:
-                decision = self.invoke(self.authorizer, authorizer_event(event, [identity]))
-            except Exception:  # the service answers 500 when the authorizer fails
-                traceback.print_exc()
-                return _gateway(500, "Internal Server Error")
+            decision = self.invoke(self.authorizer, authorizer_event(event, [identity]))
             if not decision.get("isAuthorized"):
                 return _gateway(403, "Forbidden")
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context", {})}
-        try:
-            result = self.invoke(logical_id, event)
-        except Exception:
-            traceback.print_exc()
-            return _gateway(500, "Internal Server Error")
-        return _to_http(result)
+        return _to_http(self.invoke(logical_id, event))
 
 
 def _gateway(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -268,13 +271,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             raw = self.rfile.read(length) if length else b""
-            try:
-                status, headers, body = self.api.handle(
-                    self.command, self.path, list(self.headers.items()), raw, self.client_address[0]
-                )
-            except Exception:  # noqa: BLE001 - the integration failed: API Gateway answers 500
-                traceback.print_exc(file=sys.stderr)
-                status, headers, body = _gateway(500, "Internal Server Error")
+            status, headers, body = self.api.handle(
+                self.command, self.path, list(self.headers.items()), raw, self.client_address[0]
+            )
         self.send_response(status)
         for k, v in headers.items():
             if k not in ("content-length", "connection"):

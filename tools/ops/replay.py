@@ -434,14 +434,20 @@ def replay(
 
 
 def process_cpu_seconds(server: Any) -> float | None:
-    """CPU seconds (user + system, all threads) of ``server``'s process so far, from
-    ``/proc`` (Linux); None without a process of ours or elsewhere."""
-    process = getattr(server, "process", None)
-    try:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()  # type: ignore[union-attr]
-    except (AttributeError, OSError):
+    """CPU seconds (user + system, all threads) of ``server``'s process so far (psutil, a
+    dependency of the dev tools' locust); None without a process of ours or without psutil."""
+    pid = getattr(getattr(server, "process", None), "pid", None)
+    if pid is None:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:  # the process is gone
+        return None
+    return times.user + times.system
 
 
 @contextmanager
