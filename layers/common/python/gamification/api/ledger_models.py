@@ -1,8 +1,6 @@
 """Request and response models of the ledger routes: history, spending, reversals, user
 deletion and the dashboard (field names fixed by the API contract, README "Ledger")."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr, StringConstraints

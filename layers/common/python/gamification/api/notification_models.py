@@ -1,8 +1,6 @@
 """Models of the notification inbox and webhook routes (field names fixed by the API
 contract, README "Notifications and webhooks")."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictBool, StrictStr, StringConstraints, model_validator
@@ -53,7 +51,7 @@ class MarkReadRequest(_Request):
     all: StrictBool | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> MarkReadRequest:
+    def _one(self) -> "MarkReadRequest":
         if (self.ids is None) == (self.all is not True):
             raise ValueError('give either "ids" or "all": true')
         return self

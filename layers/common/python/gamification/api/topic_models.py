@@ -2,8 +2,6 @@
 progress, reviews due. Field names are the public contract; dates are the user's local
 dates ``YYYY-MM-DD``, XP are integers."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints

@@ -13,8 +13,6 @@ makes it a badge the user may show (``active_badge``); ``hidden: true`` keeps it
 user's list until unlocked. Everything here is pure.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -45,7 +43,7 @@ class Criteria(_Strict):
     coins_earned: _Count | None = None
 
     @model_validator(mode="after")
-    def _some(self) -> Criteria:
+    def _some(self) -> "Criteria":
         if all(getattr(self, name) is None for name in CRITERIA):
             raise ValueError(f"give at least one criterion: {', '.join(CRITERIA)}")
         if self.action_count is not None and not self.action_count:

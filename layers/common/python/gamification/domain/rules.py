@@ -8,8 +8,6 @@ The file is validated once at load with pydantic. A bad file raises :class:`Rule
 whose message names the offending field (``actions.daily_chat.daily_limit: ...``).
 """
 
-from __future__ import annotations
-
 import os
 import re
 from datetime import timedelta
@@ -116,7 +114,7 @@ class Action(_Strict):
     cap_exempt: bool = False
 
     @model_validator(mode="after")
-    def _fixed_or_bounded(self) -> Action:
+    def _fixed_or_bounded(self) -> "Action":
         bounded = self.min is not None or self.max is not None
         if self.xp is not None and bounded:
             raise ValueError("give either 'xp' (fixed) or 'min' and 'max' (variable), not both")
@@ -146,7 +144,7 @@ class XpTotals(_Strict):
     floor: int | None = Field(default=0, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
 
     @model_validator(mode="after")
-    def _start_above_floor(self) -> XpTotals:
+    def _start_above_floor(self) -> "XpTotals":
         if self.floor is not None and self.start < self.floor:
             raise ValueError("'start' must not be below 'floor'")
         return self
@@ -165,7 +163,7 @@ class CoinReward(_Strict):
     scoped: bool = False
 
     @model_validator(mode="after")
-    def _amount_or_tiers(self) -> CoinReward:
+    def _amount_or_tiers(self) -> "CoinReward":
         if (self.amount is None) == (self.tiers is None):
             raise ValueError("give exactly one of 'amount' or 'tiers'")
         if self.tiers is not None and not self.tiers:
@@ -204,7 +202,7 @@ class Leaderboard(_Strict):
     prizes: tuple[Annotated[int, Field(ge=1, le=MAX_AMOUNT)], ...] = ()
 
     @model_validator(mode="after")
-    def _prizes_fit(self) -> Leaderboard:
+    def _prizes_fit(self) -> "Leaderboard":
         if len(self.prizes) > self.snapshot_size:
             raise ValueError("prizes: more prize ranks than snapshot_size")
         return self
@@ -236,7 +234,7 @@ class Rules(_Strict):
     achievements: dict[Name, Achievement] = {}
 
     @model_validator(mode="after")
-    def _progression_refers_to_rules(self) -> Rules:
+    def _progression_refers_to_rules(self) -> "Rules":
         problems = check_catalogue(self.achievements, self.actions, len(self.levels), self.streaks.daily is not None)
         daily = self.streaks.daily
         if daily is not None and daily.qualifying != "any":
@@ -253,7 +251,7 @@ class Rules(_Strict):
     topics: dict[TopicName, Topic] = {}
 
     @model_validator(mode="after")
-    def _topic_graph(self) -> Rules:
+    def _topic_graph(self) -> "Rules":
         check_topics(self.topics)  # unknown prerequisites, unreachable levels, cycles
         return self
 
@@ -308,7 +306,7 @@ class Rules(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _caps_fit_levels(self) -> Rules:
+    def _caps_fit_levels(self) -> "Rules":
         seen: set[int] = set()
         top = len(self.levels)
         for cap in self.daily_xp_caps:

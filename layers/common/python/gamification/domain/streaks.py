@@ -24,8 +24,6 @@ counters of the walk up to the window's first date (``base``). The window is at 
 Everything here is pure; dates are ``datetime.date`` (local dates, no zone attached).
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -62,7 +60,7 @@ class Freezes(_Strict):
     max: int = Field(default=2, ge=0, le=365)
 
     @model_validator(mode="after")
-    def _start_within_max(self) -> Freezes:
+    def _start_within_max(self) -> "Freezes":
         if self.start > self.max:
             raise ValueError("'start' must not be greater than 'max'")
         return self
@@ -75,7 +73,7 @@ class Reward(_Strict):
     coins: int = Field(default=0, ge=0, le=_MAX_AMOUNT)
 
     @model_validator(mode="after")
-    def _something(self) -> Reward:
+    def _something(self) -> "Reward":
         if not self.xp and not self.coins:
             raise ValueError("a reward needs 'xp' or 'coins' (or both) above 0")
         return self
@@ -108,7 +106,7 @@ class StreakRule(_Strict):
         """True when an accepted award of ``action`` makes its date active."""
         return self.qualifying == "any" or action in self.qualifying
 
-    def walker(self) -> Walker:
+    def walker(self) -> "Walker":
         """The date-by-date walk these rules define."""
         f = self.freezes or Freezes(max=0)
         return Walker(start=f.start, earn_every=f.earn_every_days, max_freezes=f.max)
@@ -222,7 +220,7 @@ class StreakState:
         }
 
     @classmethod
-    def from_item(cls, item: dict[str, Any] | None) -> StreakState:
+    def from_item(cls, item: dict[str, Any] | None) -> "StreakState":
         """Inverse of :meth:`to_item`; None or an empty map is a user without activity."""
         if not item or not item.get("base"):
             return cls()
@@ -289,7 +287,7 @@ class StreakState:
             history=history,
         )
 
-    def gap_before(self, rule: StreakRule, day: date) -> StreakGap:
+    def gap_before(self, rule: StreakRule, day: date) -> "StreakGap":
         """What the dates between the newest active date and local date ``day`` did to the
         run, for ``day`` about to become active: ``frozen`` dates (one freeze spent on each)
         and ``lost`` (length of the run that broke on ``lost_on``; 0: none). Empty when
@@ -310,7 +308,7 @@ class StreakState:
 
     # ---- writing ----
 
-    def record(self, rule: StreakRule, day: date, today: date, window: int) -> StreakUpdate:
+    def record(self, rule: StreakRule, day: date, today: date, window: int) -> "StreakUpdate":
         """Mark local date ``day`` active (an accepted qualifying award on it) as of ``today``.
 
         ``window``: :func:`window_days` of the rules. A date older than the window's first

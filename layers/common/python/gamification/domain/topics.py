@@ -27,8 +27,6 @@ With ``scheduler: fsrs`` the usecase asks the FSRS scheduler instead (card state
 Everything here is pure: no I/O, no clock.
 """
 
-from __future__ import annotations
-
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
