@@ -1,5 +1,5 @@
 """GET /v1/users/{user_id}/dashboard: profile, streak, recent unlocks, rank on each board,
-recent ledger entries, unread notifications: one call for an app's home screen (seed 002)."""
+recent ledger entries, unread notifications: one call for an app's home screen (Progressive Flow's dashboard summary)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of

@@ -1,5 +1,5 @@
 """GET /v1/users/{user_id}/ledger: the user's XP and coin entries, newest first, paged
-(seed 000 ``coin_log``, seed 002 XP transactions)."""
+(the exam-prep app's ``coin_log``, Progressive Flow's XP transactions)."""
 
 from typing import Annotated, Literal
 

@@ -1,4 +1,4 @@
-"""PUT /v1/users/{user_id}/active-badge: show one unlocked badge (seed 001 ``active_badge``)."""
+"""PUT /v1/users/{user_id}/active-badge: show one unlocked badge (Mikoshi's ``active_badge``)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of

@@ -1,4 +1,4 @@
-"""Issue 4 engine features against the table: penalties, variable amounts, cap-exempt
+"""Signed amounts and backfill against the table: penalties, variable amounts, cap-exempt
 actions, the floor as a DynamoDB condition, the starting balance and backfill mode."""
 
 from __future__ import annotations

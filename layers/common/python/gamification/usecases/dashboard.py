@@ -1,4 +1,4 @@
-"""``GET /v1/users/{id}/dashboard``: one read for an app's home screen (seed 002
+"""``GET /v1/users/{id}/dashboard``: one read for an app's home screen (Progressive Flow's
 ``user_dashboard_summary``): profile, streak, recent unlocks, rank on each board period,
 recent ledger entries and the unread notification count.
 
