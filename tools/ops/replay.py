@@ -507,22 +507,9 @@ def engine_for(rules: Rules, table: str | None, local: bool, backfill: bool) -> 
     name = table or environment().table_name
     if not name:
         raise typer.BadParameter("give --table, set TABLE_NAME, or use --local")
-    engine = Engine(rules, Store(replay_client(), name), backfill=backfill)
+    engine = Engine(rules, Store(dynamodb_client(), name), backfill=backfill)
     engine.backend = backend_name  # type: ignore[attr-defined]
     return engine, server
-
-
-def replay_client() -> Any:
-    """The engine's DynamoDB client (:func:`gamification.dal.store.dynamodb_client`'s
-    settings) without botocore's client-side parameter validation, a fifth of a replay's
-    CPU; DynamoDB validates every request itself."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("dynamodb", config=Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, tcp_keepalive=True,
-        read_timeout=environment().dynamodb_read_timeout_seconds, max_pool_connections=64, parameter_validation=False,
-    ))  # fmt: skip
 
 
 def local_backend() -> tuple[Any, str, str]:
