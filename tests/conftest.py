@@ -175,7 +175,7 @@ def dynamo() -> Iterator[Backend]:
     # the racing tests would meet it and get (correct) 503s. They test exactness, so widen it.
     os.environ.setdefault("GAMIFICATION_RETRY_BUDGET_SECONDS", "60")
     client = boto3.client("dynamodb")
-    backend.create_table(client, table)
+    backend.create_table(client, table, ttl=False)  # frozen clocks: CONTRIBUTING.md, "Frozen clocks and TTL"
     runtime.reset()
     partitions = PartitionIndex(client, table) if target != "aws" else None
     yield Backend(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"), table, client, partitions=partitions)

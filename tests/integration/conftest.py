@@ -16,6 +16,6 @@ def scratch(dynamo):
     stream. Nothing projects it, so it holds exactly what the replays wrote, and the session's
     stream poller is not left thousands of backfilled awards to project for later tests."""
     table = f"{dynamo.table}-scratch-{uuid.uuid4().hex[:6]}"
-    backend.create_table(dynamo.client, table, stream=False)
+    backend.create_table(dynamo.client, table, stream=False, ttl=False)
     yield Backend(dynamo.endpoint, table, dynamo.client)
     dynamo.client.delete_table(TableName=table)

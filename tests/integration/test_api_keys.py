@@ -105,7 +105,7 @@ def test_keys_created_before_the_listing_existed_are_listed_after_the_migration(
     table = f"keys-{uuid.uuid4().hex[:8]}"
     from tools.local import backend
 
-    backend.create_table(dynamo.client, table)
+    backend.create_table(dynamo.client, table, ttl=False)
     try:
         store = Store(dynamo.client, table)
         legacy = auth.new_api_key()

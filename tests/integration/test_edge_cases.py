@@ -162,3 +162,34 @@ def test_local_stack_never_plants_the_default_key_in_a_remote_table(monkeypatch)
     monkeypatch.delenv("GAMIFICATION_API_KEY", raising=False)
     with pytest.raises(SystemExit, match="GAMIFICATION_API_KEY"):
         stack.prepare()
+
+
+def test_the_local_engine_deletes_expired_items_so_test_tables_leave_ttl_off(dynamo):
+    """Why the tests' tables are created with ``ttl=False`` (CONTRIBUTING.md, "Frozen clocks
+    and TTL"): DynamoDB Local deletes an item whose ``expires_at`` is before the machine's
+    clock, as DynamoDB does, so an item a frozen-clock engine wrote would vanish mid-test."""
+    import time
+
+    from tools.local import backend
+
+    if not dynamo.endpoint or not backend.is_local(dynamo.endpoint):
+        pytest.skip("DynamoDB deletes expired items up to two days late: only a local engine sweeps in seconds")
+    name = f"{dynamo.table}-ttl"
+    tables = {"on": name + "-on", "off": name + "-off"}
+    backend.create_table(dynamo.client, tables["on"], stream=False, indexes=False)
+    backend.create_table(dynamo.client, tables["off"], stream=False, indexes=False, ttl=False)
+    try:
+        status = {k: dynamo.client.describe_time_to_live(TableName=t)["TimeToLiveDescription"] for k, t in tables.items()}
+        assert status["on"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+        assert status["off"]["TimeToLiveStatus"] == "DISABLED"
+        key = {"pk": {"S": "T#ttl#U#u"}, "sk": {"S": "DAY#2026-11-20"}}
+        for t in tables.values():
+            dynamo.client.put_item(TableName=t, Item={**key, "expires_at": {"N": str(int(time.time()) - 86_400)}})
+        deadline = time.monotonic() + 180
+        while "Item" in dynamo.client.get_item(TableName=tables["on"], Key=key, ConsistentRead=True):
+            assert time.monotonic() < deadline, "DynamoDB Local kept an expired item for 3 minutes"
+            time.sleep(1)
+        assert "Item" in dynamo.client.get_item(TableName=tables["off"], Key=key, ConsistentRead=True)
+    finally:
+        for t in tables.values():
+            dynamo.client.delete_table(TableName=t)

@@ -16,7 +16,7 @@ from tools.local import backend
 @pytest.fixture
 def store(dynamo):
     name = f"mig-{uuid.uuid4().hex[:8]}"
-    backend.create_table(dynamo.client, name)
+    backend.create_table(dynamo.client, name, ttl=False)
     yield Store(dynamo.client, name)
     dynamo.client.delete_table(TableName=name)
 

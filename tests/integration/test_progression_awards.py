@@ -184,7 +184,7 @@ def test_the_operator_command_grants_once_and_then_reports_done(dynamo, tmp_path
     from tools.local import backend
 
     table = f"cli-{uuid.uuid4().hex[:8]}"
-    backend.create_table(dynamo.client, table)
+    backend.create_table(dynamo.client, table, ttl=False)
     try:
         engine = Engine(rules_with(), Store(dynamo.client, table), now=lambda: NOON)
         for _ in range(2):

@@ -53,7 +53,7 @@ def test_scratch_table_without_stream_and_indexes_gives_the_same_replay(scratch,
     """Against the template's table (keys and GSIs; its stream left out, as a stream changes
     nothing a replay writes, and the session's poller would add its projections)."""
     bare = scratch.table + "-bare"
-    backend.create_table(scratch.client, bare, stream=False, indexes=False)
+    backend.create_table(scratch.client, bare, stream=False, indexes=False, ttl=False)
     described = scratch.client.describe_table(TableName=bare)["Table"]
     assert "GlobalSecondaryIndexes" not in described and "StreamSpecification" not in described
     assert {d["AttributeName"] for d in described["AttributeDefinitions"]} == {"pk", "sk"}

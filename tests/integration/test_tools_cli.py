@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def table(dynamo):
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    backend.create_table(dynamo.client, name)
+    backend.create_table(dynamo.client, name, ttl=False)
     yield name
     dynamo.client.delete_table(TableName=name)
 

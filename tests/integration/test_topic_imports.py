@@ -127,7 +127,7 @@ def test_the_importer_cli_writes_a_rules_file_then_imports_attempts(dynamo, tmp_
 
     root = Path(__file__).resolve().parents[2]
     table = f"cli-{uuid.uuid4().hex[:8]}"
-    backend.create_table(dynamo.client, table)
+    backend.create_table(dynamo.client, table, ttl=False)
     env = {**os.environ, "TABLE_NAME": table}
 
     def cli(*args):

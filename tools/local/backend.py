@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tools.local import dynamodb_local, template
 
@@ -165,14 +166,25 @@ def start_in_process() -> InProcess:
     return InProcess()
 
 
-def create_table(client: Any, table_name: str, stream: bool = True, indexes: bool = True) -> None:
+def is_local(endpoint: str) -> bool:
+    """True when the DynamoDB endpoint URL ``endpoint`` is on this machine (DynamoDB Local,
+    a moto server): it takes any credentials, and its TTL sweeps within seconds."""
+    return urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def create_table(client: Any, table_name: str, stream: bool = True, indexes: bool = True, ttl: bool = True) -> None:
     """Create ``table_name`` exactly as template.yaml defines the table (keys, GSIs, billing,
     stream, TTL), and wait until it is active. A table that exists already is left as it is.
 
     ``stream=False`` leaves the stream out, ``indexes=False`` the GSIs, for a scratch table
     whose stream and indexes nothing reads (a replay's: DynamoDB Local spends most of a write
     on its stream, and re-reads the table's schema, GSIs included, several times for every
-    item it writes; docs/replay.md)."""
+    item it writes; docs/replay.md).
+
+    ``ttl=False`` leaves TTL off, for the tables of tests that freeze the engine's clock:
+    DynamoDB Local, like DynamoDB, deletes an item once its ``expires_at`` is before the
+    machine's clock (within seconds), so an item retained a few days past a frozen "now" in
+    the past would vanish while the test runs (CONTRIBUTING.md, "Frozen clocks and TTL")."""
     props = template.table_definition()
     args: dict[str, Any] = {
         "TableName": table_name,
@@ -192,11 +204,11 @@ def create_table(client: Any, table_name: str, stream: bool = True, indexes: boo
     except client.exceptions.ResourceInUseException:
         return
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    ttl = props.get("TimeToLiveSpecification")
-    if ttl and ttl.get("Enabled"):
+    spec = props.get("TimeToLiveSpecification")
+    if ttl and spec and spec.get("Enabled"):
         for attempt in range(10):  # a fresh table may refuse TTL for a moment on real DynamoDB
             try:
-                client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+                client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=spec)
                 break
             except client.exceptions.ResourceInUseException:
                 time.sleep(1 + attempt)

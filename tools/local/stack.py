@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tools.local import backend, lambdas
 
@@ -39,7 +38,7 @@ def prepare(
     server = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
     engine = "the endpoint in AWS_ENDPOINT_URL_DYNAMODB" if endpoint else "moto (in process)"
-    local = not endpoint or urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+    local = not endpoint or backend.is_local(endpoint)
     if endpoint and local:
         backend.use_local_credentials()  # a local emulator (e.g. the `make run` stack)
     if not local and "GAMIFICATION_API_KEY" not in os.environ:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit
 
 import typer
 
@@ -31,7 +30,7 @@ TABLE = typer.Option(None, "--table", help="Table name (default: $TABLE_NAME)")
 
 def _store(table: str | None):  # noqa: ANN202 - Store
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    if endpoint and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1"):
+    if endpoint and backend.is_local(endpoint):
         backend.use_local_credentials()  # a local emulator needs no AWS setup
     return stack.table_store(table)
 
