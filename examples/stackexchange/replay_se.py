@@ -212,7 +212,7 @@ def main(
     table: str = typer.Option(None, help="Replay into this table (AWS settings) instead of a local DynamoDB"),
     tenant: str = typer.Option(None, help="Tenant id to write under (default: stackexchange-<site>)"),
     site: str = typer.Option(None, help="Site name for the report (default: from the dump folder's name)"),
-    workers: int = typer.Option(4, min=1, max=64, help="Users replayed in parallel (each user's events in order)"),
+    workers: int = typer.Option(16, min=1, max=64, help="Users replayed in parallel (each user's events in order)"),
     batch: bool = typer.Option(
         True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
     ),

@@ -548,7 +548,7 @@ def run(
     fresh: bool = typer.Option(False, help="Ignore an existing journal and start from the first line"),
     stop_after: int = typer.Option(None, hidden=True, help="Stop after N lines (testing interruption)"),
     summary_json: Path = typer.Option(None, help="Also write the summary as JSON here"),
-    workers: int = typer.Option(4, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
+    workers: int = typer.Option(16, min=1, max=64, help="Apply users in parallel (each user's events stay in order)"),
     batch: bool = typer.Option(
         True, "--batch/--one-by-one", help="Write each user's consecutive events in one transaction (docs/replay.md)"
     ),
