@@ -23,12 +23,16 @@ times, alias ``warm``; ``authorizer``; ``board_projection``; ``cold_start``; ``e
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import copy
+import glob
 import io
 import json
 import math
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -207,7 +211,15 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
     Outside Lambda (no ``LAMBDA_TASK_ROOT``) tracing is off, as Powertools itself decides, so
     the handlers load no X-Ray SDK. ``traced`` is one handler imported as in Lambda with
     ``Tracing: Active`` (``LAMBDA_TASK_ROOT`` set): what the X-Ray SDK adds where it runs.
+
+    Our modules are byte-compiled first, as the built layer ships them (layers/common/Makefile;
+    pip compiled the libraries at install): where ``PYTHONDONTWRITEBYTECODE`` is set, every run
+    would otherwise compile our modules from source and the libraries not. ``deployed`` is
+    :func:`deployed_cold_start`.
     """
+    compileall.compile_dir(str(lambdas.LAYER_PATH), quiet=1)
+    for fn in functions.values():
+        compileall.compile_dir(str(fn.code_dir), quiet=1, maxlevels=0)
     env = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
     for fn in functions.values():
         env.update({k: v for k, v in fn.environment.items() if k not in env})
@@ -245,7 +257,102 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
             "ratio": round(statistics.median(traced) / bare, 2),
             "what": "the same import with LAMBDA_TASK_ROOT set: tracing on, the X-Ray SDK loaded (not in max_ratio)",
         }
+    out["deployed"] = deployed_cold_start(functions, env)
     return out
+
+
+#: The handler also imported from the layer without its bytecode (how the layer shipped before).
+UNCOMPILED_FUNCTION = "AwardXpFunction"
+
+_IMPORT_DEPLOYED = """
+import time
+t = time.perf_counter()
+{code}
+print((time.perf_counter() - t) * 1000)
+"""
+
+
+def runtime_python() -> tuple[str, str] | None:
+    """(path, version) of a Python of the functions' runtime (template.yaml ``Runtime``, e.g.
+    python3.13): ``BENCH_RUNTIME_PYTHON``, else ``python3.13`` on PATH, else pyenv's; None if
+    there is none."""
+    version = template.load()["Globals"]["Function"]["Runtime"].removeprefix("python")
+    candidates = [os.environ.get("BENCH_RUNTIME_PYTHON"), shutil.which(f"python{version}"),
+                  *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))]
+    for exe in filter(None, candidates):
+        probe = subprocess.run([exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.startswith(version + "."):
+            return exe, probe.stdout.strip()
+    return None
+
+
+def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, str]) -> dict[str, Any]:
+    """Each handler imported as in Lambda: the runtime's Python, the layer built by
+    layers/common/Makefile (for this machine's architecture) as the only library path, and no
+    bytecode written (Lambda's /opt and /var/task are read-only); against the bare import from
+    the same layer. ``without_bytecode``: the bare import and :data:`UNCOMPILED_FUNCTION` from
+    the same layer with its ``__pycache__`` removed. Skipped (with the reason) when no Python
+    of the runtime's version is installed or the layer's wheels cannot be downloaded."""
+    found = runtime_python()
+    if not found:
+        return {"skipped": "no Python of the functions' runtime version (set BENCH_RUNTIME_PYTHON)"}
+    exe, version = found
+    wheel_platform = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64",
+                      "arm64": "manylinux2014_aarch64"}[platform.machine()]
+    built = ROOT / "build" / "bench-layer"
+    shutil.rmtree(built, ignore_errors=True)
+    make = subprocess.run(
+        ["make", "-C", str(ROOT / "layers" / "common"), "--no-print-directory", "build-CommonLayer",
+         f"ARTIFACTS_DIR={built / 'compiled'}", f"PLATFORM={wheel_platform}", f"LAYER_PYTHON={exe}",
+         f"PIP_PYTHON={sys.executable}"],
+        capture_output=True, text=True)
+    if make.returncode:
+        return {"skipped": f"layer build failed: {make.stderr.strip()[-300:]}"}
+    shutil.copytree(built / "compiled", built / "source", ignore=shutil.ignore_patterns("__pycache__"))
+    run_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def case(layer: str, code_dir: Path | None, code: str) -> tuple[list[str], dict[str, str]]:
+        path = f"{code_dir}:{built / layer / 'python'}" if code_dir else str(built / layer / "python")
+        return [exe, "-S", "-c", _IMPORT_DEPLOYED.format(code=code)], {**run_env, "PYTHONPATH": path}
+
+    bare = "import boto3, aws_lambda_powertools, pydantic"
+    cases = {"bare": case("compiled", None, bare), "bare_without_bytecode": case("source", None, bare)}
+    for lid, fn in sorted(functions.items()):
+        cases[lid] = case("compiled", fn.code_dir, f"import {fn.handler.rsplit('.', 1)[0]}")
+        if lid == UNCOMPILED_FUNCTION:
+            cases["function_without_bytecode"] = case("source", fn.code_dir, f"import {fn.handler.rsplit('.', 1)[0]}")
+
+    def ms(cmd: list[str], cmd_env: dict[str, str]) -> float:
+        out = subprocess.run(cmd, env=cmd_env, capture_output=True, text=True, check=True, timeout=120)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    for cmd, cmd_env in cases.values():  # one unmeasured run each: warm the page cache
+        ms(cmd, cmd_env)
+    runs: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(COLD_RUNS):
+        for name, (cmd, cmd_env) in cases.items():
+            runs[name].append(ms(cmd, cmd_env))
+    med = {name: statistics.median(v) for name, v in runs.items()}
+    bare_ms, bare_src, fn_src = med.pop("bare"), med.pop("bare_without_bytecode"), med.pop("function_without_bytecode")
+    handlers = {name: {"ms": round(v, 1), "ratio": round(v / bare_ms, 2)} for name, v in med.items()}
+    return {
+        **handlers,
+        "bare_ms": round(bare_ms, 1),
+        "max_ratio": max(h["ratio"] for h in handlers.values()),
+        "python": version,
+        "layer": f"layers/common/Makefile for {wheel_platform}",
+        "without_bytecode": {
+            "bare_ms": round(bare_src, 1),
+            "function": UNCOMPILED_FUNCTION,
+            "ms": round(fn_src, 1),
+            "ratio": round(fn_src / bare_ms, 2),
+            "what": "the same layer with its __pycache__ removed (as it shipped before): every module compiled "
+            "at import; ratio to the bare import with bytecode",
+        },
+        "what": "module import with the runtime's Python, the built layer as the only library path (-S), "
+        "PYTHONDONTWRITEBYTECODE as on Lambda's read-only file system (median)",
+    }
 
 
 # ---- end to end ---------------------------------------------------------------------------
@@ -597,12 +704,23 @@ def print_table(r: dict[str, Any]) -> None:
         c = r["cold_start"]
         print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
         for name, h in c.items():
-            if isinstance(h, dict) and name != "traced":
+            if isinstance(h, dict) and name not in ("traced", "deployed"):
                 print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
         print(f"  max ratio x{c['max_ratio']:.2f}")
         if "traced" in c:
             t = c["traced"]
             print(f"  {t['function']} with tracing on (X-Ray SDK): {t['ms']:.1f} ms  x{t['ratio']:.2f}")
+        d = c.get("deployed", {})
+        if "skipped" in d:
+            print(f"deployed cold start: skipped ({d['skipped']})")
+        elif d:
+            print(f"\ndeployed cold start (Python {d['python']}, the built layer, median of {c['runs']}): bare {d['bare_ms']} ms")
+            for name, h in d.items():
+                if isinstance(h, dict) and name != "without_bytecode":
+                    print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+            print(f"  max ratio x{d['max_ratio']:.2f}")
+            w = d["without_bytecode"]
+            print(f"  without the layer's bytecode: bare {w['bare_ms']} ms, {w['function']} {w['ms']} ms x{w['ratio']:.2f}")
     if "warm" in r:
         print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")
     if "e2e" in r:

@@ -3,8 +3,13 @@ function's IAM policy stays least-privilege."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 from tools.local import template
 from tools.local.template import ROOT
@@ -55,3 +60,46 @@ def test_every_route_of_the_contract_is_served():
         "GET /v1/users/{user_id}",
         "GET /v1/leaderboards/{board}",
     } <= routes
+
+
+LAYER = ROOT / "layers" / "common"
+
+
+def _layer_code(out, python=sys.executable, version="%d.%d" % sys.version_info[:2]):
+    return subprocess.run(
+        ["make", "-C", str(LAYER), "--no-print-directory", "layer-code", f"ARTIFACTS_DIR={out}",
+         f"LAYER_PYTHON={python}", f"RUNTIME_VERSION={version}"],
+        capture_output=True, text=True,
+    )
+
+
+def test_the_layer_ships_bytecode_used_whatever_its_files_timestamps(tmp_path):
+    """Lambda's /opt is read-only: without bytecode in the layer every cold start compiles
+    every module it imports (docs/benchmarks.md, "Cold start and warm time")."""
+    assert _layer_code(tmp_path).returncode == 0
+    sources = list((tmp_path / "python" / "gamification").rglob("*.py"))
+    assert len(sources) > 50
+    for source in sources:
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, source  # hash-based, source not checked: zip timestamps do not matter
+    probe = subprocess.run(
+        [sys.executable, "-c", "import gamification.domain.rules as m; print(m.__spec__.cached)"],
+        env={"PYTHONPATH": str(tmp_path / "python"), "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ["PATH"]},
+        capture_output=True, text=True,
+    )
+    assert probe.returncode == 0, probe.stderr
+    cached = Path(probe.stdout.strip())
+    assert cached.is_relative_to(tmp_path) and cached.exists()
+
+
+def test_the_layer_refuses_to_compile_with_another_python_than_the_runtime(tmp_path):
+    built = _layer_code(tmp_path, version="3.99")
+    assert built.returncode != 0 and "needs Python 3.99" in built.stderr
+    assert not (tmp_path / "python" / "gamification").exists()
+
+
+def test_the_layer_compiles_for_the_template_runtime():
+    runtime = template.load()["Globals"]["Function"]["Runtime"]
+    default = re.search(r"^RUNTIME_VERSION \?= (\S+)$", (LAYER / "Makefile").read_text(), re.M).group(1)
+    assert runtime == f"python{default}"
