@@ -299,7 +299,9 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
         return {"skipped": "no Python of the functions' runtime version (set BENCH_RUNTIME_PYTHON)"}
     exe, version = found
     wheel_platform = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64",
-                      "arm64": "manylinux2014_aarch64"}[platform.machine()]
+                      "arm64": "manylinux2014_aarch64"}.get(platform.machine())
+    if not wheel_platform:
+        return {"skipped": f"no Linux wheels for this machine's architecture ({platform.machine()})"}
     built = ROOT / "build" / "bench-layer"
     shutil.rmtree(built, ignore_errors=True)
     make = subprocess.run(
