@@ -187,26 +187,50 @@ sys.modules["app"] = module
 spec.loader.exec_module(module)
 print((time.perf_counter() - t) * 1000)
 """
-_IMPORT_BARE = """
+_IMPORT_TIMED = """
 import time
 t = time.perf_counter()
-import boto3, aws_lambda_powertools, pydantic
+{code}
 print((time.perf_counter() - t) * 1000)
 """
+_BARE = "import boto3, aws_lambda_powertools, pydantic"
 
 
 #: The handler also imported as in Lambda with tracing on (cold_start "traced").
 TRACED_FUNCTION = "AwardXpFunction"
+#: The handler also imported from the layer without its bytecode (how the layer shipped before).
+UNCOMPILED_FUNCTION = "AwardXpFunction"
+
+#: An import to time: the command line and its environment.
+ImportCase = tuple[list[str], dict[str, str]]
 
 
-def _import_ms(code: str, env: dict[str, str]) -> float:
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
-    return float(out.stdout.strip().splitlines()[-1])
+def _median_import_ms(cases: dict[str, ImportCase]) -> dict[str, float]:
+    """The median import time of each case in ms over :data:`COLD_RUNS` rounds, the cases run
+    interleaved (so the machine's changing load falls on all alike) after one unmeasured run
+    each (the page cache)."""
+
+    def ms(argv: list[str], env: dict[str, str]) -> float:
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True, timeout=120)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    for case in cases.values():
+        ms(*case)
+    runs: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(COLD_RUNS):
+        for name, case in cases.items():
+            runs[name].append(ms(*case))
+    return {name: statistics.median(v) for name, v in runs.items()}
+
+
+def _timing(ms: float, bare_ms: float) -> dict[str, float]:
+    """``{"ms", "ratio"}``: an import's median and its ratio to the bare import's."""
+    return {"ms": round(ms, 1), "ratio": round(ms / bare_ms, 2)}
 
 
 def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
     """Import time of each handler module, each in a fresh interpreter, against a bare import
-    of boto3 + Powertools + pydantic; runs interleaved so machine load hits all alike.
+    of boto3 + Powertools + pydantic.
 
     Outside Lambda (no ``LAMBDA_TASK_ROOT``) tracing is off, as Powertools itself decides, so
     the handlers load no X-Ray SDK. ``traced`` is one handler imported as in Lambda with
@@ -223,25 +247,18 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
     for fn in functions.values():
         env.update({k: v for k, v in fn.environment.items() if k not in env})
-    codes = {"bare": (_IMPORT_BARE, env)}
+    cases: dict[str, ImportCase] = {"bare": ([sys.executable, "-c", _IMPORT_TIMED.format(code=_BARE)], env)}
     for lid, fn in sorted(functions.items()):
         module = fn.handler.rsplit(".", 1)[0]
         path = str(fn.code_dir / f"{module}.py")
-        codes[lid] = (_IMPORT_MODULE.format(layer=str(lambdas.LAYER_PATH), path=path), env)
+        argv = [sys.executable, "-c", _IMPORT_MODULE.format(layer=str(lambdas.LAYER_PATH), path=path)]
+        cases[lid] = (argv, env)
         if lid == TRACED_FUNCTION:
-            codes["traced"] = (codes[lid][0], {**env, "LAMBDA_TASK_ROOT": str(fn.code_dir)})
-    for code, code_env in codes.values():  # one unmeasured run each: byte-compile, warm the page cache
-        _import_ms(code, code_env)
-    runs: dict[str, list[float]] = {name: [] for name in codes}
-    for _ in range(COLD_RUNS):
-        for name, (code, code_env) in codes.items():
-            runs[name].append(_import_ms(code, code_env))
-    bare = statistics.median(runs.pop("bare"))
-    traced = runs.pop("traced", None)
-    handlers = {
-        name: {"ms": round(statistics.median(v), 1), "ratio": round(statistics.median(v) / bare, 2)}
-        for name, v in runs.items()
-    }
+            cases["traced"] = (argv, {**env, "LAMBDA_TASK_ROOT": str(fn.code_dir)})
+    medians = _median_import_ms(cases)
+    bare = medians.pop("bare")
+    traced = medians.pop("traced", None)
+    handlers = {name: _timing(v, bare) for name, v in medians.items()}
     out: dict[str, Any] = {
         **handlers,  # one {"ms", "ratio"} per function of template.yaml
         "bare_ms": round(bare, 1),
@@ -253,23 +270,11 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
     if traced:
         out["traced"] = {
             "function": TRACED_FUNCTION,
-            "ms": round(statistics.median(traced), 1),
-            "ratio": round(statistics.median(traced) / bare, 2),
+            **_timing(traced, bare),
             "what": "the same import with LAMBDA_TASK_ROOT set: tracing on, the X-Ray SDK loaded (not in max_ratio)",
         }
     out["deployed"] = deployed_cold_start(functions, env)
     return out
-
-
-#: The handler also imported from the layer without its bytecode (how the layer shipped before).
-UNCOMPILED_FUNCTION = "AwardXpFunction"
-
-_IMPORT_DEPLOYED = """
-import time
-t = time.perf_counter()
-{code}
-print((time.perf_counter() - t) * 1000)
-"""
 
 
 def runtime_python() -> tuple[str, str] | None:
@@ -293,7 +298,7 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
     bytecode written (Lambda's /opt and /var/task are read-only); against the bare import from
     the same layer. ``without_bytecode``: the bare import and :data:`UNCOMPILED_FUNCTION` from
     the same layer with its ``__pycache__`` removed. Skipped (with the reason) when no Python
-    of the runtime's version is installed or the layer's wheels cannot be downloaded."""
+    of the runtime's version is installed or the layer cannot be built."""
     found = runtime_python()
     if not found:
         return {"skipped": "no Python of the functions' runtime version (set BENCH_RUNTIME_PYTHON)"}
@@ -312,32 +317,20 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
     if make.returncode:
         return {"skipped": f"layer build failed: {make.stderr.strip()[-300:]}"}
     shutil.copytree(built / "compiled", built / "source", ignore=shutil.ignore_patterns("__pycache__"))
-    run_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
 
-    def case(layer: str, code_dir: Path | None, code: str) -> tuple[list[str], dict[str, str]]:
-        path = f"{code_dir}:{built / layer / 'python'}" if code_dir else str(built / layer / "python")
-        return [exe, "-S", "-c", _IMPORT_DEPLOYED.format(code=code)], {**run_env, "PYTHONPATH": path}
+    def case(layer: str, code: str, code_dir: Path | None = None) -> ImportCase:
+        path = ":".join(str(p) for p in (code_dir, built / layer / "python") if p)
+        argv = [exe, "-S", "-c", _IMPORT_TIMED.format(code=code)]
+        return argv, {**env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path}
 
-    bare = "import boto3, aws_lambda_powertools, pydantic"
-    cases = {"bare": case("compiled", None, bare), "bare_without_bytecode": case("source", None, bare)}
+    cases = {"bare": case("compiled", _BARE), "bare_without_bytecode": case("source", _BARE)}
     for lid, fn in sorted(functions.items()):
-        cases[lid] = case("compiled", fn.code_dir, f"import {fn.handler.rsplit('.', 1)[0]}")
-        if lid == UNCOMPILED_FUNCTION:
-            cases["function_without_bytecode"] = case("source", fn.code_dir, f"import {fn.handler.rsplit('.', 1)[0]}")
-
-    def ms(cmd: list[str], cmd_env: dict[str, str]) -> float:
-        out = subprocess.run(cmd, env=cmd_env, capture_output=True, text=True, check=True, timeout=120)
-        return float(out.stdout.strip().splitlines()[-1])
-
-    for cmd, cmd_env in cases.values():  # one unmeasured run each: warm the page cache
-        ms(cmd, cmd_env)
-    runs: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(COLD_RUNS):
-        for name, (cmd, cmd_env) in cases.items():
-            runs[name].append(ms(cmd, cmd_env))
-    med = {name: statistics.median(v) for name, v in runs.items()}
-    bare_ms, bare_src, fn_src = med.pop("bare"), med.pop("bare_without_bytecode"), med.pop("function_without_bytecode")
-    handlers = {name: {"ms": round(v, 1), "ratio": round(v / bare_ms, 2)} for name, v in med.items()}
+        cases[lid] = case("compiled", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
+    fn = functions[UNCOMPILED_FUNCTION]
+    cases["function_without_bytecode"] = case("source", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
+    medians = _median_import_ms(cases)
+    bare_ms, bare_src, fn_src = medians.pop("bare"), medians.pop("bare_without_bytecode"), medians.pop("function_without_bytecode")
+    handlers = {name: _timing(v, bare_ms) for name, v in medians.items()}
     return {
         **handlers,
         "bare_ms": round(bare_ms, 1),
@@ -347,8 +340,7 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
         "without_bytecode": {
             "bare_ms": round(bare_src, 1),
             "function": UNCOMPILED_FUNCTION,
-            "ms": round(fn_src, 1),
-            "ratio": round(fn_src / bare_ms, 2),
+            **_timing(fn_src, bare_ms),
             "what": "the same layer with its __pycache__ removed (as it shipped before): every module compiled "
             "at import; ratio to the bare import with bytecode",
         },

@@ -4,6 +4,7 @@ conditions that must hold even when the optimistic version check does not decide
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -168,8 +169,6 @@ def test_the_local_engine_deletes_expired_items_so_test_tables_leave_ttl_off(dyn
     """Why the tests' tables are created with ``ttl=False`` (CONTRIBUTING.md, "Frozen clocks
     and TTL"): DynamoDB Local deletes an item whose ``expires_at`` is before the machine's
     clock, as DynamoDB does, so an item a frozen-clock engine wrote would vanish mid-test."""
-    import time
-
     from tools.local import backend
 
     if not dynamo.endpoint or not backend.is_local(dynamo.endpoint):
