@@ -103,3 +103,16 @@ def test_the_layer_compiles_for_the_template_runtime():
     runtime = template.load()["Globals"]["Function"]["Runtime"]
     default = re.search(r"^RUNTIME_VERSION \?= (\S+)$", (LAYER / "Makefile").read_text(), re.M).group(1)
     assert runtime == f"python{default}"
+
+
+def test_every_table_a_test_creates_leaves_ttl_off():
+    """The test clocks are frozen in 2025-2026, and DynamoDB Local deletes items by the real
+    clock: a table with TTL loses a test's items mid-run (CONTRIBUTING.md, "Frozen clocks and
+    TTL"). The one test that shows the sweep names its TTL table on purpose."""
+    calls = [
+        (path.relative_to(ROOT), n, line)
+        for path in (ROOT / "tests").rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "backend.create_table(" in line and "ttl=False" not in line
+    ]
+    assert [c[0].name for c in calls] == ["test_edge_cases.py"], calls
