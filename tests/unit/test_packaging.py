@@ -4,8 +4,10 @@ function's IAM policy stays least-privilege."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -116,3 +118,74 @@ def test_every_table_a_test_creates_leaves_ttl_off():
         if "backend.create_table(" in line and "ttl=False" not in line
     ]
     assert [c[0].name for c in calls] == ["test_edge_cases.py"], calls
+
+
+def _kept_services() -> set[str]:
+    return set(re.search(r"^BOTOCORE_SERVICES \?= (.+)$", (LAYER / "Makefile").read_text(), re.M).group(1).split())
+
+
+def test_the_layer_keeps_every_aws_service_the_code_creates_a_client_for():
+    """A client of a service cut from the layer's botocore data fails in Lambda only
+    (``UnknownServiceError``): every ``client("...")`` in the package names a kept service."""
+    named = set()
+    for source in (LAYER / "python" / "gamification").rglob("*.py"):
+        named |= set(re.findall(r"\bclient\(\s*\"([a-z0-9-]+)\"", source.read_text()))
+    assert {"dynamodb", "dynamodbstreams", "events", "kms", "sqs"} <= named  # the scan finds them
+    assert named <= _kept_services()
+
+
+_ENDPOINTS = """
+import json, sys, boto3, botocore.exceptions
+out = {}
+for region in ("us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"):
+    for service in sys.argv[1:]:
+        out[f"{region} {service}"] = boto3.client(service, region_name=region, aws_access_key_id="x",
+                                                  aws_secret_access_key="x").meta.endpoint_url
+for service in sys.argv[1:]:  # read from endpoints.json, not from the endpoint rule sets
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        out[f"regions {partition} {service}"] = boto3.session.Session().get_available_regions(service, partition)
+try:
+    boto3.client("s3", region_name="us-east-1")
+    out["s3"] = "kept"
+except botocore.exceptions.UnknownServiceError:
+    out["s3"] = "cut"
+print(json.dumps(out))
+"""
+
+
+def test_the_slimmed_botocore_resolves_the_kept_services_as_the_full_one(tmp_path):
+    """slim_botocore.py on a copy of this environment's botocore: the kept services' clients
+    get the same endpoints and regions as with the full data (partitions of China and
+    GovCloud included), a service left out is refused, and the data is a fraction of its size."""
+    import botocore
+
+    full = Path(botocore.__file__).parent
+    shutil.copytree(full, tmp_path / "botocore", ignore=shutil.ignore_patterns("__pycache__"))
+    kept = sorted(_kept_services())
+    built = subprocess.run([sys.executable, str(LAYER / "slim_botocore.py"), str(tmp_path), *kept],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+
+    def endpoints(path_first: Path | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        if path_first:
+            env["PYTHONPATH"] = str(path_first)
+        probe = subprocess.run([sys.executable, "-c", _ENDPOINTS, *kept], env=env, capture_output=True, text=True)
+        assert probe.returncode == 0, probe.stderr
+        return json.loads(probe.stdout)
+
+    slim, reference = endpoints(tmp_path), endpoints(None)
+    assert slim.pop("s3") == "cut" and reference.pop("s3") == "kept"
+    assert slim == reference
+    assert "https://streams.dynamodb.cn-north-1.amazonaws.com.cn" in slim.values()
+    assert "eu-west-1" in slim["regions aws dynamodbstreams"]
+    size = sum(f.stat().st_size for f in (tmp_path / "botocore" / "data").rglob("*") if f.is_file())
+    assert size < sum(f.stat().st_size for f in (full / "data").rglob("*") if f.is_file()) / 10
+
+
+def test_slimming_refuses_a_service_botocore_does_not_have(tmp_path):
+    (tmp_path / "botocore" / "data" / "dynamodb").mkdir(parents=True)
+    built = subprocess.run([sys.executable, str(LAYER / "slim_botocore.py"), str(tmp_path), "dynamodb", "dynamodbb"],
+                           capture_output=True, text=True)
+    assert built.returncode != 0 and "no service dynamodbb" in built.stderr
+    assert (tmp_path / "botocore" / "data" / "dynamodb").is_dir()
