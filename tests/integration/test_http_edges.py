@@ -23,6 +23,14 @@ def test_an_unknown_route_is_404_not_found(api, path):
     envelope(api.get(path), 404, "not_found")
 
 
+@pytest.mark.parametrize("path", ["/v1/levels/", "/v1/users/alice/", "/v1/users/alice/limits/"])
+def test_a_route_path_with_a_trailing_slash_is_served_by_its_route(api, path):
+    """API Gateway routes ``/v1/levels/`` as ``/v1/levels`` (the function sees the slash)."""
+    r = api.get(path)
+    assert r.status_code == 200, r.text
+    assert r.json() == api.get(path.rstrip("/")).json()
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE", "OPTIONS"])
 def test_a_known_path_with_another_method_is_405_with_allow(api, method):
     r = api.session.request(method, api.base + "/v1/users/alice/xp", timeout=30)

@@ -62,12 +62,14 @@ class Route:
 
     def match(self, method: str, raw_path: str) -> dict[str, str] | None:
         """Path parameters if this route serves ``method raw_path``, else None (the
-        ``$default`` route serves everything; the gateway tries it last)."""
+        ``$default`` route serves everything; the gateway tries it last). One trailing slash
+        is ignored, as API Gateway routes ``/v1/levels/`` to ``GET /v1/levels`` (``rawPath``
+        keeps the slash)."""
         if self.is_default:
             return {}
         if method != self.method and self.method != "ANY":
             return None
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "/?$"
         m = re.match(pattern, raw_path)
         return m.groupdict() if m else None
 

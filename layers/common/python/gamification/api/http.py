@@ -174,7 +174,11 @@ def _proxy_error(error: GamificationError) -> dict[str, Any]:
 def _decoded_path(raw_path: str) -> str:
     """Percent-decode path segments that decode to a valid id (``al%40ice`` -> ``al@ice``),
     so ids validate the same however a client encodes them; any other segment stays as
-    sent and fails validation (400) rather than changing the route."""
+    sent and fails validation (400) rather than changing the route. One trailing slash goes:
+    API Gateway routes ``/v1/levels/`` to ``GET /v1/levels`` with the slash in ``rawPath``,
+    and the resolver would not match it."""
+    if len(raw_path) > 1 and raw_path.endswith("/") and not raw_path.endswith("//"):
+        raw_path = raw_path[:-1]
     return "/".join(
         decoded if "%" in part and _ID.match(decoded := unquote(part)) else part for part in raw_path.split("/")
     )
