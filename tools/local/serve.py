@@ -46,6 +46,8 @@ def main() -> int:
         stack.boto_client(), info["table"], api.invoke, dead_letter_file=template.ROOT / ".local" / "stream-dead-letters.jsonl"
     )
     base = f"http://127.0.0.1:{server.server_address[1]}"
+    # The curl example awards an action the loaded rules have (the bundled ones: create_character).
+    example = "create_character" if "create_character" in rules.actions else next(iter(rules.actions), "create_character")
     print(
         f"Gamification API v1 on {base}\n"
         f"  DynamoDB   {info['endpoint']} (table {info['table']})\n"
@@ -56,7 +58,7 @@ def main() -> int:
         f"  streams    {len(poller.sources)} stream consumer(s) of the table's stream\n"
         f"  events     bus, queues and key on {services.endpoint} (webhooks to loopback allowed)\n"
         f"Try: curl -s -X POST {base}/v1/users/alice/xp -H 'Authorization: Bearer {info['api_key']}' "
-        f"-H 'Content-Type: application/json' -d '{{\"action\":\"create_character\"}}'",
+        f"-H 'Content-Type: application/json' -d '{{\"action\":\"{example}\"}}'",
         flush=True,
     )
     try:
