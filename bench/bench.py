@@ -7,7 +7,8 @@
 - Warm time per request through the full handler (API Gateway v2 event in, response out)
   with DynamoDB answered from the recorded responses (no I/O).
 - Cold start: import time of each handler module in a fresh interpreter against a bare
-  ``boto3`` + Powertools + pydantic import, medians of several runs.
+  ``boto3`` + Powertools + pydantic import, medians of several runs; and, from the built layer,
+  each route function's first response (import + first invocation) against a bare one.
 - Cost per million requests from public us-east-1 prices (bench/prices.py).
 - Informational: requests/s through the ``make run`` stack over loopback.
 
@@ -194,6 +195,32 @@ t = time.perf_counter()
 print((time.perf_counter() - t) * 1000)
 """
 _BARE = "import boto3, aws_lambda_powertools, pydantic"
+# A first response: the function's events/ sample for a user of its own (so no run meets
+# another's limits or idempotency keys), then the clock runs over the import and the first
+# invocation; a 5xx fails the run.
+_FIRST_RESPONSE = """
+import json, sys, time, uuid
+user = "bench-" + uuid.uuid4().hex[:12]
+text = open({event!r}).read().replace("alice", user)
+event = json.loads(text.replace('"idempotency-key": "', '"idempotency-key": "' + user))
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 512, user
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+t = time.perf_counter()
+import {module} as function
+response = function.{handler}(event, Context())
+ms = (time.perf_counter() - t) * 1000
+if response["statusCode"] >= 500:
+    sys.exit(f"status {{response['statusCode']}}: {{response['body'][:300]}}")
+print(ms)
+"""
+# The bare first response: the bare import, a DynamoDB client and one GetItem.
+_BARE_FIRST = (_BARE + "; boto3.client('dynamodb').get_item(TableName={table!r}, "
+               "Key={{'pk': {{'S': 'bench#bare'}}, 'sk': {{'S': 'PROFILE'}}}})")
+#: Route functions whose first request needs a service with no local stand-in in the bench.
+FIRST_RESPONSE_SKIPPED = {"WebhooksFunction": "its first request encrypts the secret with KMS"}
 
 
 #: The handler also imported as in Lambda with tracing on (cold_start "traced").
@@ -228,7 +255,7 @@ def _timing(ms: float, bare_ms: float) -> dict[str, float]:
     return {"ms": round(ms, 1), "ratio": round(ms / bare_ms, 2)}
 
 
-def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
+def cold_start(functions: dict[str, template.Function], table: str | None = None) -> dict[str, Any]:
     """Import time of each handler module, each in a fresh interpreter, against a bare import
     of boto3 + Powertools + pydantic.
 
@@ -273,7 +300,7 @@ def cold_start(functions: dict[str, template.Function]) -> dict[str, Any]:
             **_timing(traced, bare),
             "what": "the same import with LAMBDA_TASK_ROOT set: tracing on, the X-Ray SDK loaded (not in max_ratio)",
         }
-    out["deployed"] = deployed_cold_start(functions, env)
+    out["deployed"] = deployed_cold_start(functions, env, table)
     return out
 
 
@@ -292,13 +319,14 @@ def runtime_python() -> tuple[str, str] | None:
     return None
 
 
-def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, str]) -> dict[str, Any]:
+def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, str], table: str | None) -> dict[str, Any]:
     """Each handler imported as in Lambda: the runtime's Python, the layer built by
     layers/common/Makefile (for this machine's architecture) as the only library path, and no
     bytecode written (Lambda's /opt and /var/task are read-only); against the bare import from
     the same layer. ``without_bytecode``: the bare import and :data:`UNCOMPILED_FUNCTION` from
-    the same layer with its ``__pycache__`` removed. Skipped (with the reason) when no Python
-    of the runtime's version is installed or the layer cannot be built."""
+    the same layer with its ``__pycache__`` removed. ``first_response``: :func:`first_responses`
+    (with ``table``). Skipped (with the reason) when no Python of the runtime's version is
+    installed or the layer cannot be built."""
     found = runtime_python()
     if not found:
         return {"skipped": "no Python of the functions' runtime version (set BENCH_RUNTIME_PYTHON)"}
@@ -318,9 +346,10 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
         return {"skipped": f"layer build failed: {make.stderr.strip()[-300:]}"}
     shutil.copytree(built / "compiled", built / "source", ignore=shutil.ignore_patterns("__pycache__"))
 
-    def case(layer: str, code: str, code_dir: Path | None = None) -> ImportCase:
+    def case(layer: str, code: str, code_dir: Path | None = None, timed: bool = True) -> ImportCase:
+        """``code`` run from the built layer (``timed``: within :data:`_IMPORT_TIMED`)."""
         path = ":".join(str(p) for p in (code_dir, built / layer / "python") if p)
-        argv = [exe, "-S", "-c", _IMPORT_TIMED.format(code=code)]
+        argv = [exe, "-S", "-c", _IMPORT_TIMED.format(code=code) if timed else code]
         return argv, {**env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path}
 
     cases = {"bare": case("compiled", _BARE), "bare_without_bytecode": case("source", _BARE)}
@@ -328,9 +357,32 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
         cases[lid] = case("compiled", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
     fn = functions[UNCOMPILED_FUNCTION]
     cases["function_without_bytecode"] = case("source", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
-    medians = _median_import_ms(cases)
+    first_cases: dict[str, ImportCase] = {}
+    if table:
+        first_cases["bare"] = case("compiled", _BARE_FIRST.format(table=table))
+        for lid, fn in sorted(functions.items()):
+            if fn.routes and lid not in FIRST_RESPONSE_SKIPPED:
+                module, handler = fn.handler.rsplit(".", 1)
+                event = str(ROOT / "events" / f"{fn.code_dir.name}.json")
+                first_cases[lid] = case("compiled", _FIRST_RESPONSE.format(event=event, module=module, handler=handler),
+                                        fn.code_dir, timed=False)  # fmt: skip
+    medians = _median_import_ms({**cases, **{f"first {k}": v for k, v in first_cases.items()}})
+    first = {k.removeprefix("first "): medians.pop(k) for k in list(medians) if k.startswith("first ")}
     bare_ms, bare_src, fn_src = medians.pop("bare"), medians.pop("bare_without_bytecode"), medians.pop("function_without_bytecode")
     handlers = {name: _timing(v, bare_ms) for name, v in medians.items()}
+    if first:
+        bare_first = first.pop("bare")
+        first_response: dict[str, Any] = {
+            **{name: _timing(v, bare_first) for name, v in first.items()},
+            "bare_ms": round(bare_first, 1),
+            "skipped": FIRST_RESPONSE_SKIPPED,
+            "what": "import and first invocation of each route function with its events/ sample (a new user per "
+            "run) against the bench table, as a cold start answers its first request; bare = the bare import, a "
+            "DynamoDB client and one GetItem, from the same layer (median)",
+        }
+        first_response["max_ratio"] = max(h["ratio"] for h in first_response.values() if isinstance(h, dict) and "ratio" in h)
+    else:
+        first_response = {"skipped": "needs the bench table"}
     return {
         **handlers,
         "bare_ms": round(bare_ms, 1),
@@ -344,6 +396,7 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
             "what": "the same layer with its __pycache__ removed (as it shipped before): every module compiled "
             "at import; ratio to the bare import with bytecode",
         },
+        "first_response": first_response,
         "what": "module import with the runtime's Python, the built layer as the only library path (-S), "
         "PYTHONDONTWRITEBYTECODE as on Lambda's read-only file system (median)",
     }
@@ -511,9 +564,6 @@ def main(argv: list[str] | None = None) -> int:
     # measured on their own (docs/security.md, tests/integration/test_rate_limits.py).
     os.environ.setdefault("GAMIFICATION_RATE_LIMIT", "0")
     started = time.perf_counter()
-    if sections == ("cold_start",):  # no table needed: the template's functions only
-        results: dict[str, Any] = {"cold_start": cold_start(template.functions("cold-start"))}
-        return _write(results, started, partial)
     declared = set(template.functions("x"))
     operations: dict[str, Any] = {}
     pending: dict[str, str] = {}
@@ -606,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if "cold_start" in sections:
             print("measuring cold starts ...", flush=True)
-            cold = cold_start(api.functions)
+            cold = cold_start(api.functions, tgt.table)
         if "e2e" in sections:
             print("measuring end-to-end requests/s through the local stack ...", flush=True)
             e2e = e2e_requests_per_s(tgt)
@@ -710,11 +760,18 @@ def print_table(r: dict[str, Any]) -> None:
         elif d:
             print(f"\ndeployed cold start (Python {d['python']}, the built layer, median of {c['runs']}): bare {d['bare_ms']} ms")
             for name, h in d.items():
-                if isinstance(h, dict) and name != "without_bytecode":
+                if isinstance(h, dict) and name not in ("without_bytecode", "first_response"):
                     print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
             print(f"  max ratio x{d['max_ratio']:.2f}")
             w = d["without_bytecode"]
             print(f"  without the layer's bytecode: bare {w['bare_ms']} ms, {w['function']} {w['ms']} ms x{w['ratio']:.2f}")
+            f = d["first_response"]
+            if "bare_ms" in f:
+                print(f"\nfirst response (import + first invocation, the built layer): bare {f['bare_ms']} ms")
+                for name, h in f.items():
+                    if isinstance(h, dict) and "ratio" in h:
+                        print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+                print(f"  max ratio x{f['max_ratio']:.2f}; skipped: {f['skipped']}")
     if "warm" in r:
         print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")
     if "e2e" in r:
