@@ -324,8 +324,9 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
     layers/common/Makefile (for this machine's architecture) as the only library path, and no
     bytecode written (Lambda's /opt and /var/task are read-only); against the bare import from
     the same layer. ``without_bytecode``: the bare import and :data:`UNCOMPILED_FUNCTION` from
-    the same layer with its ``__pycache__`` removed. ``first_response``: :func:`first_responses`
-    (with ``table``). Skipped (with the reason) when no Python of the runtime's version is
+    the same layer with its ``__pycache__`` removed. ``first_response``: each route function's import and
+    first invocation with its ``events/`` sample against ``table``, against the bare import
+    plus a DynamoDB client and one GetItem (the part a ratio of imports cannot see). Skipped (with the reason) when no Python of the runtime's version is
     installed or the layer cannot be built."""
     found = runtime_python()
     if not found:
