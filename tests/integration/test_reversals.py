@@ -5,11 +5,34 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import yaml
+from gamification import runtime
+from gamification.domain.rules import parse_rules
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.usefixtures("boards_projected")  # boards are the ledger's projection
+#: Reputation (start 1, floor 1) with an XP board, to see what a floored reversal moves.
+STACKEXCHANGE = Path(__file__).parents[2] / "examples" / "stackexchange" / "rules.yaml"
+XP_BOARD = {"xp": {"metric": "xp", "periods": ["daily", "all_time"]}}
+FLOOR_RULES = parse_rules({**yaml.safe_load(STACKEXCHANGE.read_text()), "leaderboards": XP_BOARD})
+
+
+@pytest.fixture
+def use_rules(environments):
+    """Serve other rules from the local stack for one test (its execution environments and
+    this process)."""
+    engine = runtime.engine()
+    original = engine.rules
+
+    def use(rules):
+        engine.rules = rules
+        environments.call("tests.environment_hooks:use_rules", rules)
+
+    yield use
+    engine.rules = original
 
 
 def entries(api, user, **params):
@@ -127,3 +150,43 @@ def test_an_entry_of_another_user_is_404(api, clock):
     entry = entries(api, "owner", type="xp")[0]
     resp = reverse(api, "thief", entry["entry_id"])
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "entry_not_found"
+
+
+def test_a_reversal_after_a_floored_penalty_keeps_the_total_at_the_floor(api, clock, use_rules):
+    clock.set(NOON)
+    use_rules(FLOOR_RULES)
+    assert api.xp("rep", "answer_upvoted").json()["total_xp"] == 11
+    upvote = entries(api, "rep", type="xp")[0]
+    clock.set(NOON + timedelta(minutes=1))
+    penalty = api.xp("rep", "bounty_offered", amount=-500).json()
+    assert (penalty["xp_awarded"], penalty["total_xp"], penalty["floored"]) == (-10, 1, True)
+    clock.set(NOON + timedelta(minutes=2))
+    resp = reverse(api, "rep", upvote["entry_id"])
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["amount"], body["total_xp"], body["floored"], body["boards"]) == (0, 1, True, [])
+    assert api.get("/v1/users/rep").json()["total_xp"] == 1
+    top = entries(api, "rep", type="xp")[0]
+    assert (top["entry_id"], top["amount"], top["kind"]) == (body["entry_id"], 0, "reversal")
+    assert board(api, "rep", "all_time")["user"]["score"] == 0  # +10 -10 +0: the entries' sum
+    again = reverse(api, "rep", upvote["entry_id"])
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_reversed"
+
+
+def test_a_reversal_cut_by_the_floor_moves_the_day_and_the_boards_by_what_it_took(api, clock, use_rules):
+    clock.set(NOON)
+    use_rules(FLOOR_RULES)
+    api.xp("cut", "answer_upvoted")  # 11
+    upvote = entries(api, "cut", type="xp")[0]
+    clock.set(NOON + timedelta(minutes=1))
+    api.xp("cut", "downvoted")  # 9
+    clock.set(NOON + timedelta(minutes=2))
+    body = reverse(api, "cut", upvote["entry_id"]).json()
+    assert (body["amount"], body["total_xp"], body["floored"]) == (-8, 1, True)
+    moved = [(b["board"], b["period"], b["delta"]) for b in body["boards"]]
+    assert moved == [("xp", "daily", -8), ("xp", "all_time", -8)]
+    for period in ("daily", "all_time"):
+        assert board(api, "cut", period)["user"]["score"] == 0  # 10 - 2 - 8
+    limits = api.get("/v1/users/cut/limits").json()
+    assert limits["xp_gained"] == 0 and limits["actions"]["answer_upvoted"]["count"] == 0
+    assert sum(e["amount"] for e in entries(api, "cut", type="xp")) == 1

@@ -189,7 +189,10 @@ class Ledger:
 
         An XP award's reversal takes back its XP (total, level), the day's XP toward the cap
         and one count of its action, its ``xp_bonus`` coins, and the boards it moved (on the
-        period of the original event). A coin entry's reversal takes back its coins (a
+        period of the original event). The XP taken back is cut so the total stays at or
+        above the rules' ``xp.floor`` (``floored: true``; a DynamoDB condition on the
+        profile, as for a penalty), and the day's XP and the boards move by that cut
+        amount, the one the compensating entry records. A coin entry's reversal takes back its coins (a
         spend's gives them back) and, for rewards, the ``coins`` boards. Lifetime counters,
         streaks and unlocked achievements stay. The balance may go below zero when the
         coins were spent meanwhile (spending then waits until it is positive again).
@@ -222,11 +225,13 @@ class Ledger:
                 raise EntryNotFound("No such ledger entry", entry_id=entry_id)
             if bonus and bonus.get("reason") != XP_BONUS_REASON:
                 bonus = None
+            total_before = int(profile["total_xp"]) if profile else rules.xp.start
             plan = plan_reversal(
                 entry, bonus, cap_exempt=bool(action_rule and action_rule.cap_exempt),
                 board_reasons=frozenset({XP_BONUS_REASON, *rules.coins.rewards}),
+                total_xp=total_before, xp_floor=rules.xp.floor,
             )  # fmt: skip
-            total_after = (int(profile["total_xp"]) if profile else rules.xp.start) + plan.xp
+            total_after = total_before + plan.xp
             balance_after = (int(profile.get("coins_balance", 0)) if profile else 0) + plan.coins
             level_after = level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
@@ -239,8 +244,9 @@ class Ledger:
             if kind == "xp":
                 k_rev, attrs = items.xp_entry(
                     tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason, xp=plan.xp,
-                    total_xp=total_after, **{**common, "action": entry.get("action"), "day": day.isoformat(),
-                                             "level": level_after.level, "board_delta": plan.board_xp},
+                    total_xp=total_after, xp_requested=plan.xp_requested, floored=plan.floored or None,
+                    **{**common, "action": entry.get("action"), "day": day.isoformat(), "level": level_after.level,
+                       "board_delta": plan.board_xp},
                 )  # fmt: skip
                 if plan.coins and bonus:
                     k_rev_bonus, bonus_attrs = items.coin_entry(
@@ -261,13 +267,16 @@ class Ledger:
             rev_id = keys.entry_id(k_rev["sk"])
             mark_reversed(tx, k_entry, rev_id)
             tx.put_new(k_rev, attrs)
-            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins)
+            # The floor is a condition as for a penalty: DynamoDB refuses a total below it.
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins,
+                            xp_floor=rules.xp.floor)  # fmt: skip
             moved = _boards_moved(rules, day, plan.board_xp, plan.board_coins)
             body = ReversalResponse(
                 user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
                 amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
                 bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus else None, total_xp=total_after,
                 level=level_after.level, level_name=level_after.name, coins_balance=balance_after, boards=moved,
+                floored=plan.floored,
             )  # fmt: skip
             return Write(Outcome(body), tx, proof=k_rev)
 
