@@ -8,11 +8,15 @@ import pytest
 
 from gamification.api.ledger_models import ReversalRequest
 from gamification.api.models import AwardXpRequest
+from gamification.api.topic_models import TopicAttemptRequest
 from gamification.dal import keys
 from gamification.dal.memory import MemoryStore
-from gamification.domain.rules import parse_rules
+from gamification.domain.errors import TopicLocked
+from gamification.domain.ledger import AlreadyReversed
+from gamification.domain.rules import load_rules, parse_rules
 from gamification.usecases.engine import Engine
 from gamification.usecases.ledger import Ledger
+from gamification.usecases.topics import TopicUseCases
 
 from ..signed_rules import SIGNED_RULES
 
@@ -96,3 +100,75 @@ def test_the_floor_of_a_reversal_is_a_condition_of_its_write(engine, store):
     (profile,) = [i["Update"] for i in tx.items if "Update" in i and i["Update"]["Key"]["sk"] == {"S": "PROFILE"}]
     assert "#xp >= :xpmin" in profile["ConditionExpression"]
     assert profile["ExpressionAttributeValues"][":xpmin"] == {"N": "9"}  # floor 1 - (-8)
+
+
+# ---- topics: a reversal of a topic's entry takes its XP back from the topic -------------------
+
+
+@pytest.fixture
+def topics(store):
+    return TopicUseCases(Engine(load_rules(), store, now=lambda: NOON, max_attempts=5, retry_budget_s=5))
+
+
+def attempt(uc, task, topic="whole_numbers", correct=True):
+    return uc.attempt(T, "ann", topic, TopicAttemptRequest(task_id=task, correct=correct), None).body
+
+
+def task_entry(store, task):
+    """The XP entry of the attempt on ``task`` (the frozen clock gives every entry one time)."""
+    return next(i for (p, sk), i in store.items.items() if sk.startswith("XP#") and i.get("task_id") == task)
+
+
+def topic_status(uc, name):
+    return next(t for t in uc.topics(T, "ann").body["topics"] if t["topic"] == name)
+
+
+def test_reversing_a_topic_attempt_takes_its_xp_back_from_the_topic(topics, store):
+    attempt(topics, "t1")  # 10 XP
+    entry = task_entry(store, "t1")
+    body = reverse(topics.ctx, "ann", entry)
+    assert (body["amount"], body["total_xp"]) == (-10, 0)
+    assert (topic_status(topics, "whole_numbers")["xp"], topic_status(topics, "whole_numbers")["level"]) == (0, 1)
+    item = store.get(keys.topic_key(T, "ann", "whole_numbers"))
+    assert (item["xp"], item["level"], item["version"]) == (0, 1, 2)
+    rev = stored(store, body)
+    assert (rev["topic"], rev["topic_xp"], rev["xp"]) == ("whole_numbers", 0, -10)
+    pk = keys.user_pk(T, "ann")
+    topic_entries = [i for (p, sk), i in store.items.items() if p == pk and sk.startswith("XP#")
+                     and i.get("topic") == "whole_numbers"]  # fmt: skip
+    assert sum(i["xp"] for i in topic_entries) == item["xp"]
+    # The XP only: the day's task count and the task's review schedule stay.
+    assert store.get(keys.topic_day_key(T, "ann", "2026-11-21"))["n_whole_numbers"] == 1
+    task = store.get(keys.task_key(T, "ann", "whole_numbers", "t1"))
+    assert (task["srs_stage"], task["next_review_date"]) == (1, "2026-11-22")
+    usage = store.get(keys.usage_key(T, "ann", "2026-11-21"))
+    assert (usage["xp_gained"], usage["n_topic:whole_numbers"]) == (0, 0)
+    with pytest.raises(AlreadyReversed):
+        reverse(topics.ctx, "ann", entry)
+    assert store.get(keys.topic_key(T, "ann", "whole_numbers"))["xp"] == 0
+
+
+def test_a_prerequisite_reached_by_the_reversed_xp_locks_its_topic_again(topics, store):
+    for i in range(5):
+        attempt(topics, f"t{i}")  # 50 XP: whole_numbers level 2 unlocks fractions
+    assert topic_status(topics, "fractions")["locked"] is False
+    reverse(topics.ctx, "ann", task_entry(store, "t4"))
+    whole = topic_status(topics, "whole_numbers")
+    assert (whole["xp"], whole["level"]) == (40, 1)
+    assert topic_status(topics, "fractions")["missing_prerequisites"] == ["whole_numbers"]
+    with pytest.raises(TopicLocked):
+        attempt(topics, "f1", topic="fractions")
+    assert attempt(topics, "t9")["topic"]["xp"] == 45  # the half tier: the day's count stayed at 5
+
+
+def test_reversing_a_wrong_attempt_moves_neither_the_topic_nor_the_days_counts(topics, store):
+    attempt(topics, "t1")
+    attempt(topics, "t2", correct=False)
+    wrong = task_entry(store, "t2")
+    assert wrong["xp"] == 0
+    before = store.get(keys.topic_key(T, "ann", "whole_numbers"))
+    body = reverse(topics.ctx, "ann", wrong)
+    assert (body["amount"], body["total_xp"]) == (0, 10)
+    assert store.get(keys.topic_key(T, "ann", "whole_numbers")) == before
+    usage = store.get(keys.usage_key(T, "ann", "2026-11-21"))
+    assert (usage["xp_gained"], usage["n_topic:whole_numbers"]) == (10, 1)
