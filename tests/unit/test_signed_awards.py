@@ -10,7 +10,9 @@ from tools.local import lambdas
 lambdas.use_layer()
 
 from gamification.domain.awards import DayUsage, decide_xp, xp_bonus_coins  # noqa: E402
+from gamification.domain.board_projection import entry_of  # noqa: E402
 from gamification.domain.errors import DailyXpCapReached, ValidationFailed  # noqa: E402
+from gamification.domain.ledger import plan_reversal  # noqa: E402
 from gamification.domain.rules import RulesError, parse_rules  # noqa: E402
 
 from ..signed_rules import SIGNED_RULES  # noqa: E402
@@ -118,3 +120,36 @@ def test_any_day_keeps_the_floor_and_the_net_cap(steps):
         usage = DayUsage(usage.xp_gained + d.cap_amount, {**usage.action_counts, action: d.count_after})
         assert total >= RULES.xp.floor
         assert usage.xp_gained <= 200
+
+
+def _award(xp):
+    return {"pk": "T#t#U#u", "sk": "XP#2026-11-21T12:00:00.000000Z#e1", "xp": xp, "action": "upvoted",
+            "reason": "upvoted", "occurred_at": "2026-11-21T12:00:00.000000Z"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "total, floor, xp, floored",
+    [
+        (1, 1, 0, True),  # at the floor: nothing left to take back
+        (9, 1, -8, True),  # cut to what the floor leaves
+        (11, 1, -10, False),  # room enough: the whole award
+        (0, 1, 0, True),  # below the floor already: never a gain
+        (5, None, -10, False),  # no floor
+    ],
+)
+def test_a_reversal_stops_at_the_floor_like_a_penalty(total, floor, xp, floored):
+    plan = plan_reversal(_award(10), None, cap_exempt=False, board_reasons=frozenset(), total_xp=total, xp_floor=floor)
+    assert (plan.xp, plan.floored, plan.xp_requested) == (xp, floored, -10)
+    # The day's XP and the boards move by the amount the compensating entry records.
+    assert plan.cap_xp == plan.board_xp == plan.xp
+
+
+def test_a_reversal_of_a_penalty_gives_it_back_whatever_the_floor():
+    plan = plan_reversal(_award(-8), None, cap_exempt=True, board_reasons=frozenset(), total_xp=1, xp_floor=1)
+    assert (plan.xp, plan.floored, plan.cap_xp, plan.board_xp) == (8, False, 0, 8)
+
+
+def test_the_board_projection_of_a_floored_reversal_is_its_entrys_amount():
+    item = {**_award(-8), "sk": "XP#2026-11-21T13:00:00.000000Z#e2", "kind": "reversal", "reason": "fraud",
+            "board_delta": -8, "board_occurred_at": "2026-11-21T12:00:00.000000Z"}  # fmt: skip
+    assert entry_of(item).amount == item["xp"] == -8

@@ -90,7 +90,9 @@ class ReversalRequest(_Request):
 
 class ReversalResponse(_Model):
     """The compensating entry (``entry_id``; ``bonus_entry_id`` when the XP award's bonus
-    coins went back too) and the user's totals after it."""
+    coins went back too) and the user's totals after it. ``amount``: the XP or coins the
+    entry moved (signed); ``floored``: an XP compensation was cut to keep ``total_xp`` at
+    the rules' ``xp.floor`` (``amount`` then takes back less than the original XP)."""
 
     user_id: str
     entry_id: str
@@ -104,6 +106,7 @@ class ReversalResponse(_Model):
     level_name: str
     coins_balance: int
     boards: list[dict[str, Any]]
+    floored: bool = False
 
 
 class DeleteUserResponse(_Model):

@@ -7,7 +7,9 @@ Items added to an attempt's ``TransactWriteItems`` (each a DynamoDB condition):
 - the day's per-topic counter (``TOPICDAY#`` item, attribute ``n_{topic}``) is bumped only if
   it still holds the count the tier was decided from: N racing correct attempts get N
   distinct ranks, so no tier ever takes more than its ``daily_*_tasks``;
-- a prerequisite is asserted with a ``ConditionCheck`` that its topic still has the XP.
+- a prerequisite is asserted with a ``ConditionCheck`` that its topic still has the XP;
+- a reversal of a topic's ledger entry moves the topic item's XP back only if it is still at
+  the ``version`` read (:func:`move_topic_xp`), in the reversal's transaction.
 
 Reads: topic items by key (``BatchGetItem``), due tasks from GSI ``reviews`` (``Query``).
 """
@@ -17,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gamification.dal import items, keys
 from gamification.dal.keys import Key
-from gamification.dal import items
 from gamification.dal.store import Store, Transaction, marshal, unmarshal
 
 #: Attribute prefix of a topic's correct attempts on a ``TOPICDAY#`` item.
@@ -53,6 +55,20 @@ def count_topic_attempt(key: Key, *, topic: str, day: str, seen: int, expires_at
     else:
         cond = "attribute_not_exists(#n)"
     return items.Update(key, "SET #d = :day, #ttl = :exp ADD #n :one", names, values, cond)
+
+
+def move_topic_xp(key: Key, seen_version: int, *, xp: int, level: int | None, now: datetime) -> items.Update:
+    """Add ``xp`` (signed XP, a reversal's compensation) to an existing topic item and set
+    its ``level`` (None: left as it is), only if the item is still at ``seen_version`` and
+    its XP stays at or above 0. A changed topic (a racing attempt) refuses the write: the
+    caller decides again from a fresh read."""
+    names = {"#xp": "xp", "#v": "version", "#upd": "updated_at"}
+    values: dict[str, Any] = {":xp": xp, ":one": 1, ":seen": seen_version, ":min": -xp, ":now": keys.stamp(now)}
+    update = "SET #upd = :now"
+    if level is not None:
+        names["#lvl"], values[":lvl"] = "level", level
+        update += ", #lvl = :lvl"
+    return items.Update(key, update + " ADD #xp :xp, #v :one", names, values, "#v = :seen AND #xp >= :min")
 
 
 def require_topic_xp(tx: Transaction, key: Key, min_xp: int) -> None:

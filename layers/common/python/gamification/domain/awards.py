@@ -141,8 +141,7 @@ def decide_xp(
             )
         granted = min(granted, room)
     floor = rules.xp.floor
-    if floor is not None and granted < 0:
-        granted = max(granted, min(0, floor - total_xp))
+    granted = clip_to_floor(granted, total_xp, floor)
     return XpDecision(
         action=action,
         requested=requested,
@@ -157,6 +156,16 @@ def decide_xp(
         floored=granted > requested,
         floor=floor,
     )
+
+
+def clip_to_floor(xp: int, total_xp: int, floor: int | None) -> int:
+    """``xp`` (signed) cut so that ``total_xp + xp`` stays at or above ``floor`` (the rules'
+    ``xp.floor``, docs/rules.md; None: no floor). A gain is never cut; a loss is cut to what
+    the floor leaves (0 when the total is at or below the floor already), never made a gain.
+    Awards (a penalty: ``floored``) and reversals (the compensating entry) share it."""
+    if floor is None or xp >= 0:
+        return xp
+    return max(xp, min(0, floor - total_xp))
 
 
 def xp_bonus_coins(xp_ratio: int, total_before: int, total_after: int, balance: int | None = None) -> int:

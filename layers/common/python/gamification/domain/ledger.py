@@ -11,6 +11,9 @@
   counters, streaks and unlocked achievements stay. A reversal is itself not reversible,
   nor are starting balances or the ``xp_bonus`` coins of an XP award (reverse the award:
   its bonus coins go back with it).
+- An XP reversal never takes the total below the rules' ``xp.floor`` (docs/rules.md): its
+  compensation is cut as a penalty is (``floored``), and the cut amount is what the total,
+  the day's XP, the boards and a topic's XP move by, so each stays the sum of its entries.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gamification.domain.awards import clip_to_floor
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
 
 #: Ledger types of the API and their sort-key prefixes.
@@ -140,8 +144,11 @@ def entry_view(item: dict[str, Any], entry_id: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Reversal:
     """What reversing one entry moves: ``xp`` and ``coins`` (signed, opposite to the
-    original), XP off the day's cap (``cap_xp``) and one action count (``action``), and the
-    deltas of ``xp``/``coins`` boards (``board_xp``, ``board_coins``)."""
+    original; ``xp`` cut by the XP floor), XP off the day's cap (``cap_xp``) and one action
+    count (``action``), and the deltas of ``xp``/``coins`` boards (``board_xp``,
+    ``board_coins``). ``xp_requested``: the XP a full compensation would move (the
+    original's amount, negated); ``floored``: ``xp`` was cut to keep the total at the floor.
+    ``cap_xp`` and ``board_xp`` follow ``xp``, the amount the compensating entry records."""
 
     xp: int
     coins: int
@@ -149,15 +156,26 @@ class Reversal:
     action: str | None
     board_xp: int
     board_coins: int
+    xp_requested: int = 0
+    floored: bool = False
 
 
 def plan_reversal(
-    entry: dict[str, Any], bonus: dict[str, Any] | None, *, cap_exempt: bool, board_reasons: frozenset[str]
+    entry: dict[str, Any],
+    bonus: dict[str, Any] | None,
+    *,
+    cap_exempt: bool,
+    board_reasons: frozenset[str],
+    total_xp: int = 0,
+    xp_floor: int | None = None,
 ) -> Reversal:
     """The compensation of ``entry`` (with its ``xp_bonus`` coin entry ``bonus`` for XP).
 
     ``cap_exempt``: the entry's action does not count toward the daily cap; ``board_reasons``
-    the coin reasons that count on ``coins`` boards (rewards and ``xp_bonus``).
+    the coin reasons that count on ``coins`` boards (rewards and ``xp_bonus``);
+    ``total_xp``: the profile's total XP before the reversal; ``xp_floor``: the rules'
+    ``xp.floor`` (None: no floor), below which the compensation of an XP entry never takes
+    the total (it is cut to ``xp_floor - total_xp``, or 0 at or below the floor: ``floored``).
     Raises NotReversible / AlreadyReversed (409).
     """
     if entry.get("reverses") or entry.get("kind") == REVERSAL:
@@ -173,13 +191,16 @@ def plan_reversal(
     amount = entry_amount(entry)
     if entry_type(entry["sk"]) == "xp":
         bonus_coins = int(bonus["amount"]) if bonus and not bonus.get("reversed_by") else 0
+        xp = clip_to_floor(-amount, total_xp, xp_floor)
         return Reversal(
-            xp=-amount,
+            xp=xp,
             coins=-bonus_coins,
-            cap_xp=0 if cap_exempt else -amount,
+            cap_xp=0 if cap_exempt else xp,
             action=entry.get("action"),
-            board_xp=-amount,
+            board_xp=xp,
             board_coins=-bonus_coins,
+            xp_requested=-amount,
+            floored=xp != -amount,
         )
     on_boards = entry.get("kind") in (None, "award") and entry.get("reason") in board_reasons
     return Reversal(xp=0, coins=-amount, cap_xp=0, action=None, board_xp=0, board_coins=-amount if on_boards else 0)

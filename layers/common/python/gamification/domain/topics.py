@@ -154,6 +154,12 @@ def xp_needed(topic: Topic, level: int) -> int:
     return topic.level_thresholds[level - 1]
 
 
+def reversed_topic_xp(topic_xp: int, xp: int) -> int:
+    """A topic's XP after the reversal of one of its ledger entries moves it by ``xp``
+    (signed: the compensating entry's XP), never below 0 (docs/topics.md "Reversals")."""
+    return max(topic_xp + xp, 0)
+
+
 # ---- XP of an attempt ----------------------------------------------------------------------
 
 

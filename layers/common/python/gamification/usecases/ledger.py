@@ -7,9 +7,9 @@ Costs (DynamoDB requests):
 - spend / adjustment: one BatchGetItem (profile, idempotency record) + one
   TransactWriteItems (profile with the balance condition, ledger entry, idempotency record);
 - reversal: one GetItem (the entry) + one BatchGetItem (profile, bonus coin entry, day
-  usage, idempotency record, the board scores the entry moved) + one TransactWriteItems
+  usage, the topic item of a topic's entry, idempotency record) + one TransactWriteItems
   (the entry marked ``reversed_by`` once, the compensating entries, profile, day usage,
-  boards, idempotency record).
+  topic item, idempotency record); the boards follow through the stream.
 
 Invariants are DynamoDB conditions: a spend's ``coins_balance >= amount`` on the profile
 (racing spends never overdraw), a reversal's ``attribute_not_exists(reversed_by)`` on the
@@ -36,7 +36,8 @@ from gamification.api.ledger_models import (
 )
 from gamification.dal import items, keys
 from gamification.dal.ledger_store import debit_profile, mark_reversed, query_page, undo_day_usage
-from gamification.dal.store import TTL_ATTRIBUTE, epoch, version_of
+from gamification.dal.store import TTL_ATTRIBUTE, Transaction, epoch, version_of
+from gamification.dal.topic_store import move_topic_xp
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.ledger import (
     ADJUSTMENT,
@@ -47,6 +48,7 @@ from gamification.domain.ledger import (
     InsufficientCoins,
     decode_cursor,
     encode_cursor,
+    entry_amount,
     entry_type,
     entry_view,
     plan_reversal,
@@ -55,6 +57,7 @@ from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.leaderboards import delta_for, touched
 from gamification.domain.rules import XP_BONUS_REASON, Rules
+from gamification.domain.topics import reversed_topic_xp, topic_level
 from gamification.usecases.engine import Engine
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
@@ -189,10 +192,16 @@ class Ledger:
 
         An XP award's reversal takes back its XP (total, level), the day's XP toward the cap
         and one count of its action, its ``xp_bonus`` coins, and the boards it moved (on the
-        period of the original event). A coin entry's reversal takes back its coins (a
-        spend's gives them back) and, for rewards, the ``coins`` boards. Lifetime counters,
-        streaks and unlocked achievements stay. The balance may go below zero when the
-        coins were spent meanwhile (spending then waits until it is positive again).
+        period of the original event). The XP taken back is cut so the total stays at or
+        above the rules' ``xp.floor`` (``floored: true``; a DynamoDB condition on the
+        profile, as for a penalty), and the day's XP and the boards move by that cut
+        amount, the one the compensating entry records. A coin entry's reversal takes back
+        its coins (a spend's gives them back) and, for rewards, the ``coins`` boards.
+        Lifetime counters, streaks and unlocked achievements stay. The balance may go below
+        zero when the coins were spent meanwhile (spending then waits until it is positive
+        again). A topic's entry (a topic attempt, an imported topic balance) also takes its XP back
+        from the topic item (XP and level, conditioned on the topic's version); the topic's
+        daily task counts and the task's review schedule stay (docs/topics.md "Reversals").
 
         Raises EntryNotFound (404), AlreadyReversed / NotReversible (409),
         IdempotencyKeyReused (422), Contention (503).
@@ -215,18 +224,22 @@ class Ledger:
         day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
         k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None
         action_rule = rules.actions.get(first.get("action") or "")
+        topic = first.get("topic") if kind == "xp" else None
+        k_topic = keys.topic_key(tenant, user_id, topic) if topic else None
 
         def decide(read: Read) -> Write:
-            entry, profile, bonus, usage = read
+            entry, profile, bonus, usage, topic_item = read
             if entry is None:
                 raise EntryNotFound("No such ledger entry", entry_id=entry_id)
             if bonus and bonus.get("reason") != XP_BONUS_REASON:
                 bonus = None
+            total_before = int(profile["total_xp"]) if profile else rules.xp.start
             plan = plan_reversal(
                 entry, bonus, cap_exempt=bool(action_rule and action_rule.cap_exempt),
                 board_reasons=frozenset({XP_BONUS_REASON, *rules.coins.rewards}),
+                total_xp=total_before, xp_floor=rules.xp.floor,
             )  # fmt: skip
-            total_after = (int(profile["total_xp"]) if profile else rules.xp.start) + plan.xp
+            total_after = total_before + plan.xp
             balance_after = (int(profile.get("coins_balance", 0)) if profile else 0) + plan.coins
             level_after = level_for_xp(rules, total_after)
             event_id = uuid.uuid4().hex
@@ -237,10 +250,12 @@ class Ledger:
             tx = self.store.transaction(token=event_id)
             k_rev_bonus = None
             if kind == "xp":
+                topic_attrs = _topic_back(rules, tx, k_topic, topic, topic_item, plan.xp, now) if k_topic else {}
                 k_rev, attrs = items.xp_entry(
                     tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason, xp=plan.xp,
-                    total_xp=total_after, **{**common, "action": entry.get("action"), "day": day.isoformat(),
-                                             "level": level_after.level, "board_delta": plan.board_xp},
+                    total_xp=total_after, xp_requested=plan.xp_requested, floored=plan.floored or None,
+                    **{**common, "action": entry.get("action"), "day": day.isoformat(), "level": level_after.level,
+                       "board_delta": plan.board_xp}, **topic_attrs,
                 )  # fmt: skip
                 if plan.coins and bonus:
                     k_rev_bonus, bonus_attrs = items.coin_entry(
@@ -251,7 +266,9 @@ class Ledger:
                     )  # fmt: skip
                     mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
                     tx.put_new(k_rev_bonus, bonus_attrs)
-                if usage and k_usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now):
+                # A topic attempt counts on the day's usage only when it earned XP.
+                counted = not topic or bool(entry_amount(entry))
+                if counted and usage and k_usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now):
                     undo_day_usage(tx, k_usage, xp=plan.cap_xp, action=plan.action)
             else:
                 k_rev, attrs = items.coin_entry(
@@ -261,18 +278,40 @@ class Ledger:
             rev_id = keys.entry_id(k_rev["sk"])
             mark_reversed(tx, k_entry, rev_id)
             tx.put_new(k_rev, attrs)
-            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins)
+            # The floor is a condition as for a penalty: DynamoDB refuses a total below it.
+            tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins,
+                            xp_floor=rules.xp.floor)  # fmt: skip
             moved = _boards_moved(rules, day, plan.board_xp, plan.board_coins)
             body = ReversalResponse(
                 user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
                 amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
                 bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus else None, total_xp=total_after,
                 level=level_after.level, level_name=level_after.name, coins_balance=balance_after, boards=moved,
+                floored=plan.floored,
             )  # fmt: skip
             return Write(Outcome(body), tx, proof=k_rev)
 
-        wanted = [k_entry, k_profile, k_bonus, k_usage]
+        wanted = [k_entry, k_profile, k_bonus, k_usage, k_topic]
         return read_decide_commit(self.store, self.engine.retry, idem, now, wanted, decide)
+
+
+def _topic_back(
+    rules: Rules, tx: Transaction, key: keys.Key, name: str, item: dict[str, Any] | None, xp: int, now: datetime
+) -> dict[str, Any]:
+    """Move topic ``name``'s item (``item``, read at ``key``) by the reversal's ``xp``
+    (signed XP) in ``tx``, with its level from the rules' topic (left as stored for a topic
+    no longer in the rules), conditioned on the version read. Returns the compensating
+    entry's topic fields (``topic``, ``topic_xp`` after it), so the sum of a topic's entries
+    stays its XP. A topic item that is gone (nothing to move back) adds nothing."""
+    if item is None:
+        return {}
+    before = int(item.get("xp", 0))
+    after = reversed_topic_xp(before, xp)
+    if after != before:
+        topic = rules.topics.get(name)
+        level = topic_level(topic, after) if topic else None
+        tx.update(move_topic_xp(key, version_of(item), xp=after - before, level=level, now=now))
+    return {"topic": name, "topic_xp": after}
 
 
 def _boards_moved(rules: Rules, day: date, xp: int, coins: int) -> list[dict[str, Any]]:
