@@ -306,3 +306,72 @@ def test_a_prerequisite_checked_in_the_transaction(dynamo, tenant):
     run(uc, tenant, "oli", "small", "s1")
     run(uc, tenant, "oli", "small", "s2")  # 20 XP: level 2
     assert run(uc, tenant, "oli", "after", "t1")["xp_awarded"] == 1
+
+
+# ---- streaks and achievements: an attempt that earns XP is an XP award ----------------------
+
+
+def day(n: int) -> datetime:
+    return NOON + timedelta(days=n)
+
+
+def test_correct_attempts_make_the_daily_streak_and_a_wrong_one_does_not(api, clock, dynamo, tenant):
+    """The bundled rules' streak (qualifying: any): 14 days of one correct attempt are a
+    14-date streak; the 7th pays the milestone and unlocks streak_7 in the attempt's own
+    transaction; a wrong attempt leaves its date inactive."""
+    for n in range(14):
+        clock.set(day(n))
+        r = attempt(api, "sam", "whole_numbers", f"t{n}")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["streak"] == {"current": n + 1, "longest": n + 1, "extended": True}
+        assert [u["id"] for u in body["achievements_unlocked"]] == (["streak_7"] if n == 6 else [])
+    streak = api.get("/v1/users/sam/streak").json()
+    assert (streak["current"], streak["longest"], streak["last_active_date"]) == (14, 14, "2026-12-04")
+    profile = api.get("/v1/users/sam").json()
+    assert (profile["streak_current"], profile["last_active_date"], profile["badges"]) == (14, "2026-12-04", ["streak_7"])
+    assert profile["total_xp"] == body["total_xp"] == 140 and profile["coins_balance"] == body["coins_balance"]
+    assert [e["amount"] for e in dynamo.ledger(tenant.id, "COIN") if e["reason"] == "streak_milestone:7"] == [50]
+    assert sum(i["sk"] == "ACH#streak_7" for i in dynamo.items(tenant.id)) == 1
+    mine = {a["id"]: a for a in api.get("/v1/users/sam/achievements").json()["achievements"]}
+    assert mine["streak_7"]["unlocked"] and mine["streak_30"]["progress"]["current"] == 14
+
+    clock.set(day(14))
+    wrong = attempt(api, "sam", "whole_numbers", "t0", correct=False).json()
+    assert wrong["xp_awarded"] == 0 and wrong["streak"] is None and wrong["achievements_unlocked"] == []
+    streak = api.get("/v1/users/sam/streak").json()
+    assert (streak["current"], streak["today_active"], streak["at_risk"]) == (14, False, True)
+    assert streak["last_active_date"] == "2026-12-04"
+    only_wrong = attempt(api, "wes", "whole_numbers", "t0", correct=False).json()
+    assert only_wrong["streak"] is None
+    assert api.get("/v1/users/wes/streak").json()["last_active_date"] is None
+
+
+def test_a_replayed_attempt_does_not_count_twice(api, clock, dynamo, tenant):
+    clock.set(day(0))
+    first = attempt(api, "rae", "whole_numbers", "t1", key="streak-1")
+    assert first.json()["streak"] == {"current": 1, "longest": 1, "extended": True}
+    clock.set(day(1))  # the retry comes a day late: the first day's answer again, nothing written
+    again = attempt(api, "rae", "whole_numbers", "t1", key="streak-1")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first.json()
+    streak = api.get("/v1/users/rae/streak").json()
+    assert (streak["current"], streak["last_active_date"], streak["today_active"]) == (1, "2026-11-21", False)
+    assert len(dynamo.ledger(tenant.id)) == 1
+
+
+@pytest.mark.race
+def test_racing_attempts_on_the_seventh_date_unlock_and_pay_the_milestone_once(dynamo, tenant):
+    store = Store(dynamo.client, dynamo.table)
+    for n in range(6):
+        uc = TopicUseCases(Engine(load_rules(), store, now=lambda n=n: day(n)))
+        assert run(uc, tenant, "ray", "whole_numbers", f"d{n}")["streak"]["current"] == n + 1
+    uc = TopicUseCases(Engine(load_rules(), store, now=lambda: day(6), retry_budget_s=60))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(lambda i: run(uc, tenant, "ray", "whole_numbers", f"race-{i}"), range(8)))
+    assert sorted(b["streak"]["extended"] for b in bodies) == [False] * 7 + [True]
+    assert all(b["streak"]["current"] == 7 for b in bodies)
+    assert [u["id"] for b in bodies for u in b["achievements_unlocked"]] == ["streak_7"]
+    assert sum(i["sk"] == "ACH#streak_7" for i in dynamo.items(tenant.id)) == 1
+    assert [e["amount"] for e in dynamo.ledger(tenant.id, "COIN") if e["reason"] == "streak_milestone:7"] == [50]
+    profile = store.get(keys.profile_key(tenant.id, "ray"))
+    assert profile["total_xp"] == sum(e["xp"] for e in dynamo.ledger(tenant.id))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
 
+from gamification.api.award_models import StreakSummary, UnlockedAchievement
 from gamification.api.models import ID_PATTERN, EventTime
 
 #: Task ids: the same alphabet as user ids (never ``#``, the key delimiter).
@@ -54,7 +55,11 @@ class TopicProgress(_Model):
 class TopicAttemptResponse(_Model):
     """Result of an attempt. ``multiplier`` is the one applied to ``base_xp`` (tier x early
     x decay, never below the minimum); ``xp_requested`` = floor(base_xp x multiplier);
-    ``xp_awarded`` after the topic's ``max_xp`` (``maxed``) and the daily XP cap (``capped``)."""
+    ``xp_awarded`` after the topic's ``max_xp`` (``maxed``) and the daily XP cap (``capped``).
+    ``total_xp``, ``coins_*`` include the rewards of ``achievements_unlocked`` and streak
+    milestones, as an XP award's do; ``streak``: the daily streak after an attempt that
+    earned XP (None when it earned none, or the rules' streak does not count topic
+    attempts; docs/streaks.md)."""
 
     event_id: str
     user_id: str
@@ -77,6 +82,9 @@ class TopicAttemptResponse(_Model):
     leveled_up: bool
     coins_awarded: int
     coins_balance: int
+    #: Streaks and achievements, as on an XP award (docs/streaks.md, docs/achievements.md).
+    streak: StreakSummary | None = None
+    achievements_unlocked: list[UnlockedAchievement] = []
 
 
 class TopicStatus(_Model):

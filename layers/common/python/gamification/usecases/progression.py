@@ -203,6 +203,7 @@ def after_award(
     coins_gained: int,
     room: int = MAX_TRANSACTION_ITEMS,
     only: Collection[str] | None = None,
+    count_action: bool = True,
 ) -> Extras:
     """The streak and achievement part of one accepted award.
 
@@ -211,7 +212,10 @@ def after_award(
     ``coins_gained``: coins the award itself earned (counted in ``coins_earned``);
     ``room``: items the award's transaction can still hold (unlocks that do not fit are
     left for the next award); ``only``: consider just these achievements (retroactive
-    grants). Unlocks chain: reward XP can lift the level and unlock more.
+    grants); ``count_action``: add the award to the lifetime ``action_counts`` (False for a
+    topic attempt, action ``topic:<name>``: no ``action_count`` criterion can name it, since
+    criteria name actions of the rules; docs/topics.md). Unlocks chain: reward XP can lift
+    the level and unlock more.
     """
     profile = profile or {}
     attrs: dict[str, Any] = {}
@@ -236,7 +240,7 @@ def after_award(
         else:
             current = state.view(rule, today).current
     counts = {k: int(v) for k, v in (profile.get(ACTION_COUNTS) or {}).items()}
-    if action is not None:
+    if action is not None and count_action:
         counts[action] = counts.get(action, 0) + 1
         attrs[ACTION_COUNTS] = counts
     unlocked = dict(profile.get(ACHIEVEMENTS) or {})

@@ -11,8 +11,10 @@ skeleton of :mod:`gamification.usecases.optimistic`:
 2. one ``TransactWriteItems``: task (version), topic (version), the day's per-topic counter
    (the count the tier was decided from), the XP ledger entry (which is the attempt's record),
    and, when XP is earned, profile (version), global day usage (cap condition), xp_bonus
-   coins as for an action; prerequisite ``ConditionCheck``s; the idempotency record. Boards
-   follow the XP ledger entry through the table's stream (docs/leaderboards.md).
+   coins as for an action, and what the award means for streaks and achievements
+   (:func:`gamification.usecases.progression.after_award`: profile attributes, unlock
+   markers, reward entries); prerequisite ``ConditionCheck``s; the idempotency record.
+   Boards follow the XP ledger entry through the table's stream (docs/leaderboards.md).
 """
 
 from __future__ import annotations
@@ -62,12 +64,16 @@ from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.progression import Extras, after_award, room_left
 
 #: Ledger ``action``/``reason`` of topic XP: ``topic:<name>`` (never an action name, whose
 #: pattern has no colon).
 TOPIC_REASON_PREFIX = "topic:"
 MAX_REVIEWS_LIMIT = 500
 DEFAULT_REVIEWS_LIMIT = 100
+#: Items of an attempt's transaction beyond an XP award's (:func:`room_left`): task, topic,
+#: topic-day counter; plus one ConditionCheck per prerequisite.
+_OWN_ITEMS = 3
 
 
 def user_zone(profile: dict[str, Any] | None, default: ZoneInfo) -> ZoneInfo:
@@ -180,7 +186,16 @@ class TopicUseCases:
             due = move_due((topic_item or {}).get("due") or {}, old_due, new_due)
             total_after = total_before + decision.amount
             bonus = xp_bonus_coins(rules.coins.xp_ratio, total_before, total_after, balance_before)
-            level_after = level_for_xp(rules, total_after)
+            # An attempt that earns XP is an XP award (docs/topics.md): it makes its date active
+            # for the streak and can unlock achievements, as POST /xp does (docs/streaks.md,
+            # docs/achievements.md). One that earns none (wrong, capped, maxed) writes no profile.
+            extras = (
+                after_award(rules, profile, action=TOPIC_REASON_PREFIX + topic_name, occurred=occurred, now=now,
+                            total_xp=total_after, balance=balance_before + bonus, coins_gained=bonus,
+                            room=room_left(0) - _OWN_ITEMS - len(prereqs), count_action=False)
+                if decision.amount > 0 else Extras({})
+            )  # fmt: skip
+            level_after = level_for_xp(rules, total_after + extras.xp)
             attempts = (int(task.get("attempts", 0)) if task else 0) + 1
             event_id = uuid.uuid4().hex
             result = TopicAttemptResponse(
@@ -207,12 +222,14 @@ class TopicUseCases:
                 xp_awarded=decision.amount,
                 capped=decision.capped,
                 maxed=decision.maxed,
-                total_xp=total_after,
+                total_xp=total_after + extras.xp,
                 level=level_after.level,
                 level_name=level_after.name,
                 leveled_up=level_after.level > level_before.level,
-                coins_awarded=bonus,
-                coins_balance=balance_before + bonus,
+                coins_awarded=bonus + extras.coins,
+                coins_balance=balance_before + bonus + extras.coins,
+                streak=extras.streak,
+                achievements_unlocked=extras.unlocked,
             )
 
             tx = ctx.store.transaction(token=event_id)
@@ -243,7 +260,9 @@ class TopicUseCases:
                 if need > 0:
                     require_topic_xp(tx, keys.topic_key(tenant, user_id, p), need)
             proof = self._ledger(tx, tenant, idempotency_key, profile, occurred, now, rules_day, today, decision,
-                                 review, result, cap)  # fmt: skip
+                                 review, result, cap, extras, bonus)  # fmt: skip
+            extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id,
+                         rules=rules)  # fmt: skip
             return Write(Outcome(result), tx, proof=proof)
 
         wanted = [k_profile, k_task, k_topic, k_usage, *k_days, *k_prereqs]
@@ -252,39 +271,44 @@ class TopicUseCases:
     def _ledger(
         self, tx: Any, tenant: str, idempotency_key: str | None, profile: dict[str, Any] | None, occurred: datetime,
         now: datetime, rules_day: date, today: date, decision: AttemptXp, review: Review,
-        result: TopicAttemptResponse, cap: int | None,
+        result: TopicAttemptResponse, cap: int | None, extras: Extras, bonus: int,
     ) -> keys.Key:
         """The attempt's XP ledger entry and, when XP is earned, what an action's award moves:
-        profile, the day's global usage (cap condition), the ``xp_bonus`` coin entry. Returns
-        the entry's key (the proof that this attempt landed)."""
+        profile (with the streak and achievement attributes of ``extras``, its reward XP and
+        coins), the day's global usage (cap condition, the attempt's own XP only), the
+        ``xp_bonus`` coin entry of the attempt's XP (``bonus``). Returns the entry's key (the
+        proof that this attempt landed)."""
         rules, user_id, topic = self.rules, result.user_id, result.topic.topic
         reason = TOPIC_REASON_PREFIX + topic
+        total_xp = result.total_xp - extras.xp  # after the attempt's XP, before its rewards'
         # The attempt's record is an ordinary XP ledger entry (with topic fields): totals,
         # boards and ledger reads treat it as any award.
         key, attrs = items.xp_entry(
             tenant, user_id, event_id=result.event_id, occurred=occurred, recorded=now, reason=reason,
-            xp=decision.amount, total_xp=result.total_xp, xp_requested=decision.requested, capped=decision.capped,
-            day=day_key(rules_day), level=result.level, idempotency_key=idempotency_key, topic=topic,
-            task_id=result.task.task_id, correct=result.correct, tier=decision.tier, early=decision.early,
-            multiplier=str(decision.multiplier), topic_day=day_key(today), topic_xp=result.topic.xp,
-            srs_stage=review.stage, next_review_date=result.task.next_review_date,
+            xp=decision.amount, total_xp=total_xp, xp_requested=decision.requested, capped=decision.capped,
+            day=day_key(rules_day), level=level_for_xp(rules, total_xp).level, idempotency_key=idempotency_key,
+            topic=topic, task_id=result.task.task_id, correct=result.correct, tier=decision.tier,
+            early=decision.early, multiplier=str(decision.multiplier), topic_day=day_key(today),
+            topic_xp=result.topic.xp, srs_stage=review.stage, next_review_date=result.task.next_review_date,
+            streak_events=extras.streak_events or None,
         )  # fmt: skip
         tx.put_new(key, attrs)
         opening = 0 if profile else opening_balance(self.ctx, tx, tenant, user_id, occurred, now, result.event_id)
         if decision.amount or opening:
             tx.bump_profile(keys.profile_key(tenant, user_id), version_of(profile), user_id=user_id, now=now,
-                            xp=opening + decision.amount, coins=result.coins_awarded)  # fmt: skip
+                            xp=opening + decision.amount + extras.xp, coins=result.coins_awarded,
+                            set_attrs=extras.profile_attrs)  # fmt: skip
         if decision.amount:
             tx.add_day_usage(
                 keys.usage_key(tenant, user_id, day_key(rules_day)), day=day_key(rules_day), action=reason,
                 cap_amount=decision.amount, cap=cap, limit=None,
                 expires_at=items.retained_until(day_end(rules_day, rules.zone), now, rules.max_event_age),
             )  # fmt: skip
-        if result.coins_awarded:
+        if bonus:
+            balance = result.coins_balance - extras.coins
             tx.put_new(*items.coin_entry(
                 tenant, user_id, event_id=result.event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
-                amount=result.coins_awarded, balance=result.coins_balance, source_event_id=result.event_id,
-                idempotency_key=idempotency_key,
+                amount=bonus, balance=balance, source_event_id=result.event_id, idempotency_key=idempotency_key,
             ))  # fmt: skip
         return key
 
