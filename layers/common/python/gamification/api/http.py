@@ -191,7 +191,9 @@ def guard(event: dict[str, Any]) -> dict[str, Any] | None:
       learn nothing about the schema);
     - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
     - a body that is not UTF-8 JSON (or nests too deep to parse), or JSON that is not an
-      object (an array, a string...) -> 400 ``validation_error``.
+      object (an array, a string...) -> 400 ``validation_error``;
+    - a DELETE with a body other than ``{}`` -> 400 ``validation_error`` (DELETE takes no
+      body; fields it would ignore are refused, as unknown fields are on every route).
 
     Normalises the event in place: the body is read as JSON whatever content type the
     client declared (curl -d sends a form type), and path segments are percent-decoded.
@@ -213,6 +215,9 @@ def guard(event: dict[str, Any]) -> dict[str, Any] | None:
         return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
     if not isinstance(parsed, dict):
         return _proxy_error(ValidationFailed(f"body: must be a JSON object, not {_json_kind(parsed)}", field="body"))
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if parsed and method == "DELETE":
+        return _proxy_error(ValidationFailed("body: DELETE takes no body (send none, or {})", field="body"))
     event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
     event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
     return None
