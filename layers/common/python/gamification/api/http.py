@@ -184,14 +184,20 @@ def _json_kind(value: Any) -> str:
     return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
+def _malformed(why: str) -> dict[str, Any]:
+    """400 ``validation_error`` (field ``body``): ``Malformed JSON body: <why>``."""
+    return _proxy_error(ValidationFailed(f"Malformed JSON body: {why}", field="body"))
+
+
 def guard(event: dict[str, Any]) -> dict[str, Any] | None:
     """Checks every API request passes before routing; returns an error response or None.
 
     - no tenant from the authorizer -> 401 (before validation, so unauthenticated callers
       learn nothing about the schema);
     - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
-    - a body that is not UTF-8 JSON (or nests too deep to parse), or JSON that is not an
-      object (an array, a string...) -> 400 ``validation_error``;
+    - a body that is not UTF-8 (message ``... not UTF-8``), not valid JSON (``... not valid
+      JSON (<what> at line L column C)``; also nesting too deep to parse), or JSON that is
+      not an object (an array, a string...) -> 400 ``validation_error``;
     - a DELETE with a body other than ``{}`` -> 400 ``validation_error`` (DELETE takes no
       body; fields it would ignore are refused, as unknown fields are on every route).
 
@@ -208,17 +214,26 @@ def guard(event: dict[str, Any]) -> dict[str, Any] | None:
         return None
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
-        if len(raw) > MAX_BODY_BYTES:
-            return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
-        parsed = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError, UnicodeError):
-        return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
+    except (ValueError, UnicodeError):  # API Gateway's base64, or text with lone surrogates
+        return _malformed("not valid base64" if event.get("isBase64Encoded") else "not UTF-8")
+    if len(raw) > MAX_BODY_BYTES:
+        return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        return _malformed("not UTF-8")
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _malformed(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    except (ValueError, RecursionError):  # nesting past the parser; numbers past int's digit limit
+        return _malformed("not valid JSON (nested too deeply or a number too long to parse)")
     if not isinstance(parsed, dict):
         return _proxy_error(ValidationFailed(f"body: must be a JSON object, not {_json_kind(parsed)}", field="body"))
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     if parsed and method == "DELETE":
         return _proxy_error(ValidationFailed("body: DELETE takes no body (send none, or {})", field="body"))
-    event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+    event["body"], event["isBase64Encoded"] = text, False
     event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
     return None
 
