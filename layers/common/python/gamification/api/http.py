@@ -110,7 +110,7 @@ def build_app() -> APIGatewayHttpResolver:
         problems = [
             {"field": "body", "message": "Malformed JSON body", "type": e["type"]}
             if e["type"] == "json_invalid"
-            else {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            else {"field": ".".join(str(p) for p in e["loc"]), "message": _problem_message(e), "type": e["type"]}
             for e in exc.errors()
         ]
         first = problems[0] if problems else {"field": "request", "message": "invalid"}
@@ -124,6 +124,21 @@ def build_app() -> APIGatewayHttpResolver:
         return _error(404, NotFound("No such route").body())
 
     return app
+
+
+#: The shape a pattern stands for, said in words in error messages instead of the regex
+#: (the date's is some 300 characters; the OpenAPI document keeps the patterns themselves).
+PATTERN_SHAPES = {DATE_PATTERN: "a calendar date YYYY-MM-DD of the years 2000-2999"}
+
+
+def _problem_message(error: Any) -> str:
+    """The message of one validation problem: pydantic's, except for a pattern of
+    :data:`PATTERN_SHAPES` (``must be a calendar date YYYY-MM-DD ...``)."""
+    if error.get("type") == "string_pattern_mismatch":
+        shape = PATTERN_SHAPES.get((error.get("ctx") or {}).get("pattern"))
+        if shape:
+            return f"must be {shape}"
+    return str(error.get("msg"))
 
 
 def _known_query_parameters(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
