@@ -70,3 +70,28 @@ def recorded_calls() -> list[tuple[str, dict[str, Any]]]:
 
     runtime.engine().store.client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="test-record")
     return list(_calls)
+
+
+_real_getaddrinfo: Any = None
+
+
+def resolve_names(names: dict[str, list[str]] | None) -> None:
+    """DNS without network in this environment: each name of ``names`` resolves to its
+    addresses (TCP); every other host as usual. ``None`` restores the real resolver."""
+    import socket
+
+    global _real_getaddrinfo
+    if _real_getaddrinfo is None:
+        _real_getaddrinfo = socket.getaddrinfo
+    real = _real_getaddrinfo
+    if names is None:
+        socket.getaddrinfo = real
+        return
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in names:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port, 0, 0) if ":" in a else (a, port)) for a in names[host]]  # fmt: skip
+
+    socket.getaddrinfo = getaddrinfo

@@ -196,14 +196,52 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_and_can_be_r
 
 @pytest.mark.parametrize(
     "body",
-    [{"url": "http://example.com/x", "events": ["level.up"]}, {"url": "ftp://127.0.0.1/x", "events": ["level.up"]},
-     {"url": "https://example.com/x", "events": ["nope"]}, {"url": "https://example.com/x", "events": []},
-     {"url": "https://example.com/x"}, {"url": 5, "events": ["level.up"]}, {"url": "https://e.com", "events": ["*"], "x": 1}],
+    [{"url": "https://example.com/x", "events": ["nope"]}, {"url": "https://example.com/x", "events": []},
+     {"url": "https://example.com/x"}, {"url": 5, "events": ["level.up"]}, {"url": "https://e.com", "events": ["*"], "x": 1},
+     {"url": "", "events": ["level.up"]}, {"url": "https://e.com/" + "x" * 2048, "events": ["level.up"]}],
 )  # fmt: skip
 def test_bad_webhooks_are_400_and_write_nothing(api, tenant, dynamo, body):
     resp = api.post("/v1/webhooks", body)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "validation_error", resp.text
     assert dynamo.items(tenant.id) == []
+
+
+@pytest.fixture
+def dns(environments):
+    """``dns({"name": ["address", ...]})`` makes names resolve so in the webhook functions'
+    environments (no network); the real resolver again after the test."""
+    functions = ["WebhooksFunction", "DeliverWebhooksFunction"]
+    yield lambda names: environments.call("tests.environment_hooks:resolve_names", names, functions=functions)
+    environments.call("tests.environment_hooks:resolve_names", None, functions=functions)
+
+
+# Passed at registration before it applied the delivery's address check (docs/security.md,
+# "Webhook egress"), although the local stack allows loopback receivers.
+REFUSED_URLS = [
+    "https://169.254.169.254/", "https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/h",
+    "https://192.168.1.1/", "https://[::ffff:10.0.0.1]/", "https://0.0.0.0/", "https://[::]/h",
+    "https://nonexistent.invalid/h", "https://internal.example.com/h", "https://rebind.example.com/h",
+    "http://example.com/x", "ftp://127.0.0.1/x", "https://user:pw@hooks.example.com/", "https://exa mple.com/",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", REFUSED_URLS)
+def test_refused_webhook_urls_are_400_invalid_webhook_url_and_write_nothing(api, tenant, dynamo, dns, url):
+    dns({"internal.example.com": ["10.1.2.3"], "rebind.example.com": ["93.184.215.14", "169.254.169.254"],
+         "hooks.example.com": ["93.184.215.14"]})  # fmt: skip
+    resp = api.post("/v1/webhooks", {"url": url, "events": ["level.up"]})
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_webhook_url" and error["field"] == "url" and error["message"].startswith("url: ")
+    assert dynamo.items(tenant.id) == []
+    assert api.get("/v1/webhooks").json()["webhooks"] == []
+
+
+def test_a_host_resolving_to_public_addresses_is_registered(api, tenant, dns):
+    dns({"hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]})
+    resp = api.post("/v1/webhooks", {"url": "https://hooks.example.com/in", "events": ["level.up"]})
+    assert resp.status_code == 200, resp.text
+    assert [w["url"] for w in api.get("/v1/webhooks").json()["webhooks"]] == ["https://hooks.example.com/in"]
 
 
 def test_webhooks_list_and_delete(api, tenant, receiver):
@@ -223,10 +261,12 @@ def test_bad_mark_read_bodies_are_400(api, body):
 
 
 @pytest.mark.race
-def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(api, dynamo, tenant):
+def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(api, dynamo, tenant, dns):
     """The per-tenant cap is a condition on the tenant's endpoint count, written with each
     endpoint: 30 registrations at once leave exactly MAX_WEBHOOKS endpoints."""
     from gamification.usecases.webhooks import MAX_WEBHOOKS
+
+    dns({f"hooks{i}.example.com": ["93.184.215.14"] for i in (*range(MAX_WEBHOOKS + 10), 99, 100, 101)})
 
     def register(i):
         return api.post("/v1/webhooks", {"url": f"https://hooks{i}.example.com/h", "events": ["level.up"]})

@@ -47,6 +47,12 @@ def test_a_time_zone_is_kept_and_moves_today(api, clock, dynamo, tenant):
     [
         ("/v1/users/u1/timezone", '{"timezone": "Mars/Olympus"}', 400, "validation_error"),
         ("/v1/users/u1/timezone", '{"timezone": "../../etc/passwd"}', 400, "validation_error"),
+        # Not IANA names: the host's own zone files ("localtime" follows the machine's setting)
+        # and the tz database's "no zone set".
+        ("/v1/users/u1/timezone", '{"timezone": "localtime"}', 400, "validation_error"),
+        ("/v1/users/u1/timezone", '{"timezone": "posixrules"}', 400, "validation_error"),
+        ("/v1/users/u1/timezone", '{"timezone": "Factory"}', 400, "validation_error"),
+        ("/v1/users/u1/timezone", '{"timezone": "posix/Europe/Berlin"}', 400, "validation_error"),
         ("/v1/users/u1/timezone", '{"timezone": ""}', 400, "validation_error"),
         ("/v1/users/u1/timezone", '{"timezone": 5}', 400, "validation_error"),
         ("/v1/users/u1/timezone", '{"zone": "UTC"}', 400, "validation_error"),

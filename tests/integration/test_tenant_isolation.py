@@ -126,7 +126,9 @@ def make_tenant_b(base_url, dynamo, streams, queues):
         assert b.xp(B_USER, "paid_char_sold").status_code == 200
     assert b.post(f"/v1/users/{B_USER}/topics/whole_numbers/attempts", {"task_id": "t1", "correct": True}).status_code == 200
     # Subscribed to an event B's data never makes: no delivery writes to B while a test runs.
-    hook = b.post("/v1/webhooks", {"url": "https://hooks.example.com/b", "events": ["leaderboard.finalised"]})
+    # A loopback receiver (allowed locally): registration resolves the host, and the tests
+    # have no DNS of their own.
+    hook = b.post("/v1/webhooks", {"url": "http://127.0.0.1:9/b", "events": ["leaderboard.finalised"]})
     assert hook.status_code == 200, hook.text
     entry_id = b.get(f"/v1/users/{B_USER}/ledger").json()["entries"][0]["entry_id"]
     streams.wait_until_drained(timeout=300)

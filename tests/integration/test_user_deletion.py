@@ -87,3 +87,35 @@ def test_a_crashed_erasure_finishes_when_called_again(api, clock, dynamo, tenant
 
 def test_a_bad_user_id_is_400(api):
     assert api.session.delete(f"{api.base}/v1/users/a%23b", timeout=30).status_code == 400
+
+
+@pytest.mark.parametrize("raw", ['{"x": 1}', '{"user_id": "keep"}', '{"confirm": true}', "{bad json", "[]", '"x"'])
+def test_a_delete_with_a_body_is_400_and_erases_nothing(api, clock, dynamo, tenant, raw):
+    """DELETE takes no body: fields it would ignore are refused, as unknown fields are on
+    every other route (docs/api.md)."""
+    clock.set(NOON)
+    assert api.xp("kept", "forked").status_code == 200
+    before = [i for i in dynamo.items(tenant.id) if "#U#kept" in i["pk"]]
+    assert before
+    resp = api.session.delete(f"{api.base}/v1/users/kept", data=raw.encode(), timeout=30,
+                              headers={"content-type": "application/json"})  # fmt: skip
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "validation_error" and resp.json()["error"]["field"] == "body"
+    assert [i for i in dynamo.items(tenant.id) if "#U#kept" in i["pk"]] == before
+
+
+@pytest.mark.parametrize("raw", [None, "", "{}", " { } "])
+def test_a_delete_with_no_body_or_an_empty_object_erases(api, clock, dynamo, tenant, raw):
+    clock.set(NOON)
+    assert api.xp("leaving", "forked").status_code == 200
+    data = None if raw is None else raw.encode()
+    resp = api.session.delete(f"{api.base}/v1/users/leaving", data=data, timeout=30)
+    assert resp.status_code == 200, resp.text
+    # The user's own items are gone (board entries are projected from the stream, later).
+    assert resp.json()["deleted"] is True and resp.json()["items_deleted"] > 0
+    assert [i for i in dynamo.items(tenant.id) if "#U#leaving" in i["pk"]] == []
+
+
+def test_a_webhook_delete_with_a_body_is_400_too(api):
+    resp = api.session.delete(f"{api.base}/v1/webhooks/wh_{'0' * 32}", data=b'{"x": 1}', timeout=30)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "validation_error", resp.text

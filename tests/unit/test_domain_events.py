@@ -3,8 +3,12 @@ webhook retry schedule, webhook URL checks."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
 
+from gamification.dal.egress import InvalidWebhookUrl
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.events import MAX_ATTEMPTS, RETRY_DELAYS_S, derive, notification, retry_delay
 from gamification.domain.rules import load_rules
@@ -84,6 +88,25 @@ def test_the_retry_schedule_retries_within_60s_and_for_at_least_24h():
     assert retry_delay(3, scale=0) == 0
 
 
+@pytest.fixture
+def dns(monkeypatch):
+    """No network: IP literals resolve to themselves, ``localhost`` to loopback, names under
+    ``example.com`` to a public address, ``internal.example.net`` to a private one; any other
+    name does not resolve."""
+    names = {"localhost": ["127.0.0.1", "::1"], "internal.example.net": ["10.1.2.3"]}
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            addresses = ["93.184.215.14"] if host.endswith("example.com") else names.get(host)
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+
+
 @pytest.mark.parametrize(
     "url, loopback, ok",
     [
@@ -101,12 +124,36 @@ def test_the_retry_schedule_retries_within_60s_and_for_at_least_24h():
         ("not a url", False, False),
     ],
 )
-def test_webhook_urls(url, loopback, ok):
+def test_webhook_urls(dns, url, loopback, ok):
     if ok:
         assert check_webhook_url(url, allow_loopback=loopback) is None
     else:
-        with pytest.raises(ValidationFailed):
+        with pytest.raises(InvalidWebhookUrl) as info:
             check_webhook_url(url, allow_loopback=loopback)
+        assert isinstance(info.value, ValidationFailed) and info.value.body()["error"]["code"] == "invalid_webhook_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://169.254.169.254/", "https://10.0.0.1/h", "https://192.168.1.1/", "https://[::ffff:10.0.0.1]/",
+     "https://0.0.0.0/", "https://[::]/", "https://[fe80::1]/", "https://nonexistent.invalid/h",
+     "https://internal.example.net/h", "http://0.0.0.0:8080/h"],
+)  # fmt: skip
+@pytest.mark.parametrize("loopback", [False, True])
+def test_the_check_refuses_private_link_local_unspecified_and_unresolvable_hosts(dns, url, loopback):
+    """The one check of registration and delivery resolves the host: the shape alone passed
+    these (the local stack's loopback allowance admits loopback only)."""
+    with pytest.raises(InvalidWebhookUrl) as info:
+        check_webhook_url(url, allow_loopback=loopback)
+    assert info.value.status == 400 and info.value.body()["error"]["field"] == "url"
+
+
+def test_loopback_literals_pass_only_with_the_local_allowance(dns):
+    assert check_webhook_url("https://[::ffff:127.0.0.1]/h", allow_loopback=True) is None
+    with pytest.raises(InvalidWebhookUrl, match="loopback"):
+        check_webhook_url("https://[::ffff:127.0.0.1]/h", allow_loopback=False)
+    with pytest.raises(InvalidWebhookUrl, match="loopback"):
+        check_webhook_url("https://127.0.0.2/h", allow_loopback=False)
 
 
 def test_an_award_after_missed_dates_gives_freeze_used_and_lost():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -128,3 +129,22 @@ def test_refusal_reasons_cover_mapped_addresses():
     assert egress.refusal(ipaddress.ip_address("::ffff:127.0.0.1"), allow_loopback=True) is None
     assert egress.refusal(ipaddress.ip_address("::ffff:10.0.0.1"), allow_loopback=True) == "private"
     assert egress.refusal(ipaddress.ip_address("8.8.8.8"), allow_loopback=False) is None
+
+
+def test_a_resolver_that_does_not_answer_is_refused_within_the_bound(monkeypatch):
+    """Registration waits for DNS as delivery does, at most RESOLVE_TIMEOUT_S: a resolver that
+    hangs makes a refusal, not a request that runs into the function's timeout."""
+    release = threading.Event()
+
+    def hanging_getaddrinfo(*args, **kwargs):
+        release.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    monkeypatch.setattr(egress, "RESOLVE_TIMEOUT_S", 0.2)
+    try:  # without the bound the lookup would end 10 s later as "does not resolve"
+        with pytest.raises(InvalidWebhookUrl, match="did not resolve within") as info:
+            check_webhook_url("https://slow.example.com/h", allow_loopback=False)
+    finally:
+        release.set()
+    assert info.value.body()["error"]["code"] == "invalid_webhook_url"

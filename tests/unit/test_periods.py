@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from gamification.domain.periods import (
+    iana_zones,
+    is_iana_zone,
     local_date,
     local_midnight,
     next_window_start,
@@ -79,3 +81,16 @@ def test_local_midnight_starts_the_local_date(d, zone_name):
     start = local_midnight(d, zone)
     assert local_date(start, zone) == d
     assert local_date(start - timedelta(seconds=1), zone) == d - timedelta(days=1)
+
+
+def test_the_accepted_zones_are_the_iana_names_whatever_the_host_has():
+    """The one list of PUT /v1/users/{id}/timezone and the rules file's ``timezone``: the tz
+    database's zones (the ``tzdata`` package), not the host's zoneinfo files."""
+    zones = iana_zones()
+    assert {"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Etc/GMT+5"} <= zones
+    for name in ("localtime", "posixrules", "Factory", "posix/Europe/Berlin", "right/UTC", "", "Mars/Olympus"):
+        assert not is_iana_zone(name), name
+    assert not is_iana_zone(None) and not is_iana_zone(5)
+    assert iana_zones() is zones  # computed once
+    for name in sorted(zones)[::50]:
+        assert ZoneInfo(name).key == name

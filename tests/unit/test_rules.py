@@ -50,6 +50,8 @@ def test_default_rules_encode_seed_000_coins(rules):
     [
         (lambda d: d.update(version=2), "version"),
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone"),
+        (lambda d: d.update(timezone="localtime"), "timezone"),  # the host's zone, not an IANA name
+        (lambda d: d.update(timezone="Factory"), "timezone"),
         (lambda d: d.update(max_event_age="soon"), "max_event_age"),
         (lambda d: d.update(max_event_age="0s"), "max_event_age"),
         (lambda d: d["levels"].__setitem__(0, {"level": 1, "name": "A", "xp": 10}), "levels"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import available_timezones
 
 #: Lists of names a request may use, drawn from the rules (gamification.domain.rules.Rules).
 NAME_LISTS: dict[str, Callable[[Any], list[str]]] = {
@@ -25,9 +24,15 @@ NAME_LISTS: dict[str, Callable[[Any], list[str]]] = {
     "periods": lambda r: sorted({p for b in r.leaderboards.values() for p in b.periods}),
     "topics": lambda r: sorted(r.topics),
     # Not from the rules, but lists all the same: what the engine accepts, exactly.
-    "timezones": lambda r: sorted(available_timezones()),
+    "timezones": lambda r: _timezones(),
     "event_types": lambda r: ["*", *_event_types()],
 }
+
+
+def _timezones() -> list[str]:
+    from gamification.domain.periods import iana_zones
+
+    return sorted(iana_zones())
 
 
 def _event_types() -> list[str]:

@@ -110,7 +110,7 @@ def build_app() -> APIGatewayHttpResolver:
         problems = [
             {"field": "body", "message": "Malformed JSON body", "type": e["type"]}
             if e["type"] == "json_invalid"
-            else {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            else {"field": ".".join(str(p) for p in e["loc"]), "message": _problem_message(e), "type": e["type"]}
             for e in exc.errors()
         ]
         first = problems[0] if problems else {"field": "request", "message": "invalid"}
@@ -124,6 +124,21 @@ def build_app() -> APIGatewayHttpResolver:
         return _error(404, NotFound("No such route").body())
 
     return app
+
+
+#: The shape a pattern stands for, said in words in error messages instead of the regex
+#: (the date's is some 300 characters; the OpenAPI document keeps the patterns themselves).
+PATTERN_SHAPES = {DATE_PATTERN: "a calendar date YYYY-MM-DD of the years 2000-2999"}
+
+
+def _problem_message(error: Any) -> str:
+    """The message of one validation problem: pydantic's, except for a pattern of
+    :data:`PATTERN_SHAPES` (``must be a calendar date YYYY-MM-DD ...``)."""
+    if error.get("type") == "string_pattern_mismatch":
+        shape = PATTERN_SHAPES.get((error.get("ctx") or {}).get("pattern"))
+        if shape:
+            return f"must be {shape}"
+    return str(error.get("msg"))
 
 
 def _known_query_parameters(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
@@ -188,14 +203,22 @@ def _json_kind(value: Any) -> str:
     return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
+def _malformed(why: str) -> dict[str, Any]:
+    """400 ``validation_error`` (field ``body``): ``Malformed JSON body: <why>``."""
+    return _proxy_error(ValidationFailed(f"Malformed JSON body: {why}", field="body"))
+
+
 def guard(event: dict[str, Any]) -> dict[str, Any] | None:
     """Checks every API request passes before routing; returns an error response or None.
 
     - no tenant from the authorizer -> 401 (before validation, so unauthenticated callers
       learn nothing about the schema);
     - a body over :data:`MAX_BODY_BYTES` -> 413 ``payload_too_large``;
-    - a body that is not UTF-8 JSON (or nests too deep to parse), or JSON that is not an
-      object (an array, a string...) -> 400 ``validation_error``.
+    - a body that is not UTF-8 (message ``... not UTF-8``), not valid JSON (``... not valid
+      JSON (<what> at line L column C)``; also nesting too deep to parse), or JSON that is
+      not an object (an array, a string...) -> 400 ``validation_error``;
+    - a DELETE with a body other than ``{}`` -> 400 ``validation_error`` (DELETE takes no
+      body; fields it would ignore are refused, as unknown fields are on every route).
 
     Normalises the event in place: the body is read as JSON whatever content type the
     client declared (curl -d sends a form type), and path segments are percent-decoded.
@@ -210,14 +233,26 @@ def guard(event: dict[str, Any]) -> dict[str, Any] | None:
         return None
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
-        if len(raw) > MAX_BODY_BYTES:
-            return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
-        parsed = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError, UnicodeError):
-        return _proxy_error(ValidationFailed("Malformed JSON body: not UTF-8 JSON", field="body"))
+    except (ValueError, UnicodeError):  # API Gateway's base64, or text with lone surrogates
+        return _malformed("not valid base64" if event.get("isBase64Encoded") else "not UTF-8")
+    if len(raw) > MAX_BODY_BYTES:
+        return _proxy_error(PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        return _malformed("not UTF-8")
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _malformed(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    except (ValueError, RecursionError):  # nesting past the parser; numbers past int's digit limit
+        return _malformed("not valid JSON (nested too deeply or a number too long to parse)")
     if not isinstance(parsed, dict):
         return _proxy_error(ValidationFailed(f"body: must be a JSON object, not {_json_kind(parsed)}", field="body"))
-    event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if parsed and method == "DELETE":
+        return _proxy_error(ValidationFailed("body: DELETE takes no body (send none, or {})", field="body"))
+    event["body"], event["isBase64Encoded"] = text, False
     event["headers"] = {**(event.get("headers") or {}), "content-type": "application/json"}
     return None
 

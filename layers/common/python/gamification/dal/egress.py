@@ -3,10 +3,11 @@
 :func:`check_webhook_url` is called when a tenant registers a webhook URL and again before
 every delivery, because DNS answers change (a name that resolved to a public address at
 registration may resolve to ``169.254.169.254`` later: DNS rebinding). It resolves the host
-itself (``socket.getaddrinfo``; this is I/O, hence the data-access layer) and refuses the URL
-when *any* address it resolves to is not a public unicast address.
+itself (``socket.getaddrinfo``, waiting at most :data:`RESOLVE_TIMEOUT_S`; this is I/O, hence the
+data-access layer) and refuses the URL when *any* address it resolves to is not a public
+unicast address, or when the host does not resolve in time.
 
-Rules (docs in SECURITY.md, "Webhook egress"):
+Rules (docs in docs/security.md, "Webhook egress"):
 
 - scheme ``https`` only; ``http`` only when ``allow_loopback`` (the local stack) and every
   address is loopback;
@@ -26,18 +27,25 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from typing import Any
 from urllib.parse import urlsplit
 
-from gamification.domain.errors import GamificationError
+from gamification.domain.errors import ValidationFailed
 
 #: Longest URL accepted (bytes of the text as given).
 MAX_URL_LENGTH = 2048
+#: Longest wait for the host's addresses (seconds), at registration and at delivery alike:
+#: the system resolver's own retries can take tens of seconds, past the function's timeout.
+RESOLVE_TIMEOUT_S = 3.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class InvalidWebhookUrl(GamificationError):
-    """400: a webhook URL that the engine will not deliver to (scheme, host or address)."""
+class InvalidWebhookUrl(ValidationFailed):
+    """400 ``invalid_webhook_url``: a webhook URL that the engine will not deliver to (shape,
+    scheme, host or address). A ValidationFailed (``field`` and ``errors`` name ``url``) with
+    a code of its own (docs/api.md)."""
 
     code = "invalid_webhook_url"
 
@@ -77,11 +85,36 @@ def refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
     return None
 
 
+def _getaddrinfo(host: str, port: int, timeout: float) -> list[Any]:
+    """``socket.getaddrinfo`` (TCP) waiting at most ``timeout`` seconds. The lookup runs in a
+    daemon thread (getaddrinfo takes no timeout); one that is still waiting is left to finish
+    on its own. Raises OSError (unresolvable) or TimeoutError."""
+    outcome: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (UnicodeError, OSError) as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=lookup, name="webhook-dns", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["infos"]
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to (TCP). Raises InvalidWebhookUrl if none."""
+    """Every address ``host`` resolves to (TCP), waiting at most :data:`RESOLVE_TIMEOUT_S`.
+    Raises InvalidWebhookUrl if none, or none in time."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError) as exc:
+        infos = _getaddrinfo(host, port, RESOLVE_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise InvalidWebhookUrl(f"webhook host {host!r} did not resolve within the time allowed") from exc
+    except (UnicodeError, OSError) as exc:
         raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve") from exc
     out: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:

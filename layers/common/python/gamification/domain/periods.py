@@ -13,9 +13,34 @@ All functions are pure; instants must be timezone-aware.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from importlib import resources
+from zoneinfo import ZoneInfo, available_timezones
 
 FOREVER_KEY = "all"
+
+#: Names a zone list may hold that are no place's time: the host's ``localtime`` and
+#: ``posixrules`` files (whatever zone the machine is set to) and the tz database's
+#: ``Factory`` ("local time zone must be set").
+NOT_PLACE_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def iana_zones() -> frozenset[str]:
+    """Every time zone name the engine accepts (``Europe/Berlin``, ``UTC``...): the IANA tz
+    database's zones as the ``tzdata`` package lists them (a dependency of the layer, so the
+    same list on every host), without :data:`NOT_PLACE_ZONES`. Computed once. Without
+    ``tzdata``, the host's zones (``zoneinfo.available_timezones``) less the same names."""
+    try:
+        names = frozenset(resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+    except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a pinned dependency
+        names = frozenset(available_timezones())
+    return names - NOT_PLACE_ZONES
+
+
+def is_iana_zone(name: object) -> bool:
+    """True if ``name`` is one of :func:`iana_zones`."""
+    return isinstance(name, str) and name in iana_zones()
 
 #: Leaderboard period name -> coin window name (they share keys).
 PERIOD_WINDOW = {"daily": "day", "weekly": "week", "monthly": "month", "all_time": "forever"}

@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from gamification.domain.periods import is_iana_zone
 
 # Streaks, achievements and badges: their sections live in their own modules.
 from gamification.domain.achievements import Achievement, check_catalogue
@@ -268,10 +270,10 @@ class Rules(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        # The same names as PUT /v1/users/{id}/timezone: IANA zones, never the host's
+        # "localtime" (gamification.domain.periods.iana_zones).
+        if not is_iana_zone(v):
+            raise ValueError(f"unknown IANA time zone {v!r}")
         return v
 
     @field_validator("max_event_age", mode="before")

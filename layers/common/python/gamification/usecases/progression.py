@@ -25,9 +25,8 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -52,7 +51,7 @@ from gamification.domain.errors import (
     ValidationFailed,
 )
 from gamification.domain.levels import level_for_xp
-from gamification.domain.periods import local_date
+from gamification.domain.periods import is_iana_zone, local_date
 from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakGap, StreakState, window_days
 from gamification.usecases.outcome import Outcome
@@ -81,15 +80,12 @@ def user_zone(rules: Rules, profile: Mapping[str, Any] | None) -> ZoneInfo:
 
 
 def zone_named(name: str) -> str:
-    """``name`` if it is an IANA time zone. Raises ValidationFailed (400, field ``timezone``)."""
-    if name in _zones():
+    """``name`` if it is an IANA time zone (the names a rules file's ``timezone`` may take:
+    :func:`gamification.domain.periods.iana_zones`; never ``localtime``). Raises
+    ValidationFailed (400, field ``timezone``)."""
+    if is_iana_zone(name):
         return name
     raise ValidationFailed(f"unknown IANA time zone: {name!r}", field="timezone")
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def figures_of(rules: Rules, profile: Mapping[str, Any] | None, total_xp: int, streak: int) -> Figures:

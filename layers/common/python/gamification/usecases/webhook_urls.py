@@ -1,24 +1,35 @@
-"""Which webhook URLs the engine will call: ``https`` only in the cloud; plain ``http`` to a
-loopback host (``127.0.0.1``, ``localhost``, ``::1``) only when loopback is allowed (the
-local stack). One function, called at registration and again before every delivery, so a
-stricter egress guard (DNS resolution, private ranges) with the same signature, returning
-None and raising a 400 error, can take its place by changing only this module."""
+"""Which webhook URLs the engine will call (docs/security.md, "Webhook egress"). One
+function, called at registration and again before every delivery (DNS answers change):
+
+1. the shape, here: at most 2,048 characters and no whitespace, a host, no user, password or
+   fragment, a port other than 0; ``https``, or plain ``http`` to a loopback host
+   (``127.0.0.1``, ``localhost``, ``::1``) only when loopback is allowed (the local stack);
+2. the addresses, by :func:`gamification.dal.egress.check_webhook_url`: the host is resolved
+   (with a bounded wait) and refused when it does not resolve or when any address is
+   private, loopback (unless allowed), link-local, unspecified, IPv4-mapped onto one of
+   those, or otherwise not public.
+
+Every refusal is :class:`~gamification.dal.egress.InvalidWebhookUrl` (400
+``invalid_webhook_url``, field ``url``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from gamification.domain.errors import ValidationFailed
+from gamification.dal import egress
+from gamification.dal.egress import MAX_URL_LENGTH, InvalidWebhookUrl
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-MAX_URL_LENGTH = 2048
 
 
 def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
-    """None if the engine may deliver to ``url``; raises ValidationFailed (400, ``url``)."""
+    """None if the engine may deliver to ``url``; raises InvalidWebhookUrl (400, ``url``).
 
-    def bad(why: str) -> ValidationFailed:
-        return ValidationFailed(f"url: {why}", field="url")
+    ``allow_loopback``: the local stack's allowance (``GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK``
+    or ``GAMIFICATION_ALLOW_LOOPBACK_EGRESS``); it admits loopback and nothing else private."""
+
+    def bad(why: str) -> InvalidWebhookUrl:
+        return InvalidWebhookUrl(f"url: {why}")
 
     if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH or any(c.isspace() for c in url):
         raise bad(f"must be an absolute URL of at most {MAX_URL_LENGTH} characters")
@@ -35,6 +46,9 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
     loopback = host in LOOPBACK_HOSTS
     if loopback and not allow_loopback:
         raise bad("loopback hosts are allowed only in the local stack")
-    if parts.scheme == "https" or (parts.scheme == "http" and loopback and allow_loopback):
-        return None
-    raise bad("must use https" + (" (or http to a loopback host locally)" if allow_loopback else ""))
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback and allow_loopback)):
+        raise bad("must use https" + (" (or http to a loopback host locally)" if allow_loopback else ""))
+    try:
+        egress.check_webhook_url(url, allow_loopback=allow_loopback)
+    except InvalidWebhookUrl as exc:
+        raise bad(exc.message) from None

@@ -37,7 +37,6 @@ from gamification.api.notification_models import CreatedWebhook, DeletedWebhook,
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 from gamification.settings import environment
-from gamification.dal import egress
 from gamification.usecases.webhook_urls import check_webhook_url
 
 DELIVERY_TIMEOUT_S = 5
@@ -75,14 +74,18 @@ class Webhooks:
     # ---- endpoints -------------------------------------------------------------------
 
     def register(self, tenant: str, url: str, events: list[str]) -> Outcome:
-        """Raises ValidationFailed (400: url, unknown event types), TooManyWebhooks (409)."""
-        check_webhook_url(url, allow_loopback=allow_loopback())
+        """Raises ValidationFailed (400 ``validation_error``: unknown event types),
+        InvalidWebhookUrl (400 ``invalid_webhook_url``: the URL, its host or an address it
+        resolves to; the same check as before each delivery), TooManyWebhooks (409). Nothing
+        is written for any of them. The event types are checked first: no DNS lookup for a
+        request refused anyway."""
         unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
         if unknown or not events:
             raise ValidationFailed(
                 f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
                 field="events",
             )
+        check_webhook_url(url, allow_loopback=allow_loopback())
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
@@ -164,10 +167,9 @@ class Webhooks:
             upsert(self.store, k_log, {**log, "status": "dropped", "last_error": "webhook deleted"})
             return True
         try:
+            # Resolved again now, at delivery: refuses private, loopback and link-local
+            # addresses (server-side request forgery), also when DNS changed since registration.
             check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
-            # Resolved now, at delivery: refuses private, loopback and link-local addresses
-            # (server-side request forgery), also when DNS changed since registration.
-            egress.check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
         except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
             upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
             return True
