@@ -25,6 +25,11 @@ def traces(dynamo, tenant, user):
     return out
 
 
+def unlocked_count(api, achievement):
+    catalogue = {a["id"]: a for a in api.get("/v1/achievements").json()["achievements"]}
+    return catalogue[achievement]["unlocked_count"]
+
+
 def make_history(api, clock, user):
     clock.set(NOON - timedelta(days=1))
     api.xp(user, "create_character", key=f"{user}-k1")
@@ -43,6 +48,7 @@ def test_a_deleted_user_leaves_nothing_behind(api, clock, dynamo, tenant, boards
     api.xp("stay", "forked")  # 10 XP: below "gone" on every board
     assert api.get("/v1/leaderboards/xp", period="daily", user_id="stay").json()["user"]["rank"] == 2
     assert traces(dynamo, tenant.id, "gone")
+    assert unlocked_count(api, "first_character") == 1
     resp = api.session.delete(f"{api.base}/v1/users/gone", timeout=30)
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -57,6 +63,8 @@ def test_a_deleted_user_leaves_nothing_behind(api, clock, dynamo, tenant, boards
         assert [e["user_id"] for e in b["entries"]] == ["stay"], b
         assert b["user"]["rank"] == 1
     assert api.get("/v1/leaderboards/xp", period="daily", user_id="gone").json()["user"]["rank"] is None
+    # The catalogue no longer counts the user's unlock.
+    assert unlocked_count(api, "first_character") == 0
     # The other user is untouched; idempotency keys of the deleted user are free again.
     assert traces(dynamo, tenant.id, "stay")
     again = api.xp("gone", "paid_char_sold", key="gone-k2")
@@ -80,9 +88,12 @@ def test_a_crashed_erasure_finishes_when_called_again(api, clock, dynamo, tenant
     # It stopped in step 3: the partition and the board rows (step 4) are still there.
     assert any(i["pk"] == f"T#{tenant.id}#U#crash" for i in left)
     assert any(i["pk"].startswith(f"T#{tenant.id}#LB#") and "#S" in i["pk"] for i in left)
+    # Step 2 ran: the unlock is off the count; the resumed run must not take it off again.
+    assert unlocked_count(api, "first_character") == 0
     monkeypatch.setattr(erasure, "_delete_partition", real)
     erasure.erase(tenant.id, "crash", NOON)
     assert traces(dynamo, tenant.id, "crash") == []
+    assert unlocked_count(api, "first_character") == 0
 
 
 def test_a_bad_user_id_is_400(api):

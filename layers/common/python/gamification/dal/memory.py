@@ -89,7 +89,9 @@ class MemoryStore:
         elif kind == "Update":
             items[ident] = _update(body["UpdateExpression"], dict(current or {"pk": key["pk"], "sk": key["sk"]}),
                                    names, values)
-        else:
+        elif kind == "Delete":
+            items.pop(ident, None)
+        elif kind != "ConditionCheck":
             raise NotImplementedError(kind)
         return True
 

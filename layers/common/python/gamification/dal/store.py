@@ -124,6 +124,13 @@ class Transaction:
         )
         return self
 
+    def delete_existing(self, key: Key) -> Transaction:
+        """Delete an item that must still exist (an unlock marker released once)."""
+        self.items.append(
+            {"Delete": {"TableName": self.table, "Key": marshal(key), "ConditionExpression": "attribute_exists(pk)"}}
+        )
+        return self
+
     def update(self, change: items.Update) -> Transaction:
         """Add one conditional update built by :mod:`gamification.dal.items`."""
         update: dict[str, Any] = {

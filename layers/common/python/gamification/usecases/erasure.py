@@ -5,20 +5,26 @@ Steps, each safe to repeat (a crashed or timed-out erasure is finished by callin
 1. collect, from the user's ledger entries and day usage, the local dates the user was
    active on and the idempotency keys of their requests; saved on an erasure item
    (``T#{t}#ERASE#{user}``) so a resumed run still knows them once the ledger is gone;
-2. delete the idempotency records of those keys;
+2. delete the idempotency records of those keys, and release the user's unlocks: each
+   unlock marker (``ACH#{achievement}``) is deleted in one transaction with the ``-1`` of
+   its achievement's count shard, so the catalogue's ``unlocked_count`` stops counting the
+   user, and a resumed erasure (the marker gone) never subtracts twice;
 3. delete every item of the user's partition (profile, usage, ledger, once-markers,
    notifications), 25 per BatchWriteItem;
 4. take the user off every board period those dates touch: the period's projection is
    recomputed for the user from the (now empty) ledger and its aggregates from the score
    items left (docs/leaderboards.md, "Rebuild"); final snapshots of ended periods drop
-   the user's row. A ledger entry of the user still in the stream when this runs can put
-   the user back on a board: call again after the boards' lag (2 s);
+   the user's row (the rows left keep their ranks: prizes were paid by them, and a rank
+   renumbered would pay its new holder again when a roll-over re-reads the snapshot).
+   A ledger entry of the user still in the stream when this runs can put the user back
+   on a board: call again after the boards' lag (2 s);
 5. delete the erasure item. Afterwards the user reads as new and appears on no board.
 
 Cost: one Query page per 100 partition items (twice: collect, delete), one BatchWriteItem
-per 25 items, and per board period the user touched a read of its score items (proportional
-to the period's players: erasure is rare, exactness matters more). Writes for the user racing the erasure can leave items behind; a second call
-removes them.
+per 25 items, one two-item transaction per unlock, and per board period the user touched a
+read of its score items (proportional to the period's players: erasure is rare, exactness
+matters more). Writes for the user racing the erasure can leave items behind; a second
+call removes them.
 """
 
 from __future__ import annotations
@@ -26,15 +32,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gamification.api.ledger_models import DeleteUserResponse
-from gamification.dal import keys
+from gamification.dal import items, keys
 from gamification.dal.ledger_store import delete_keys, partition_keys, query_page
-from gamification.dal.store import Store
+from gamification.dal.store import Store, WriteConflict
 from gamification.domain.leaderboards import shard_of, touched
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.retry import Retry
 
 PAGE = 100
+#: Tries and seconds to release one unlock against racing unlocks of the same count shard.
+RELEASE_ATTEMPTS, RELEASE_BUDGET_S = 8, 5.0
 
 
 class Erasure:
@@ -54,7 +63,8 @@ class Erasure:
             self.store.put(k_state, state)
         days = {date.fromisoformat(d) for d in state.get("days", [])}
         delete_keys(self.store, [keys.idempotency_key(tenant, k) for k in state.get("idempotency_keys", [])])
-        deleted = self._delete_partition(keys.user_pk(tenant, user_id))
+        released = self._release_unlocks(tenant, user_id)
+        deleted = released + self._delete_partition(keys.user_pk(tenant, user_id))
         boards = self._leave_boards(tenant, user_id, days)
         delete_keys(self.store, [k_state])
         body = DeleteUserResponse(user_id=user_id, deleted=True, items_deleted=deleted, boards_left=boards)
@@ -67,8 +77,8 @@ class Erasure:
         for prefix in ("XP#", "COIN#", "DAY#"):
             start = None
             while True:
-                items, start = query_page(self.store, pk, prefix=prefix, limit=PAGE, start=start)
-                for item in items:
+                page, start = query_page(self.store, pk, prefix=prefix, limit=PAGE, start=start)
+                for item in page:
                     if prefix == "DAY#":
                         days.add(date.fromisoformat(item["sk"][len(prefix):]))
                         continue
@@ -82,6 +92,33 @@ class Erasure:
                 if start is None:
                     break
         return days, idem
+
+    def _release_unlocks(self, tenant: str, user_id: str) -> int:
+        """Delete each unlock marker with its count's ``-1`` (step 2); returns how many this
+        call released. A marker another erasure released first fails its condition and is
+        skipped; contention is retried."""
+        from gamification.usecases.progression import shard_for
+
+        pk = keys.user_pk(tenant, user_id)
+        start, released = None, 0
+        while True:
+            markers, start = query_page(self.store, pk, prefix="ACH#", limit=PAGE, start=start)
+            for marker in markers:
+                achievement = marker["sk"][len("ACH#"):]
+                count = keys.achievement_count_key(tenant, shard_for(user_id), achievement)
+                retry = Retry(RELEASE_ATTEMPTS, RELEASE_BUDGET_S, lambda: WriteConflict(["UnlockContention"]))
+                for _ in retry.attempts():
+                    tx = self.store.transaction()
+                    tx.delete_existing({"pk": pk, "sk": marker["sk"]}).update(items.counter_add(count, -1))
+                    try:
+                        self.store.commit(tx)
+                        released += 1
+                        break
+                    except WriteConflict as conflict:
+                        if conflict.reasons[0] == "ConditionalCheckFailed":
+                            break  # released by another erasure
+            if start is None:
+                return released
 
     def _leave_boards(self, tenant: str, user_id: str, days: set[date]) -> int:
         """Take the user off every board period of ``days`` (run after the ledger is gone):
