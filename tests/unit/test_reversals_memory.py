@@ -172,3 +172,19 @@ def test_reversing_a_wrong_attempt_moves_neither_the_topic_nor_the_days_counts(t
     assert store.get(keys.topic_key(T, "ann", "whole_numbers")) == before
     usage = store.get(keys.usage_key(T, "ann", "2026-11-21"))
     assert (usage["xp_gained"], usage["n_topic:whole_numbers"]) == (10, 1)
+
+
+def test_reversing_an_imported_entry_leaves_the_days_usage_alone(store):
+    """An imported XP entry never counted on the engine's day usage: reversing it must not
+    hand the user back cap room or action counts that today's awards used."""
+    from gamification.ops.imports import Entry, apply
+
+    engine = Engine(load_rules(), store, now=lambda: NOON, max_attempts=5, retry_budget_s=5)
+    xp(engine, "imp", "forked")
+    usage_key = (keys.user_pk(T, "imp"), "DAY#2026-11-21")
+    before = dict(store.items[usage_key])
+    apply(store, T, "xp_transactions", [Entry(1, "imp", "xp", 40, "forked", NOON.replace(hour=9), "r1")], NOON)
+    imported = [i for (p, sk), i in store.items.items() if p == usage_key[0] and i.get("imported_from")][0]
+    body = reverse(engine, "imp", imported)
+    assert body["total_xp"] == 10  # the forked award's XP only
+    assert store.items[usage_key] == before

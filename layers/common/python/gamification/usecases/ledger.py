@@ -266,8 +266,9 @@ class Ledger:
                     )  # fmt: skip
                     mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
                     tx.put_new(k_rev_bonus, bonus_attrs)
-                # A topic attempt counts on the day's usage only when it earned XP.
-                counted = not topic or bool(entry_amount(entry))
+                # A topic attempt counts on the day's usage only when it earned XP; an imported
+                # entry never did (an import writes the source's usage as its own item).
+                counted = not entry.get("imported_from") and (not topic or bool(entry_amount(entry)))
                 if counted and usage and k_usage and usage.get(TTL_ATTRIBUTE, float("inf")) >= epoch(now):
                     undo_day_usage(tx, k_usage, xp=plan.cap_xp, action=plan.action)
             else:
