@@ -25,6 +25,8 @@ XP_CASES = [
     ("/v1/users/u1/xp", '{"action": "forked", "occurred_at": "2026-11-21T12:00:00"}', "validation_error"),
     ("/v1/users/u1/xp", '{"action": "forked", "occurred_at": "2030-01-01T00:00:00Z"}', "validation_error"),
     ("/v1/users/u1/xp", '{"action": "forked", "occurred_at": "2020-01-01T00:00:00Z"}', "validation_error"),
+    ("/v1/users/u1/xp", '{"action": "forked", "occurred_at": "2026-11-21T99:00:00Z"}', "validation_error"),
+    ("/v1/users/u1/xp", '{"action": "forked", "occurred_at": "2026-02-30T10:00:00Z"}', "validation_error"),
     ("/v1/users/u1/xp", '{"action": "forked", "metadata": "text"}', "validation_error"),
     ("/v1/users/u1/xp", json.dumps({"action": "forked", "metadata": {"blob": "x" * 3000}}), "validation_error"),
     ("/v1/users/" + "a" * 129 + "/xp", '{"action": "forked"}', "validation_error"),
@@ -44,6 +46,16 @@ def test_bad_award_requests_are_400_and_write_nothing(api, clock, dynamo, tenant
     err = r.json()["error"]
     assert err["code"] == code and err["message"]
     assert dynamo.items(tenant.id) == []
+
+
+@pytest.mark.parametrize("value", ["2026-11-21T99:00:00Z", "2026-02-30T10:00:00Z", "2026-11-21T10:61:00+01:00"])
+def test_an_impossible_event_time_says_so(api, clock, value):
+    """Right shape, impossible calendar or clock: the message says the time is not real
+    (pydantic's own says "unexpected extra characters at the end of the input")."""
+    clock.set(NOON)
+    r = api.post("/v1/users/u1/xp", {"action": "forked", "occurred_at": value})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["message"].startswith(f"body.occurred_at: Value error, '{value}' is not a real date and time")
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "tab\tkey", "é-unicode"])

@@ -44,6 +44,11 @@ _RFC3339 = re.compile(RFC3339_PATTERN)
 
 def _rfc3339(value: Any) -> Any:
     if isinstance(value, str) and _RFC3339.match(value):
+        try:  # the shape is right; the calendar and clock must be too (no hour 99, no Feb 30)
+            datetime.fromisoformat(value.upper())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real date and time; an RFC 3339 date-time with offset, "
+                             "e.g. 2026-11-21T09:30:00Z") from None  # fmt: skip
         return value
     if isinstance(value, datetime):  # built in Python (tools, tests), not parsed from JSON
         return value
