@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -17,48 +18,87 @@ from gamification import runtime
 from gamification.dal import keys
 from gamification.usecases.webhooks import Webhooks
 from tests.conftest import load_event
+from tests.tls_certs import TestCA
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 
 class Receiver:
-    """A loopback HTTP receiver: answers the statuses in ``plan`` in turn (then 200)."""
+    """A loopback HTTP receiver: answers the statuses in ``plan`` in turn (then 200), a 3xx
+    with ``Location: location``; over https with ``tls`` (a certificate and key, e.g. from
+    :class:`tests.tls_certs.TestCA`). It records every connection it accepts
+    (``connections``: reached at all, whatever follows), every request of any method
+    (``calls``) and the names clients asked for in TLS (``sni``)."""
 
-    def __init__(self, plan=()):
+    def __init__(self, plan=(), tls=None, location=None):
         self.plan = list(plan)
         self.calls: list[dict] = []
+        self.connections = 0
+        self.sni: list[str | None] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"])).decode()
-                receiver.calls.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            def answer(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode()
+                receiver.calls.append({"method": self.command, "path": self.path, "body": body,
+                                       "headers": {k.lower(): v for k, v in self.headers.items()}})  # fmt: skip
                 status = receiver.plan.pop(0) if receiver.plan else 200
                 self.send_response(status)
+                if 300 <= status < 400 and location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            do_POST = do_GET = do_PUT = do_HEAD = answer  # noqa: N815
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = None
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(tls.cert, tls.key)
+            context.sni_callback = lambda sock, name, ctx: receiver.sni.append(name)
+
+        class Server(ThreadingHTTPServer):
+            def get_request(self):
+                sock, address = self.socket.accept()
+                receiver.connections += 1
+                if context is not None:  # the handshake in the request's thread, on first read
+                    sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                return sock, address
+
+            def handle_error(self, request, client_address):
+                pass  # a refused handshake: the client's verdict is what the tests look at
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hook"
 
     def close(self):
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
 def receiver():
     made = []
 
-    def make(plan=()):
-        made.append(Receiver(plan))
+    def make(plan=(), tls=None, location=None):
+        made.append(Receiver(plan, tls, location))
         return made[-1]
 
     yield make
     for r in made:
         r.close()
+
+
+@pytest.fixture
+def tls_ca(tmp_path):
+    """A certificate authority of this test (tests/tls_certs.py)."""
+    return TestCA(tmp_path)
 
 
 def settle(streams, queues):
@@ -283,3 +323,48 @@ def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(ap
         deleted = sorted(r.status_code for r in pool.map(lambda _: api.session.delete(f"{api.base}/v1/webhooks/{live[0]['id']}"), range(5)))
     assert deleted == [200] + [404] * 4
     assert register(100).status_code == 200 and register(101).status_code == 409
+
+
+# ---- delivery egress: TLS names (docs/security.md, "Webhook egress") ----
+
+WEBHOOK_FUNCTIONS = ["WebhooksFunction", "DeliverWebhooksFunction"]
+
+
+def spend_coins(api, clock, user):
+    """Award and spend coins: one ``coins.spent`` event."""
+    clock.set(NOON)
+    assert api.coins(user, "daily_login").status_code == 200
+    assert api.post(f"/v1/users/{user}/coins/spend", {"amount": 5, "reason": "shop"}).status_code == 200
+
+
+def deliveries(api, webhook_id):
+    return [(d["status"], d["attempts"], d["last_status_code"], d["last_error"])
+            for d in api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]]  # fmt: skip
+
+
+def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_it(
+    api, clock, tenant, streams, queues, receiver, dns, environments, tls_ca
+):
+    """The delivery connects to the checked IP, yet TLS names the URL's host (SNI) and the
+    certificate must be valid for it; the Host header is the URL's too. A receiver whose
+    certificate names another host gets no request: every attempt fails, dead-lettered."""
+    good = receiver(tls=tls_ca.issue("hooks.example.com"))
+    wrong = receiver(tls=tls_ca.issue("other.example.com"))
+    environments.call("tests.environment_hooks:set_variables", {"SSL_CERT_FILE": str(tls_ca.pem)},
+                      functions=WEBHOOK_FUNCTIONS)  # fmt: skip
+    dns({"hooks.example.com": ["127.0.0.1"]})  # loopback: allowed in the local stack
+    ids = {}
+    for name, hook in (("good", good), ("wrong", wrong)):
+        created = api.post("/v1/webhooks", {"url": f"https://hooks.example.com:{hook.port}/in?x=1", "events": ["coins.spent"]})
+        assert created.status_code == 200, created.text
+        ids[name] = created.json()
+    spend_coins(api, clock, "tls")
+    settle(streams, queues)
+    [call] = good.calls
+    assert call["method"] == "POST" and call["path"] == "/in?x=1"
+    assert call["headers"]["host"] == f"hooks.example.com:{good.port}" and set(good.sni) == {"hooks.example.com"}
+    assert Webhook(ids["good"]["secret"]).verify(call["body"], call["headers"])["type"] == "coins.spent"
+    assert deliveries(api, ids["good"]["id"])[0][:3] == ("delivered", 1, 200)
+    assert wrong.calls == [] and wrong.connections == 8 and set(wrong.sni) == {"hooks.example.com"}
+    [(state, attempts, code, error)] = deliveries(api, ids["wrong"]["id"])
+    assert (state, attempts, code) == ("dead_lettered", 8, None) and "certificate" in error.lower(), error
