@@ -325,7 +325,7 @@ def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(ap
     assert register(100).status_code == 200 and register(101).status_code == 409
 
 
-# ---- delivery egress: TLS names (docs/security.md, "Webhook egress") ----
+# ---- delivery egress: no redirects, TLS names (docs/security.md, "Webhook egress") ----
 
 WEBHOOK_FUNCTIONS = ["WebhooksFunction", "DeliverWebhooksFunction"]
 
@@ -340,6 +340,22 @@ def spend_coins(api, clock, user):
 def deliveries(api, webhook_id):
     return [(d["status"], d["attempts"], d["last_status_code"], d["last_error"])
             for d in api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_a_failed_attempt_and_its_location_gets_nothing(api, clock, tenant, streams, queues, receiver, status):
+    """A public receiver could answer ``302 Location: http://169.254.169.254/...``: the
+    delivery never follows it (here to a second loopback receiver); a 3xx is not 2xx, so it
+    is retried like any failure and ends dead-lettered."""
+    elsewhere = receiver()
+    hook = receiver(plan=[status] * 8, location=elsewhere.url)
+    webhook_id = api.post("/v1/webhooks", {"url": hook.url, "events": ["coins.spent"]}).json()["id"]
+    spend_coins(api, clock, "redirected")
+    settle(streams, queues)
+    assert [(c["method"], c["path"]) for c in elsewhere.calls] == [] and elsewhere.connections == 0
+    assert [c["method"] for c in hook.calls] == ["POST"] * 8
+    [(state, attempts, code, error)] = deliveries(api, webhook_id)
+    assert (state, attempts, code) == ("dead_lettered", 8, status) and "redirect" in error
 
 
 def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_it(

@@ -7,9 +7,10 @@ signed per Standard Webhooks (the ``standardwebhooks`` package).
 - Delivery: one SQS message per (endpoint, event). Headers ``webhook-id`` (the event id, the
   same on every retry), ``webhook-timestamp`` (epoch seconds of this attempt) and
   ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``); a 2xx answer
-  within 5 s is success. Otherwise the message is hidden for the next delay of
-  :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s first; 27.6 h in all) and after the
-  last attempt SQS moves it to the dead-letter queue. Receivers deduplicate on ``webhook-id``.
+  within 5 s is success. Otherwise (a 3xx too: redirects are not followed) the message is
+  hidden for the next delay of :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s
+  first; 27.6 h in all) and after the last attempt SQS moves it to the dead-letter queue.
+  Receivers deduplicate on ``webhook-id``.
 - Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
   which also keeps the payload for the redeliver command (tools/ops/webhooks.py).
 """
@@ -208,6 +209,18 @@ class Webhooks:
                 return False
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed (docs/security.md, "Webhook egress"): a 3xx reaches
+    :func:`_post` as an HTTPError, a failed attempt. Followed, ``Location`` could name any
+    address, e.g. the cloud metadata endpoint, past the check of the registered URL."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(url: str, signer: Webhook, msg_id: str, body: str) -> tuple[int | None, str | None]:
     """POST one signed delivery; (HTTP status or None, error text or None).
 
@@ -229,9 +242,9 @@ def _post(url: str, signer: Webhook, msg_id: str, body: str) -> tuple[int | None
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as resp:  # noqa: S310 - URL checked
+        with _OPENER.open(request, timeout=DELIVERY_TIMEOUT_S) as resp:  # noqa: S310 - URL checked
             return resp.status, None
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
+        return exc.code, f"HTTP {exc.code}" + (" (redirects are not followed)" if 300 <= exc.code < 400 else "")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         return None, str(getattr(exc, "reason", exc))[:200]
