@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-import ssl
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -19,67 +16,9 @@ from gamification.dal import keys
 from gamification.usecases.webhooks import Webhooks
 from tests.conftest import load_event
 from tests.tls_certs import TestCA
+from tests.webhook_receiver import Receiver
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-
-
-class Receiver:
-    """A loopback HTTP receiver: answers the statuses in ``plan`` in turn (then 200), a 3xx
-    with ``Location: location``; over https with ``tls`` (a certificate and key, e.g. from
-    :class:`tests.tls_certs.TestCA`). It records every connection it accepts
-    (``connections``: reached at all, whatever follows), every request of any method
-    (``calls``) and the names clients asked for in TLS (``sni``)."""
-
-    def __init__(self, plan=(), tls=None, location=None):
-        self.plan = list(plan)
-        self.calls: list[dict] = []
-        self.connections = 0
-        self.sni: list[str | None] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length).decode()
-                receiver.calls.append({"method": self.command, "path": self.path, "body": body,
-                                       "headers": {k.lower(): v for k, v in self.headers.items()}})  # fmt: skip
-                status = receiver.plan.pop(0) if receiver.plan else 200
-                self.send_response(status)
-                if 300 <= status < 400 and location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_POST = do_GET = do_PUT = do_HEAD = answer  # noqa: N815
-
-            def log_message(self, *args):
-                pass
-
-        context = None
-        if tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(tls.cert, tls.key)
-            context.sni_callback = lambda sock, name, ctx: receiver.sni.append(name)
-
-        class Server(ThreadingHTTPServer):
-            def get_request(self):
-                sock, address = self.socket.accept()
-                receiver.connections += 1
-                if context is not None:  # the handshake in the request's thread, on first read
-                    sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-                return sock, address
-
-            def handle_error(self, request, client_address):
-                pass  # a refused handshake: the client's verdict is what the tests look at
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hook"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -325,7 +264,7 @@ def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(ap
     assert register(100).status_code == 200 and register(101).status_code == 409
 
 
-# ---- delivery egress: no redirects, TLS names (docs/security.md, "Webhook egress") ----
+# ---- delivery egress: no redirects, the checked address only, TLS names (docs/security.md) ----
 
 WEBHOOK_FUNCTIONS = ["WebhooksFunction", "DeliverWebhooksFunction"]
 
@@ -358,6 +297,33 @@ def test_a_redirect_is_a_failed_attempt_and_its_location_gets_nothing(api, clock
     assert (state, attempts, code) == ("dead_lettered", 8, status) and "redirect" in error
 
 
+def test_delivery_connects_to_the_address_it_checked_not_to_a_second_answer(
+    api, clock, tenant, streams, queues, receiver, dns, environments, tls_ca
+):
+    """DNS rebinding: the name answers a public address to the check and loopback to the
+    next lookup. A delivery that let its HTTP client resolve the name again reached the
+    loopback receiver (and delivered the signed POST: its certificate is valid for the name).
+    The delivery connects to the checked address instead (fake, refused at once here: no
+    packet leaves the machine), and the later lookup's loopback answer is refused by the
+    check, as in the cloud: this test turns the local stack's loopback allowance off."""
+    inside = receiver(tls=tls_ca.issue("rebind.example.com"))
+    environments.call(
+        "tests.environment_hooks:set_variables",
+        {"SSL_CERT_FILE": str(tls_ca.pem), "GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK": "false",
+         "GAMIFICATION_ALLOW_LOOPBACK_EGRESS": "false"},
+        functions=WEBHOOK_FUNCTIONS,
+    )  # fmt: skip
+    dns({"rebind.example.com": [["93.184.215.14"], ["127.0.0.1"]]})
+    url = f"https://rebind.example.com:{inside.port}/hook"
+    created = api.post("/v1/webhooks", {"url": url, "events": ["coins.spent"]})
+    assert created.status_code == 200, created.text
+    spend_coins(api, clock, "rebound")
+    settle(streams, queues)
+    assert [(c["method"], c["headers"]["host"]) for c in inside.calls] == [] and inside.connections == 0
+    [(state, attempts, code, error)] = deliveries(api, created.json()["id"])
+    assert state in ("refused", "dead_lettered") and code is None, (state, attempts, error)
+
+
 def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_it(
     api, clock, tenant, streams, queues, receiver, dns, environments, tls_ca
 ):
@@ -383,4 +349,5 @@ def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_
     assert deliveries(api, ids["good"]["id"])[0][:3] == ("delivered", 1, 200)
     assert wrong.calls == [] and wrong.connections == 8 and set(wrong.sni) == {"hooks.example.com"}
     [(state, attempts, code, error)] = deliveries(api, ids["wrong"]["id"])
-    assert (state, attempts, code) == ("dead_lettered", 8, None) and "certificate" in error.lower(), error
+    assert (state, attempts, code) == ("dead_lettered", 8, None) and error.startswith("TLS with 127.0.0.1: "), error
+    assert "'hooks.example.com' doesn't match 'other.example.com'" in error
