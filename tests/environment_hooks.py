@@ -73,25 +73,55 @@ def recorded_calls() -> list[tuple[str, dict[str, Any]]]:
 
 
 _real_getaddrinfo: Any = None
+_real_connect: Any = None
 
 
-def resolve_names(names: dict[str, list[str]] | None) -> None:
+def resolve_names(names: dict[str, list[str] | list[list[str]]] | None) -> None:
     """DNS without network in this environment: each name of ``names`` resolves to its
-    addresses (TCP); every other host as usual. ``None`` restores the real resolver."""
+    addresses (TCP); every other host as usual. A list of lists is a sequence of answers,
+    one per lookup of that name in this environment (the last repeats): a name that
+    changes its answer (DNS rebinding). ``None`` restores the real resolver.
+
+    The fake addresses that are not loopback are fiction: a connection to one is refused at
+    once (ECONNREFUSED), so that no test sends a packet to a real public host."""
+    import errno
+    import ipaddress
     import socket
 
-    global _real_getaddrinfo
+    global _real_getaddrinfo, _real_connect
     if _real_getaddrinfo is None:
-        _real_getaddrinfo = socket.getaddrinfo
-    real = _real_getaddrinfo
+        _real_getaddrinfo, _real_connect = socket.getaddrinfo, socket.socket.connect
+    real, real_connect = _real_getaddrinfo, _real_connect
     if names is None:
-        socket.getaddrinfo = real
+        socket.getaddrinfo, socket.socket.connect = real, real_connect
         return
+    answers = {n: [a] if isinstance(a[0], str) else list(a) for n, a in names.items()}  # type: ignore[index]
+    lookups = dict.fromkeys(answers, 0)
+    fiction = {a for seq in answers.values() for answer in seq for a in answer if not ipaddress.ip_address(a).is_loopback}
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in names:
+        if host not in answers:
             return real(host, port, *args, **kwargs)
+        seq = answers[host]
+        answer, lookups[host] = seq[min(lookups[host], len(seq) - 1)], lookups[host] + 1
         return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                 (a, port, 0, 0) if ":" in a else (a, port)) for a in names[host]]  # fmt: skip
+                 (a, port, 0, 0) if ":" in a else (a, port)) for a in answer]  # fmt: skip
 
-    socket.getaddrinfo = getaddrinfo
+    def connect(sock: Any, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] in fiction:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, f"{address[0]} is a test's fake address: not connected")
+        return real_connect(sock, address)
+
+    socket.getaddrinfo, socket.socket.connect = getaddrinfo, connect
+
+
+def set_variables(variables: dict[str, str | None]) -> None:
+    """Set (or, for None, remove) environment variables of this environment, e.g.
+    ``SSL_CERT_FILE`` (the CAs that ``ssl``'s default contexts trust, read at each new
+    context) or ``GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK`` (read at each delivery). The
+    ``environments`` fixture's reset restores the test process's variables."""
+    for name, value in variables.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

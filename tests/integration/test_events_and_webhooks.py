@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -17,48 +15,29 @@ from gamification import runtime
 from gamification.dal import keys
 from gamification.usecases.webhooks import Webhooks
 from tests.conftest import load_event
+from tests.tls_certs import TestCA
+from tests.webhook_receiver import Receiver
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-
-
-class Receiver:
-    """A loopback HTTP receiver: answers the statuses in ``plan`` in turn (then 200)."""
-
-    def __init__(self, plan=()):
-        self.plan = list(plan)
-        self.calls: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"])).decode()
-                receiver.calls.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-                status = receiver.plan.pop(0) if receiver.plan else 200
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self):
-        self.server.shutdown()
 
 
 @pytest.fixture
 def receiver():
     made = []
 
-    def make(plan=()):
-        made.append(Receiver(plan))
+    def make(plan=(), tls=None, location=None):
+        made.append(Receiver(plan, tls, location))
         return made[-1]
 
     yield make
     for r in made:
         r.close()
+
+
+@pytest.fixture
+def tls_ca(tmp_path):
+    """A certificate authority of this test (tests/tls_certs.py)."""
+    return TestCA(tmp_path)
 
 
 def settle(streams, queues):
@@ -283,3 +262,92 @@ def test_racing_registrations_never_pass_the_cap_and_a_deletion_frees_a_place(ap
         deleted = sorted(r.status_code for r in pool.map(lambda _: api.session.delete(f"{api.base}/v1/webhooks/{live[0]['id']}"), range(5)))
     assert deleted == [200] + [404] * 4
     assert register(100).status_code == 200 and register(101).status_code == 409
+
+
+# ---- delivery egress: no redirects, the checked address only, TLS names (docs/security.md) ----
+
+WEBHOOK_FUNCTIONS = ["WebhooksFunction", "DeliverWebhooksFunction"]
+
+
+def spend_coins(api, clock, user):
+    """Award and spend coins: one ``coins.spent`` event."""
+    clock.set(NOON)
+    assert api.coins(user, "daily_login").status_code == 200
+    assert api.post(f"/v1/users/{user}/coins/spend", {"amount": 5, "reason": "shop"}).status_code == 200
+
+
+def deliveries(api, webhook_id):
+    return [(d["status"], d["attempts"], d["last_status_code"], d["last_error"])
+            for d in api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_a_failed_attempt_and_its_location_gets_nothing(api, clock, tenant, streams, queues, receiver, status):
+    """A public receiver could answer ``302 Location: http://169.254.169.254/...``: the
+    delivery never follows it (here to a second loopback receiver); a 3xx is not 2xx, so it
+    is retried like any failure and ends dead-lettered."""
+    elsewhere = receiver()
+    hook = receiver(plan=[status] * 8, location=elsewhere.url)
+    webhook_id = api.post("/v1/webhooks", {"url": hook.url, "events": ["coins.spent"]}).json()["id"]
+    spend_coins(api, clock, "redirected")
+    settle(streams, queues)
+    assert [(c["method"], c["path"]) for c in elsewhere.calls] == [] and elsewhere.connections == 0
+    assert [c["method"] for c in hook.calls] == ["POST"] * 8
+    [(state, attempts, code, error)] = deliveries(api, webhook_id)
+    assert (state, attempts, code) == ("dead_lettered", 8, status) and "redirect" in error
+
+
+def test_delivery_connects_to_the_address_it_checked_not_to_a_second_answer(
+    api, clock, tenant, streams, queues, receiver, dns, environments, tls_ca
+):
+    """DNS rebinding: the name answers a public address to the check and loopback to the
+    next lookup. A delivery that let its HTTP client resolve the name again reached the
+    loopback receiver (and delivered the signed POST: its certificate is valid for the name).
+    The delivery connects to the checked address instead (fake, refused at once here: no
+    packet leaves the machine), and the later lookup's loopback answer is refused by the
+    check, as in the cloud: this test turns the local stack's loopback allowance off."""
+    inside = receiver(tls=tls_ca.issue("rebind.example.com"))
+    environments.call(
+        "tests.environment_hooks:set_variables",
+        {"SSL_CERT_FILE": str(tls_ca.pem), "GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK": "false",
+         "GAMIFICATION_ALLOW_LOOPBACK_EGRESS": "false"},
+        functions=WEBHOOK_FUNCTIONS,
+    )  # fmt: skip
+    dns({"rebind.example.com": [["93.184.215.14"], ["127.0.0.1"]]})
+    url = f"https://rebind.example.com:{inside.port}/hook"
+    created = api.post("/v1/webhooks", {"url": url, "events": ["coins.spent"]})
+    assert created.status_code == 200, created.text
+    spend_coins(api, clock, "rebound")
+    settle(streams, queues)
+    assert [(c["method"], c["headers"]["host"]) for c in inside.calls] == [] and inside.connections == 0
+    [(state, attempts, code, error)] = deliveries(api, created.json()["id"])
+    assert state in ("refused", "dead_lettered") and code is None, (state, attempts, error)
+
+
+def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_it(
+    api, clock, tenant, streams, queues, receiver, dns, environments, tls_ca
+):
+    """The delivery connects to the checked IP, yet TLS names the URL's host (SNI) and the
+    certificate must be valid for it; the Host header is the URL's too. A receiver whose
+    certificate names another host gets no request: every attempt fails, dead-lettered."""
+    good = receiver(tls=tls_ca.issue("hooks.example.com"))
+    wrong = receiver(tls=tls_ca.issue("other.example.com"))
+    environments.call("tests.environment_hooks:set_variables", {"SSL_CERT_FILE": str(tls_ca.pem)},
+                      functions=WEBHOOK_FUNCTIONS)  # fmt: skip
+    dns({"hooks.example.com": ["127.0.0.1"]})  # loopback: allowed in the local stack
+    ids = {}
+    for name, hook in (("good", good), ("wrong", wrong)):
+        created = api.post("/v1/webhooks", {"url": f"https://hooks.example.com:{hook.port}/in?x=1", "events": ["coins.spent"]})
+        assert created.status_code == 200, created.text
+        ids[name] = created.json()
+    spend_coins(api, clock, "tls")
+    settle(streams, queues)
+    [call] = good.calls
+    assert call["method"] == "POST" and call["path"] == "/in?x=1"
+    assert call["headers"]["host"] == f"hooks.example.com:{good.port}" and set(good.sni) == {"hooks.example.com"}
+    assert Webhook(ids["good"]["secret"]).verify(call["body"], call["headers"])["type"] == "coins.spent"
+    assert deliveries(api, ids["good"]["id"])[0][:3] == ("delivered", 1, 200)
+    assert wrong.calls == [] and wrong.connections == 8 and set(wrong.sni) == {"hooks.example.com"}
+    [(state, attempts, code, error)] = deliveries(api, ids["wrong"]["id"])
+    assert (state, attempts, code) == ("dead_lettered", 8, None) and error.startswith("TLS with 127.0.0.1: "), error
+    assert "'hooks.example.com' doesn't match 'other.example.com'" in error

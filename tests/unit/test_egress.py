@@ -1,12 +1,17 @@
-"""The webhook egress guard, without network: ``socket.getaddrinfo`` is replaced."""
+"""The webhook egress guard, without network: ``socket.getaddrinfo`` is replaced; deliveries
+go to real receivers on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import socket
 import threading
 
 import pytest
 
+from tests.tls_certs import TestCA
+from tests.webhook_receiver import Receiver
 from tools.local import lambdas
 
 lambdas.use_layer()
@@ -148,3 +153,86 @@ def test_a_resolver_that_does_not_answer_is_refused_within_the_bound(monkeypatch
     finally:
         release.set()
     assert info.value.body()["error"]["code"] == "invalid_webhook_url"
+
+
+# ---- delivery: the checked address only, no redirects, TLS names (egress.post) ----------
+
+
+@pytest.fixture
+def receivers():
+    made = []
+
+    def make(plan=(), tls=None, location=None):
+        made.append(Receiver(plan, tls, location))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def post(target):
+    return egress.post(target, b'{"x":1}', {"content-type": "application/json"}, timeout_s=5)
+
+
+def test_the_target_keeps_what_passed_the_check(dns):
+    dns["hooks.example.com"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "93.184.215.14"]
+    target = egress.checked_target("https://Hooks.Example.com:8443/in?x=1", allow_loopback=False)
+    assert (target.scheme, target.host, target.port, target.path) == ("https", "hooks.example.com", 8443, "/in?x=1")
+    assert [str(a) for a in target.addresses] == ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
+    assert target.host_header == "hooks.example.com:8443"
+    dns["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] = ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
+    literal = egress.checked_target("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", allow_loopback=False)
+    assert (literal.host_header, literal.port, literal.path) == ("[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", 443, "/")
+
+
+def test_delivery_connects_to_the_checked_address_without_resolving_the_name_again(dns, receivers):
+    hook = receivers()
+    dns["hooks.example.com"] = ["127.0.0.1"]
+    dns["127.0.0.1"] = ["127.0.0.1"]  # the HTTP client passes the IP literal through getaddrinfo
+    target = egress.checked_target(f"http://hooks.example.com:{hook.port}/in?x=1", allow_loopback=True)
+    dns["hooks.example.com"] = ["10.0.0.1"]  # rebinding: a second lookup would answer a private address
+    lookups = len(dns["calls"])
+    assert post(target) == (200, None)
+    assert [host for host, _ in dns["calls"][lookups:]] == ["127.0.0.1"]
+    [call] = hook.calls
+    assert (call["method"], call["path"], call["body"]) == ("POST", "/in?x=1", '{"x":1}')
+    assert call["headers"]["host"] == f"hooks.example.com:{hook.port}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_answered_as_a_failure_and_not_followed(dns, receivers, status):
+    elsewhere = receivers()
+    hook = receivers(plan=[status], location=elsewhere.url)
+    dns["127.0.0.1"] = ["127.0.0.1"]
+    target = egress.checked_target(hook.url, allow_loopback=True)
+    assert post(target) == (status, f"HTTP {status} (redirects are not followed)")
+    assert len(hook.calls) == 1 and elsewhere.connections == 0
+
+
+def test_a_refused_connection_tries_the_next_checked_address(dns, receivers):
+    hook = receivers()  # on 127.0.0.1 only: 127.0.0.2 refuses the connection
+    dns["127.0.0.1"], dns["127.0.0.2"] = ["127.0.0.1"], ["127.0.0.2"]
+    target = egress.checked_target(hook.url, allow_loopback=True)
+    second = dataclasses.replace(target, addresses=tuple(map(ipaddress.ip_address, ["127.0.0.2", "127.0.0.1"])))
+    assert post(second) == (200, None) and len(hook.calls) == 1
+    status, error = post(dataclasses.replace(target, addresses=(ipaddress.ip_address("127.0.0.2"),)))
+    assert status is None and error.startswith("connecting to 127.0.0.2: ") and "refused" in error.lower()
+
+
+def test_https_names_the_url_host_in_tls_and_verifies_the_certificate_against_it(dns, receivers, tmp_path, monkeypatch):
+    """The connection goes to the IP, yet SNI and the certificate check use the URL's host."""
+    ca = TestCA(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.pem))  # read by every new default TLS context
+    good, wrong = receivers(tls=ca.issue("hooks.example.com")), receivers(tls=ca.issue("other.example.com"))
+    dns["hooks.example.com"] = ["127.0.0.1"]
+    dns["127.0.0.1"] = ["127.0.0.1"]
+    ok = egress.checked_target(f"https://hooks.example.com:{good.port}/in", allow_loopback=True)
+    assert post(ok) == (200, None)
+    assert good.sni == ["hooks.example.com"] and good.calls[0]["headers"]["host"] == f"hooks.example.com:{good.port}"
+    status, error = post(egress.checked_target(f"https://hooks.example.com:{wrong.port}/in", allow_loopback=True))
+    assert status is None and error.startswith("TLS with 127.0.0.1: ") and "hooks.example.com" in error
+    assert wrong.sni == ["hooks.example.com"] and wrong.calls == []
+    monkeypatch.delenv("SSL_CERT_FILE")  # an unknown CA: refused as well
+    status, error = post(ok)
+    assert status is None and "certificate verify failed" in error and len(good.calls) == 1

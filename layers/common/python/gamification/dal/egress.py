@@ -19,8 +19,10 @@ Rules (docs in docs/security.md, "Webhook egress"):
   other non-global range of the IANA special-purpose registries (``ipaddress.is_global``);
 - ``allow_loopback`` admits loopback addresses only (never private or link-local ones).
 
-Delivery code must connect to the address checked here (or re-check right before
-connecting) and must not follow redirects, or the check can be bypassed.
+Delivery (:func:`post`) connects to an address that passed the check, never resolving the
+name again (a second answer may be private: DNS rebinding), sends the URL's host in the
+``Host`` header and, over https, in TLS (SNI) and verifies the certificate against it; it
+never follows a redirect (a ``Location`` may name any address).
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, SSLError
 
 from gamification.domain.errors import ValidationFailed
 
@@ -40,6 +47,25 @@ MAX_URL_LENGTH = 2048
 RESOLVE_TIMEOUT_S = 3.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Target:
+    """A webhook URL that passed :func:`checked_target`, with the addresses that passed:
+    delivery connects to these and to nothing else."""
+
+    scheme: str  # "https", or "http" (loopback, the local stack only)
+    host: str  # the URL's host, lower case, IDNA (ASCII), no brackets: SNI and certificate name
+    port: int  # the URL's port, or the scheme's default
+    explicit_port: bool  # the URL names its port (then the Host header does too)
+    path: str  # request target: path (at least "/") and "?query"
+    addresses: tuple[IPAddress, ...]  # every address the host resolved to, in resolver order
+
+    @property
+    def host_header(self) -> str:
+        """``Host`` as the URL names it: ``host[:port]``, an IPv6 literal in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.explicit_port else host
 
 
 class InvalidWebhookUrl(ValidationFailed):
@@ -128,12 +154,12 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return out
 
 
-def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
-    """Refuse a webhook URL the engine must not call (see the module docstring).
+def checked_target(url: str, *, allow_loopback: bool) -> Target:
+    """Check a webhook URL (see the module docstring) and return it with the addresses its
+    host resolved to, every one of them allowed.
 
     ``allow_loopback``: True only for the local stack (``http://127.0.0.1:...`` receivers in
-    development). Raises :class:`InvalidWebhookUrl` (400 ``invalid_webhook_url``); returns
-    None when every resolved address is allowed.
+    development). Raises :class:`InvalidWebhookUrl` (400 ``invalid_webhook_url``).
     """
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise InvalidWebhookUrl(f"webhook url must be 1 to {MAX_URL_LENGTH} characters")
@@ -152,10 +178,74 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
     host = parts.hostname
     if not host:
         raise InvalidWebhookUrl("webhook url has no host")
-    addresses = resolve(host, port or (443 if scheme == "https" else 80))
+    default_port = 443 if scheme == "https" else 80
+    addresses = resolve(host, port or default_port)
     for address in addresses:
         why = refusal(address, allow_loopback=allow_loopback)
         if why:
             raise InvalidWebhookUrl(f"webhook host {host!r} resolves to a {why} address ({address}); refused")
         if scheme == "http" and not _unwrap(address).is_loopback:
             raise InvalidWebhookUrl("webhook url must use https (http only for loopback receivers)")
+    try:  # the name as TLS and the Host header carry it (it resolved, so it encodes)
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:  # pragma: no cover - getaddrinfo refuses these first
+        raise InvalidWebhookUrl(f"webhook host {host!r} is not a valid name") from exc
+    return Target(
+        scheme=scheme, host=ascii_host, port=port or default_port, explicit_port=port is not None,
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        addresses=tuple(dict.fromkeys(addresses)),
+    )  # fmt: skip
+
+
+def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
+    """:func:`checked_target` when only the verdict matters (registration): None, or raises
+    :class:`InvalidWebhookUrl`."""
+    checked_target(url, allow_loopback=allow_loopback)
+
+
+def _pool(target: Target, address: IPAddress, timeout_s: float) -> urllib3.HTTPConnectionPool:
+    """A one-connection pool to ``address`` itself (no name to resolve again). Over https the
+    TLS name (SNI) and the name the certificate must be valid for are the URL's host."""
+    timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            str(address), target.port, timeout=timeout, retries=False, maxsize=1,
+            cert_reqs="CERT_REQUIRED", server_hostname=target.host, assert_hostname=target.host,
+        )  # fmt: skip
+    return urllib3.HTTPConnectionPool(str(address), target.port, timeout=timeout, retries=False, maxsize=1)
+
+
+def post(target: Target, body: bytes, headers: Mapping[str, str], *, timeout_s: float) -> tuple[int | None, str | None]:
+    """POST ``body`` with ``headers`` (plus ``Host``) to ``target``'s path, at its checked
+    addresses in turn until one accepts the connection (a refused or timed-out connection
+    sent nothing; any later failure ends the attempt). ``timeout_s``: seconds allowed for
+    connecting and for each read of the answer.
+
+    Returns (status, None) for a 2xx answer, (status, "HTTP <status>") for any other, a 3xx
+    included (redirects are never followed), and (None, why) when there was no answer. The
+    answer's body is not read."""
+    error = "no address to connect to"
+    for address in target.addresses:
+        pool = _pool(target, address, timeout_s)
+        try:
+            response = pool.urlopen(
+                "POST", target.path, body=body, headers={**headers, "Host": target.host_header},
+                redirect=False, retries=False, preload_content=False,
+            )  # fmt: skip
+        except ConnectTimeoutError as exc:  # NewConnectionError too: nothing sent, the next address
+            cause = exc.__cause__ if isinstance(exc, NewConnectionError) and exc.__cause__ else exc
+            error = f"connecting to {address}: {cause}"[:200]
+            continue
+        except SSLError as exc:  # the handshake, the certificate or its name
+            return None, f"TLS with {address}: {exc}"[:200]
+        except (HTTPError, OSError) as exc:  # read timeout, protocol errors
+            return None, f"{address}: {exc}"[:200]
+        else:
+            status = response.status
+            response.close()  # and its connection: one request per attempt
+        finally:
+            pool.close()
+        if 200 <= status < 300:
+            return status, None
+        return status, f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
+    return None, error

@@ -1,5 +1,6 @@
 """Which webhook URLs the engine will call (docs/security.md, "Webhook egress"). One
-function, called at registration and again before every delivery (DNS answers change):
+check, called at registration (:func:`check_webhook_url`) and again before every delivery
+(:func:`webhook_target`, which returns the addresses to connect to; DNS answers change):
 
 1. the shape, here: at most 2,048 characters and no whitespace, a host, no user, password or
    fragment, a port other than 0; ``https``, or plain ``http`` to a loopback host
@@ -27,6 +28,13 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
 
     ``allow_loopback``: the local stack's allowance (``GAMIFICATION_WEBHOOK_ALLOW_LOOPBACK``
     or ``GAMIFICATION_ALLOW_LOOPBACK_EGRESS``); it admits loopback and nothing else private."""
+    webhook_target(url, allow_loopback=allow_loopback)
+
+
+def webhook_target(url: str, *, allow_loopback: bool) -> egress.Target:
+    """:func:`check_webhook_url`, returning what passed: the URL's parts and the addresses
+    its host resolved to, which a delivery connects to (resolving again could answer a
+    private address). Raises InvalidWebhookUrl (400, ``url``)."""
 
     def bad(why: str) -> InvalidWebhookUrl:
         return InvalidWebhookUrl(f"url: {why}")
@@ -49,6 +57,6 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> None:
     if not (parts.scheme == "https" or (parts.scheme == "http" and loopback and allow_loopback)):
         raise bad("must use https" + (" (or http to a loopback host locally)" if allow_loopback else ""))
     try:
-        egress.check_webhook_url(url, allow_loopback=allow_loopback)
+        return egress.checked_target(url, allow_loopback=allow_loopback)
     except InvalidWebhookUrl as exc:
         raise bad(exc.message) from None

@@ -7,9 +7,10 @@ signed per Standard Webhooks (the ``standardwebhooks`` package).
 - Delivery: one SQS message per (endpoint, event). Headers ``webhook-id`` (the event id, the
   same on every retry), ``webhook-timestamp`` (epoch seconds of this attempt) and
   ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``); a 2xx answer
-  within 5 s is success. Otherwise the message is hidden for the next delay of
-  :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s first; 27.6 h in all) and after the
-  last attempt SQS moves it to the dead-letter queue. Receivers deduplicate on ``webhook-id``.
+  within 5 s is success. Otherwise (a 3xx too: redirects are not followed) the message is
+  hidden for the next delay of :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s
+  first; 27.6 h in all) and after the last attempt SQS moves it to the dead-letter queue.
+  Receivers deduplicate on ``webhook-id``.
 - Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
   which also keeps the payload for the redeliver command (tools/ops/webhooks.py).
 """
@@ -19,8 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from gamification.dal import items, keys, messaging
+from gamification.dal import egress, items, keys, messaging
 from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
@@ -37,7 +36,7 @@ from gamification.api.notification_models import CreatedWebhook, DeletedWebhook,
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 from gamification.settings import environment
-from gamification.usecases.webhook_urls import check_webhook_url
+from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
 
 DELIVERY_TIMEOUT_S = 5
 DELIVERY_LOG_TTL = timedelta(days=30)
@@ -168,15 +167,15 @@ class Webhooks:
             return True
         try:
             # Resolved again now, at delivery: refuses private, loopback and link-local
-            # addresses (server-side request forgery), also when DNS changed since registration.
-            check_webhook_url(endpoint["url"], allow_loopback=allow_loopback())
+            # addresses (server-side request forgery), also when DNS changed since
+            # registration. The delivery connects to these very addresses (rebinding).
+            target = webhook_target(endpoint["url"], allow_loopback=allow_loopback())
         except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
             upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
             return True
-        url = endpoint["url"]
         secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
         body = json.dumps(event, separators=(",", ":"), sort_keys=True)
-        status, error = _post(url, Webhook(secret), event["id"], body)
+        status, error = _post(target, Webhook(secret), event["id"], body)
         if status is not None and 200 <= status < 300:
             upsert(self.store, k_log, {**log, "status": "delivered", "last_status_code": status,
                                        "delivered_at": keys.stamp(now)})  # fmt: skip
@@ -208,30 +207,20 @@ class Webhooks:
                 return False
 
 
-def _post(url: str, signer: Webhook, msg_id: str, body: str) -> tuple[int | None, str | None]:
-    """POST one signed delivery; (HTTP status or None, error text or None).
+def _post(target: egress.Target, signer: Webhook, msg_id: str, body: str) -> tuple[int | None, str | None]:
+    """POST one signed delivery to the checked ``target`` (:func:`gamification.dal.egress.post`:
+    its checked addresses only, no redirects, at most DELIVERY_TIMEOUT_S seconds to connect
+    and per read); (HTTP status or None, error text or None).
 
     ``webhook-timestamp`` is the wall-clock instant of this attempt (UTC seconds), not the
     engine's business clock: receivers reject timestamps far from their own clock (the
     Standard Webhooks replay window), so a test's or replay's fixed "now" must not reach it."""
     now = datetime.now(timezone.utc)
-    signature = signer.sign(msg_id, now, body)
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "content-type": "application/json",
-            "user-agent": "gamification-webhooks/1",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as resp:  # noqa: S310 - URL checked
-            return resp.status, None
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:200]
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "gamification-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer.sign(msg_id, now, body),
+    }
+    return egress.post(target, body.encode(), headers, timeout_s=DELIVERY_TIMEOUT_S)
