@@ -143,6 +143,12 @@ def test_a_duplicate_stream_delivery_gives_one_webhook_id_and_one_notification(
 def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_and_can_be_redelivered(
     api, clock, tenant, streams, queues, local_aws, receiver
 ):
+    from gamification.dal import messaging
+
+    # The queues live for the session: start from empty ones, so the count below sees this
+    # test's message, not deliveries earlier tests' failing receivers left (in flight or dead).
+    for queue in ("WebhookQueue", "WebhookDeadLetters"):
+        messaging.client("sqs").purge_queue(QueueUrl=local_aws.queues[queue])
     hook = receiver(plan=[503] * 8)
     webhook_id = api.post("/v1/webhooks", {"url": hook.url, "events": ["coins.spent"]}).json()["id"]
     clock.set(NOON)
@@ -152,8 +158,6 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_and_can_be_r
     assert len(hook.calls) == 8 and len({c["headers"]["webhook-id"] for c in hook.calls}) == 1
     log = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
     assert [(d["status"], d["attempts"], d["last_status_code"]) for d in log] == [("dead_lettered", 8, 503)]
-    from gamification.dal import messaging
-
     moved = 0
     for _ in range(20):  # moto moves the message on the receive after the last attempt
         moved += messaging.move_dead_letters(local_aws.queues["WebhookDeadLetters"], local_aws.queues["WebhookQueue"])
