@@ -376,3 +376,20 @@ def load_event(name: str, tenant: str | None = None) -> dict[str, Any]:
     if tenant is not None and "requestContext" in event and "authorizer" in event["requestContext"]:
         event["requestContext"]["authorizer"]["lambda"]["tenant_id"] = tenant
     return event
+
+
+@pytest.fixture
+def receiver():
+    """``receiver(plan=(), tls=None, location=None)`` starts a real webhook receiver on
+    loopback (:class:`tests.webhook_receiver.Receiver`); all are closed after the test."""
+    from tests.webhook_receiver import Receiver
+
+    made = []
+
+    def make(plan=(), tls=None, location=None):
+        made.append(Receiver(plan, tls, location))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()

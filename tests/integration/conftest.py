@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from gamification import runtime
 from tests.conftest import Backend
 from tools.local import backend
 
@@ -19,3 +20,19 @@ def scratch(dynamo):
     backend.create_table(dynamo.client, table, stream=False, ttl=False)
     yield Backend(dynamo.endpoint, table, dynamo.client)
     dynamo.client.delete_table(TableName=table)
+
+
+@pytest.fixture
+def use_rules(environments):
+    """``use_rules(rules)`` serves other rules from the local stack for one test: in its
+    execution environments (processes of their own) and in this process (use cases the test
+    calls directly); the session's rules again afterwards."""
+    engine = runtime.engine()
+    original = engine.rules
+
+    def use(rules):
+        engine.rules = rules
+        environments.call("tests.environment_hooks:use_rules", rules)
+
+    yield use
+    engine.rules = original

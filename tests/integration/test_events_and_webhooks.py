@@ -16,22 +16,8 @@ from gamification.dal import keys
 from gamification.usecases.webhooks import Webhooks
 from tests.conftest import load_event
 from tests.tls_certs import TestCA
-from tests.webhook_receiver import Receiver
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(plan=(), tls=None, location=None):
-        made.append(Receiver(plan, tls, location))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from gamification import runtime
 from gamification.api.models import AwardXpRequest
 from gamification.dal import keys
 from gamification.dal.store import Store
@@ -25,21 +24,6 @@ def rules_with(**achievements):
     data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
     data["achievements"].update(achievements)
     return parse_rules(data)
-
-
-@pytest.fixture
-def use_rules(environments):
-    """Serve other rules from the local stack for one test: in its execution environments
-    (processes of their own) and in this process (use cases the test calls directly)."""
-    engine = runtime.engine()
-    original = engine.rules
-
-    def use(rules):
-        engine.rules = rules
-        environments.call("tests.environment_hooks:use_rules", rules)
-
-    yield use
-    engine.rules = original
 
 
 FIRST_FORK = {"name": "Forker", "category": "exploration", "criteria": {"action_count": {"forked": 1}},

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gamification import runtime
 from gamification.domain.rules import parse_rules
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -18,21 +17,6 @@ pytestmark = pytest.mark.usefixtures("boards_projected")  # boards are the ledge
 STACKEXCHANGE = Path(__file__).parents[2] / "examples" / "stackexchange" / "rules.yaml"
 XP_BOARD = {"xp": {"metric": "xp", "periods": ["daily", "all_time"]}}
 FLOOR_RULES = parse_rules({**yaml.safe_load(STACKEXCHANGE.read_text()), "leaderboards": XP_BOARD})
-
-
-@pytest.fixture
-def use_rules(environments):
-    """Serve other rules from the local stack for one test (its execution environments and
-    this process)."""
-    engine = runtime.engine()
-    original = engine.rules
-
-    def use(rules):
-        engine.rules = rules
-        environments.call("tests.environment_hooks:use_rules", rules)
-
-    yield use
-    engine.rules = original
 
 
 def entries(api, user, **params):

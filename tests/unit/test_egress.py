@@ -1,5 +1,5 @@
 """The webhook egress guard, without network: ``socket.getaddrinfo`` is replaced; deliveries
-go to real receivers on loopback."""
+go to real receiver on loopback."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import threading
 import pytest
 
 from tests.tls_certs import TestCA
-from tests.webhook_receiver import Receiver
 from tools.local import lambdas
 
 lambdas.use_layer()
@@ -158,19 +157,6 @@ def test_a_resolver_that_does_not_answer_is_refused_within_the_bound(monkeypatch
 # ---- delivery: the checked address only, no redirects, TLS names (egress.post) ----------
 
 
-@pytest.fixture
-def receivers():
-    made = []
-
-    def make(plan=(), tls=None, location=None):
-        made.append(Receiver(plan, tls, location))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
-
-
 def post(target):
     return egress.post(target, b'{"x":1}', {"content-type": "application/json"}, timeout_s=5)
 
@@ -186,8 +172,8 @@ def test_the_target_keeps_what_passed_the_check(dns):
     assert (literal.host_header, literal.port, literal.path) == ("[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", 443, "/")
 
 
-def test_delivery_connects_to_the_checked_address_without_resolving_the_name_again(dns, receivers):
-    hook = receivers()
+def test_delivery_connects_to_the_checked_address_without_resolving_the_name_again(dns, receiver):
+    hook = receiver()
     dns["hooks.example.com"] = ["127.0.0.1"]
     dns["127.0.0.1"] = ["127.0.0.1"]  # the HTTP client passes the IP literal through getaddrinfo
     target = egress.checked_target(f"http://hooks.example.com:{hook.port}/in?x=1", allow_loopback=True)
@@ -201,17 +187,17 @@ def test_delivery_connects_to_the_checked_address_without_resolving_the_name_aga
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirect_is_answered_as_a_failure_and_not_followed(dns, receivers, status):
-    elsewhere = receivers()
-    hook = receivers(plan=[status], location=elsewhere.url)
+def test_a_redirect_is_answered_as_a_failure_and_not_followed(dns, receiver, status):
+    elsewhere = receiver()
+    hook = receiver(plan=[status], location=elsewhere.url)
     dns["127.0.0.1"] = ["127.0.0.1"]
     target = egress.checked_target(hook.url, allow_loopback=True)
     assert post(target) == (status, f"HTTP {status} (redirects are not followed)")
     assert len(hook.calls) == 1 and elsewhere.connections == 0
 
 
-def test_a_refused_connection_tries_the_next_checked_address(dns, receivers):
-    hook = receivers()  # on 127.0.0.1 only: 127.0.0.2 refuses the connection
+def test_a_refused_connection_tries_the_next_checked_address(dns, receiver):
+    hook = receiver()  # on 127.0.0.1 only: 127.0.0.2 refuses the connection
     dns["127.0.0.1"], dns["127.0.0.2"] = ["127.0.0.1"], ["127.0.0.2"]
     target = egress.checked_target(hook.url, allow_loopback=True)
     second = dataclasses.replace(target, addresses=tuple(map(ipaddress.ip_address, ["127.0.0.2", "127.0.0.1"])))
@@ -220,11 +206,11 @@ def test_a_refused_connection_tries_the_next_checked_address(dns, receivers):
     assert status is None and error.startswith("connecting to 127.0.0.2: ") and "refused" in error.lower()
 
 
-def test_https_names_the_url_host_in_tls_and_verifies_the_certificate_against_it(dns, receivers, tmp_path, monkeypatch):
+def test_https_names_the_url_host_in_tls_and_verifies_the_certificate_against_it(dns, receiver, tmp_path, monkeypatch):
     """The connection goes to the IP, yet SNI and the certificate check use the URL's host."""
     ca = TestCA(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca.pem))  # read by every new default TLS context
-    good, wrong = receivers(tls=ca.issue("hooks.example.com")), receivers(tls=ca.issue("other.example.com"))
+    good, wrong = receiver(tls=ca.issue("hooks.example.com")), receiver(tls=ca.issue("other.example.com"))
     dns["hooks.example.com"] = ["127.0.0.1"]
     dns["127.0.0.1"] = ["127.0.0.1"]
     ok = egress.checked_target(f"https://hooks.example.com:{good.port}/in", allow_loopback=True)

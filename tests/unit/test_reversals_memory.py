@@ -10,7 +10,6 @@ from gamification.api.ledger_models import ReversalRequest
 from gamification.api.models import AwardXpRequest
 from gamification.api.topic_models import TopicAttemptRequest
 from gamification.dal import keys
-from gamification.dal.memory import MemoryStore
 from gamification.domain.errors import TopicLocked
 from gamification.domain.ledger import AlreadyReversed
 from gamification.domain.rules import load_rules, parse_rules
@@ -22,11 +21,6 @@ from ..signed_rules import SIGNED_RULES
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T = "mem"
-
-
-@pytest.fixture
-def store():
-    return MemoryStore()
 
 
 @pytest.fixture

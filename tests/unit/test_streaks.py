@@ -156,7 +156,7 @@ def test_the_order_of_events_within_the_window_does_not_matter(rule, offsets, or
     shuffled = list(dates)
     order.shuffle(shuffled)
     a, b = StreakState(), StreakState()
-    for d in dates:
+    for d in sorted(dates):  # a: oldest first; b: any order
         a = a.record(rule, d, today, window).state
     for d in shuffled:
         b = b.record(rule, d, today, window).state

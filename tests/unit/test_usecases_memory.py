@@ -8,7 +8,6 @@ import pytest
 
 from gamification.api.models import AwardCoinsRequest, AwardCoinsResponse, AwardXpRequest, AwardXpResponse
 from gamification.dal import keys
-from gamification.dal.memory import MemoryStore
 from gamification.dal.store import WriteConflict
 from gamification.domain.errors import ActionLimitReached, Contention, DailyXpCapReached, IdempotencyKeyReused
 from gamification.domain.rules import load_rules
@@ -16,11 +15,6 @@ from gamification.usecases.engine import Engine
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T = "mem"
-
-
-@pytest.fixture
-def store():
-    return MemoryStore()
 
 
 @pytest.fixture
