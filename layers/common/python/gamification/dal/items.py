@@ -14,7 +14,9 @@ Times are stored as :func:`gamification.dal.keys.stamp` strings (UTC, microsecon
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +121,34 @@ def idempotency_record(tenant: str, idempotency_key: str, *, fingerprint: str, b
     response to replay."""
     attrs = {"fingerprint": fingerprint, "response": json.dumps(body), "created_at": keys.stamp(now)}
     return keys.idempotency_key(tenant, idempotency_key), attrs
+
+
+def keyed_entry(
+    tenant: str, idempotency_key: str, entry: Item, *, fingerprint: str, body: dict[str, Any]
+) -> Item:
+    """The ledger entry ``entry`` (an :func:`xp_entry` or :func:`coin_entry` of the user's
+    partition, not yet written) of a request sent with ``idempotency_key``, stored as that
+    key's record: at :func:`gamification.dal.keys.idempotency_key`, with every attribute of
+    the entry, the GSI ``ledger`` keys the entry's own key gives (so the user's ledger lists
+    it), and the record's ``fingerprint`` and response. One item instead of two, with every
+    promise of the record kept: its key is still (tenant, key) only.
+
+    The response is stored as ``response_z`` (base64 of the zlib-compressed compact JSON,
+    about half the size) rather than ``response``: entry and answer together then stay
+    under 1 KB, the size a transactional write pays 2 WCU for (and its GSI row 1)."""
+    key, attrs = entry
+    packed = base64.b64encode(zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 9)).decode()
+    return keys.idempotency_key(tenant, idempotency_key), {
+        **attrs, **keys.ledger_index(key), "fingerprint": fingerprint, "response_z": packed,
+    }
+
+
+def stored_response(record: dict[str, Any]) -> dict[str, Any]:
+    """The response stored on an idempotency record (:func:`idempotency_record`) or a
+    keyed ledger entry (:func:`keyed_entry`), as JSON values."""
+    if "response_z" in record:
+        return json.loads(zlib.decompress(base64.b64decode(record["response_z"])))
+    return json.loads(record["response"])
 
 
 def imported_day_usage(
