@@ -162,3 +162,29 @@ def test_history_cursors_are_gsi_keys_of_either_kind_and_old_typed_cursors_still
                 {**keyed, "ledger_sk": "x"}, {**keyed, "sk": "PROFILE"}):  # fmt: skip
         with pytest.raises(ValidationFailed):
             decode_cursor(encode_cursor(None, bad), None, pk, index_sk)
+
+
+def test_an_answer_too_large_to_share_a_write_unit_keeps_entry_and_record_apart(engine, store):
+    """The first create_character unlocks an achievement: with long ids its answer is too
+    large for one 1 KB item with the entry, so the entry stays in the user's partition next
+    to the record (two items under 1 KB cost less than one over it); the replay is the same."""
+    user, key = "dee-" + "d" * 60, "k1-" + "k" * 60
+    out = engine.award_xp(T, user, AwardXpRequest(action="create_character"), key)
+    assert out.result.achievements_unlocked
+    record = record_of(store, key)
+    assert "ledger_sk" not in record and ledger_kind(record) is None
+    assert [v["idempotency_key"] for k, v in store.items.items() if k[1].startswith("XP#")
+            and v.get("idempotency_key")] == [key]  # fmt: skip
+    assert engine.award_xp(T, user, AwardXpRequest(action="create_character"), key).body == out.body
+    # The same award with short ids fits: one item.
+    engine.award_xp(T, "dee", AwardXpRequest(action="create_character"), "k1")
+    assert ledger_kind(record_of(store, "k1")) == "xp"
+
+
+def test_the_size_that_decides_the_layout_is_at_least_what_dynamodb_counts(engine, store):
+    engine.award_xp(T, "eve", AwardXpRequest(action="create_character", metadata={"a": [1, 2.5, {"b": None}]}), "k1")
+    engine.award_xp(T, "eve", AwardXpRequest(action="forked"), "k2")
+    for (pk, sk), item in store.items.items():
+        key = {"pk": pk, "sk": sk}
+        attrs = {k: v for k, v in item.items() if k not in key}
+        assert items.stored_size((key, attrs)) >= item_size(marshal(item)), (pk, sk)

@@ -135,12 +135,40 @@ def keyed_entry(
 
     The response is stored as ``response_z`` (base64 of the zlib-compressed compact JSON,
     about half the size) rather than ``response``: entry and answer together then stay
-    under 1 KB, the size a transactional write pays 2 WCU for (and its GSI row 1)."""
+    under 1 KB (:data:`WRITE_UNIT`), the size a transactional write pays 2 WCU for (and its
+    GSI row 1). A caller keeps the two items apart when they would not fit
+    (:func:`stored_size`): one item over 1 KB costs more than two under it."""
     key, attrs = entry
     packed = base64.b64encode(zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 9)).decode()
     return keys.idempotency_key(tenant, idempotency_key), {
         **attrs, **keys.ledger_index(key), "fingerprint": fingerprint, "response_z": packed,
     }
+
+
+#: Bytes of item a write unit pays for (a transactional write: 2 WCU per started KB).
+WRITE_UNIT = 1024
+
+
+def stored_size(item: Item) -> int:
+    """Bytes DynamoDB counts for ``item`` ((key, attributes), plain values): attribute
+    names and values, numbers at one byte per two digits plus one (an upper bound), lists
+    and maps 3 bytes plus 1 per element. To decide a layout by write units, not to bill."""
+
+    def size(v: Any) -> int:
+        if isinstance(v, str):
+            return len(v.encode())
+        if isinstance(v, bool) or v is None:
+            return 1
+        if isinstance(v, (int, float)):
+            return (len(str(abs(v)).replace(".", "")) + 1) // 2 + 1
+        if isinstance(v, dict):
+            return 3 + sum(len(str(k).encode()) + 1 + size(x) for k, x in v.items() if x is not None)
+        if isinstance(v, (list, tuple, set)):
+            return 3 + sum(1 + size(x) for x in v)
+        return len(bytes(v))
+
+    key, attrs = item
+    return sum(len(k.encode()) + size(v) for k, v in {**key, **attrs}.items() if v is not None)
 
 
 def stored_response(record: dict[str, Any]) -> dict[str, Any]:

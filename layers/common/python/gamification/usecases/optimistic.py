@@ -14,7 +14,8 @@ so DynamoDB treats an SDK re-send within 10 minutes as already done.
 
 A decision that writes exactly one ledger entry hands it over as :attr:`Write.entry`: with an
 Idempotency-Key the entry is stored as the key's record (one item, not two:
-:meth:`gamification.usecases.idempotency.Idempotency.keyed_entry`), without one at its own key.
+:meth:`gamification.usecases.idempotency.Idempotency.keyed_entry`) when both fit in 1 KB,
+without one (or when they would not fit) at its own key.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gamification.dal.items import Item
+from gamification.dal.items import WRITE_UNIT, Item, stored_size
 from gamification.dal.keys import Key
 from gamification.dal.protocol import Store
 from gamification.dal.store import Transaction, WriteConflict
@@ -99,16 +100,19 @@ def read_decide_commit(
             if idem.key and not store.put_new(*idem.record(decision.outcome.body, now)):
                 continue
             return decision.outcome
-        if decision.entry and idem.key:
-            k_record, attrs = idem.keyed_entry(decision.entry, decision.outcome.body)
-            decision.tx.put_new(k_record, attrs)
-            decision.keyed_sk = attrs["ledger_sk"]
-        elif decision.entry:
-            decision.tx.put_new(*decision.entry)
-            if not decision.landed:
-                decision.proof = decision.proof or decision.entry[0]
-        elif idem.key:
-            decision.tx.put_new(*idem.record(decision.outcome.body, now))
+        folded = idem.keyed_entry(decision.entry, decision.outcome.body) if decision.entry and idem.key else None
+        if folded and stored_size(folded) <= WRITE_UNIT:
+            decision.tx.put_new(*folded)
+            decision.keyed_sk = folded[1]["ledger_sk"]
+        else:
+            # No key, or an answer too large to share one write unit with the entry (an
+            # award that unlocks achievements): entry and record are two items.
+            if decision.entry:
+                decision.tx.put_new(*decision.entry)
+                if not decision.landed:
+                    decision.proof = decision.proof or decision.entry[0]
+            if idem.key:
+                decision.tx.put_new(*idem.record(decision.outcome.body, now))
         try:
             store.commit(decision.tx)
         except WriteConflict:
