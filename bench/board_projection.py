@@ -29,11 +29,15 @@ FRESHNESS_SAMPLES = 40
 def _ledger(client: Any, table: str, tenant: str) -> list[dict[str, Any]]:
     from gamification.dal.store import unmarshal
 
-    out, kwargs = [], {"TableName": table, "FilterExpression": "begins_with(pk, :p)",
-                       "ExpressionAttributeValues": {":p": {"S": f"T#{tenant}#U#"}}, "ConsistentRead": True}
+    from bench.instruments.ledger_view import as_partition_entry
+
+    # Entries of the users' partitions, and keyed entries (on their Idempotency-Key's record).
+    out, kwargs = [], {"TableName": table, "FilterExpression": "begins_with(pk, :p) OR (begins_with(pk, :k) AND attribute_exists(ledger_sk))",
+                       "ExpressionAttributeValues": {":p": {"S": f"T#{tenant}#U#"}, ":k": {"S": f"T#{tenant}#IDEM#"}},
+                       "ConsistentRead": True}  # fmt: skip
     while True:
         resp = client.scan(**kwargs)
-        out += [unmarshal(i) for i in resp["Items"] if i["sk"]["S"].startswith(("XP#", "COIN#"))]
+        out += [as_partition_entry(unmarshal(i)) for i in resp["Items"] if i["sk"]["S"].startswith(("XP#", "COIN#", "IDEM"))]
         if "LastEvaluatedKey" not in resp:
             return sorted(out, key=lambda i: i["recorded_at"])
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

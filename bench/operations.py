@@ -51,7 +51,7 @@ OPERATIONS: list[Operation] = [
         lambda u: xp(u, "create_character", f"{u}-k1"),
         # The setup unlocks first_character, so the measured award is an ordinary one.
         setup=lambda u: [xp(u, "create_character", f"{u}-k0")],
-        note="existing user, 30 XP: profile, day usage, XP entry, xp_bonus coin entry, idempotency record",
+        note="existing user, 30 XP: profile, day usage, XP entry (as the key's record), xp_bonus coin entry",
     ),
     Operation(
         "award_xp_partial",
@@ -82,7 +82,7 @@ OPERATIONS: list[Operation] = [
         "AwardXpFunction",
         lambda u: xp(u, "character_liked", f"{u}-k1"),
         setup=lambda u: [xp(u, "forked", f"{u}-k0")],
-        note="10 -> 15 XP, no coin earned: profile, day usage, XP entry, idempotency record",
+        note="10 -> 15 XP, no coin earned: profile, day usage, XP entry stored as the key's record",
     ),
     Operation(
         "award_xp_no_key",
@@ -103,7 +103,7 @@ OPERATIONS: list[Operation] = [
         "AwardCoinsFunction",
         lambda u: coins(u, "daily_login", f"{u}-c1"),
         setup=lambda u: [xp(u, "forked", f"{u}-k0")],
-        note="first daily_login of the day: marker, ledger entry, balance, idempotency record",
+        note="first daily_login of the day: marker, ledger entry (as the key's record), balance",
     ),
     Operation(
         "coins_repeat",

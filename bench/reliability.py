@@ -144,6 +144,7 @@ class Stack:
     def user_items(self, tenant: str, users: set[str]) -> dict[str, list[dict[str, Any]]]:
         """Every item of each user of ``tenant`` (strongly consistent queries, one partition
         each: a scan of the whole table is slow on an emulator once it holds many items)."""
+        from bench.instruments.ledger_view import keyed_entries
         from gamification.dal import keys
         from gamification.dal.store import unmarshal
 
@@ -162,6 +163,8 @@ class Stack:
                 if "LastEvaluatedKey" not in resp:
                     break
                 kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            # Keyed awards' entries live on their Idempotency-Key's record, shown as entries.
+            items += keyed_entries(self.tgt.client, self.tgt.table, keys.user_pk(tenant, user))
             out[user] = items
         return out
 

@@ -148,8 +148,18 @@ class Backend:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def ledger(self, tenant: str, kind: str = "XP") -> list[dict[str, Any]]:
-        """Ledger entries (``XP`` or ``COIN``) of a tenant, oldest first."""
-        return sorted((i for i in self.items(tenant) if i["sk"].startswith(f"{kind}#")), key=lambda i: i["sk"])
+        """Ledger entries (``XP`` or ``COIN``) of a tenant, oldest first: those of the users'
+        partitions and keyed entries (an award's entry stored as its Idempotency-Key's
+        record, sk ``IDEM``, told by its GSI ``ledger`` sort key ``...#{kind}``)."""
+
+        def wanted(i: dict[str, Any]) -> bool:
+            keyed = i["sk"] == "IDEM" and str(i.get("ledger_sk", "")).endswith(f"#{kind}")
+            return keyed or i["sk"].startswith(f"{kind}#")
+
+        def when(i: dict[str, Any]) -> str:
+            return i["sk"][len(kind) + 1:] if i["sk"].startswith(f"{kind}#") else i["ledger_sk"]
+
+        return sorted((i for i in self.items(tenant) if wanted(i)), key=when)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """What an Idempotency-Key promises (docs/api.md, "Conventions"), pinned so that a leaner
 award transaction cannot quietly give any of it up.
 
-The record of a key is its own item, keyed by tenant and key only: a retry finds it with
-one read whatever day it comes back on and whether or not the request named its
-``occurred_at``, and one key is one request across routes, users and event times. Folding
-the record into a per-user item whose key depends on the event's time (the ledger entry,
-``XP#{occurred_at}#...``; the day's usage, ``DAY#{date}``) would break the tests below
-(docs/benchmarks.md, "Why a keyed award writes four items").
+The record of a key is keyed by tenant and key only (for an award it is the award's ledger
+entry itself): a retry finds it with one read whatever day it comes back on and whether or
+not the request named its ``occurred_at``, and one key is one request across routes, users
+and event times. Folding the record into a per-user item whose key depends on the event's
+time (an entry of the user's partition, ``XP#{occurred_at}#...``; the day's usage,
+``DAY#{date}``) would break the tests below (docs/benchmarks.md, "Award items: a keyed
+award's ledger entry is its idempotency record").
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ Times are stored as :func:`gamification.dal.keys.stamp` strings (UTC, microsecon
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +121,62 @@ def idempotency_record(tenant: str, idempotency_key: str, *, fingerprint: str, b
     response to replay."""
     attrs = {"fingerprint": fingerprint, "response": json.dumps(body), "created_at": keys.stamp(now)}
     return keys.idempotency_key(tenant, idempotency_key), attrs
+
+
+def keyed_entry(
+    tenant: str, idempotency_key: str, entry: Item, *, fingerprint: str, body: dict[str, Any]
+) -> Item:
+    """The ledger entry ``entry`` (an :func:`xp_entry` or :func:`coin_entry` of the user's
+    partition, not yet written) of a request sent with ``idempotency_key``, stored as that
+    key's record: at :func:`gamification.dal.keys.idempotency_key`, with every attribute of
+    the entry, the GSI ``ledger`` keys the entry's own key gives (so the user's ledger lists
+    it), and the record's ``fingerprint`` and response. One item instead of two, with every
+    promise of the record kept: its key is still (tenant, key) only.
+
+    The response is stored as ``response_z`` (base64 of the zlib-compressed compact JSON,
+    about half the size) rather than ``response``: entry and answer together then stay
+    under 1 KB (:data:`WRITE_UNIT`), the size a transactional write pays 2 WCU for (and its
+    GSI row 1). A caller keeps the two items apart when they would not fit
+    (:func:`stored_size`): one item over 1 KB costs more than two under it."""
+    key, attrs = entry
+    packed = base64.b64encode(zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 9)).decode()
+    return keys.idempotency_key(tenant, idempotency_key), {
+        **attrs, **keys.ledger_index(key), "fingerprint": fingerprint, "response_z": packed,
+    }
+
+
+#: Bytes of item a write unit pays for (a transactional write: 2 WCU per started KB).
+WRITE_UNIT = 1024
+
+
+def stored_size(item: Item) -> int:
+    """Bytes DynamoDB counts for ``item`` ((key, attributes), plain values): attribute
+    names and values, numbers at one byte per two digits plus one (an upper bound), lists
+    and maps 3 bytes plus 1 per element. To decide a layout by write units, not to bill."""
+
+    def size(v: Any) -> int:
+        if isinstance(v, str):
+            return len(v.encode())
+        if isinstance(v, bool) or v is None:
+            return 1
+        if isinstance(v, (int, float)):
+            return (len(str(abs(v)).replace(".", "")) + 1) // 2 + 1
+        if isinstance(v, dict):
+            return 3 + sum(len(str(k).encode()) + 1 + size(x) for k, x in v.items() if x is not None)
+        if isinstance(v, (list, tuple, set)):
+            return 3 + sum(1 + size(x) for x in v)
+        return len(bytes(v))
+
+    key, attrs = item
+    return sum(len(k.encode()) + size(v) for k, v in {**key, **attrs}.items() if v is not None)
+
+
+def stored_response(record: dict[str, Any]) -> dict[str, Any]:
+    """The response stored on an idempotency record (:func:`idempotency_record`) or a
+    keyed ledger entry (:func:`keyed_entry`), as JSON values."""
+    if "response_z" in record:
+        return json.loads(zlib.decompress(base64.b64decode(record["response_z"])))
+    return json.loads(record["response"])
 
 
 def imported_day_usage(

@@ -12,6 +12,7 @@ lookup, which is what resolves a tenant in the first place.
 | coin ledger entry | ``T#{t}#U#{user}``          | ``COIN#{occurred_at}#{event_id}``   |
 | once marker       | ``T#{t}#U#{user}``          | ``ONCE#{reason}#{scope}#{window}``  |
 | idempotency key   | ``T#{t}#IDEM#{key}``        | ``IDEM``                            |
+| keyed ledger entry| ``T#{t}#IDEM#{key}``        | ``IDEM`` (GSI ``ledger``: see below) |
 | API key           | ``APIKEY#{sha256(key)}``    | ``APIKEY``                          |
 | tenant registry   | ``TENANTS``                 | ``{t}``                             |
 | board score       | ``T#{t}#LB#{b}#{p}#{pk}#S{n}`` | ``U#{user}`` (GSI ``lb_rank``: see below) |
@@ -61,10 +62,13 @@ A task item's ``review_sk`` = ``{next_review_date}#{topic}#{task_id}``: GSI ``re
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 Key = dict[str, str]
 
 PROFILE = "PROFILE"
+#: Sort key of an idempotency record, and so of a keyed ledger entry.
+IDEM = "IDEM"
 UNSCOPED = "-"
 
 
@@ -105,7 +109,7 @@ def once_key(tenant: str, user_id: str, reason: str, scope: str | None, window_k
 
 def idempotency_key(tenant: str, key: str) -> Key:
     """The record of a request's Idempotency-Key (scoped to the tenant)."""
-    return {"pk": f"T#{tenant}#IDEM#{key}", "sk": "IDEM"}
+    return {"pk": f"T#{tenant}#IDEM#{key}", "sk": IDEM}
 
 
 def api_key_key(key_hash: str) -> Key:
@@ -278,6 +282,14 @@ def review_sort_key(next_review_date: str, topic: str, task_id: str) -> str:
 # Ledger entries (``XP#`` and ``COIN#``) also carry the sparse GSI ``ledger`` keys:
 # ``ledger_pk`` = the user's partition, ``ledger_sk`` = ``{occurred_at}#{event_id}#{XP|COIN}``,
 # so one Query lists both kinds merged newest first (:func:`ledger_index`).
+#
+# A keyed ledger entry is the ledger entry of an XP or coin award sent with an
+# Idempotency-Key: it is stored as the key's record (``T#{t}#IDEM#{key}`` / ``IDEM``, the item
+# every request with that key conditions on), carrying the entry's attributes, the GSI
+# ``ledger`` keys the entry would have had in the user's partition, and the record's
+# fingerprint and response. So a keyed award writes 3 items, not 4 (docs/benchmarks.md,
+# "Award items: a keyed award's ledger entry is its idempotency record"). Its public id is
+# :func:`keyed_entry_id`; :func:`entry_key` resolves either kind of id.
 
 import base64 as _base64  # noqa: E402
 
@@ -294,18 +306,62 @@ def ledger_index(key: Key) -> dict[str, str]:
     return {}
 
 
+#: What a keyed entry's id encodes before its Idempotency-Key (a sort key never starts so).
+KEYED_ID_PREFIX = "K#"
+
+
 def entry_id(sk: str) -> str:
-    """The public, opaque id of a ledger entry: its sort key in URL-safe base64 (no padding)."""
+    """The public, opaque id of a ledger entry of the user's partition: its sort key in
+    URL-safe base64 (no padding)."""
     return _base64.urlsafe_b64encode(sk.encode()).decode().rstrip("=")
 
 
-def entry_sk(entry_id_: str) -> str | None:
-    """The sort key an :func:`entry_id` stands for, or None when it is not one."""
+def keyed_entry_id(idempotency_key_: str) -> str:
+    """The public, opaque id of a keyed ledger entry: ``K#{key}`` in URL-safe base64 (at
+    most 343 characters for a 255-character key)."""
+    return entry_id(KEYED_ID_PREFIX + idempotency_key_)
+
+
+def _decoded(entry_id_: str) -> str | None:
     try:
-        sk = _base64.urlsafe_b64decode(entry_id_ + "=" * (-len(entry_id_) % 4)).decode()
+        raw = _base64.urlsafe_b64decode(entry_id_ + "=" * (-len(entry_id_) % 4)).decode()
     except (ValueError, UnicodeError):
         return None
-    return sk if sk.startswith(LEDGER_PREFIXES) and entry_id(sk) == entry_id_ else None
+    return raw if entry_id(raw) == entry_id_ else None
+
+
+def entry_sk(entry_id_: str) -> str | None:
+    """The sort key an :func:`entry_id` of the user's partition stands for, or None when it
+    is not one (a keyed entry's id included: see :func:`entry_key`)."""
+    sk = _decoded(entry_id_)
+    return sk if sk is not None and sk.startswith(LEDGER_PREFIXES) else None
+
+
+def entry_key(tenant: str, user_id: str, entry_id_: str) -> Key | None:
+    """The item an entry id names: an entry of the user's partition (:func:`entry_id`) or a
+    keyed entry (:func:`keyed_entry_id`, the record of its Idempotency-Key; the caller checks
+    that the item found is a ledger entry of ``user_id``). None when it is neither."""
+    raw = _decoded(entry_id_)
+    if raw is None:
+        return None
+    if raw.startswith(LEDGER_PREFIXES):
+        return {"pk": user_pk(tenant, user_id), "sk": raw}
+    key = raw[len(KEYED_ID_PREFIX):]
+    if raw.startswith(KEYED_ID_PREFIX) and 0 < len(key) <= 255 and all("!" <= c <= "~" for c in key):
+        return idempotency_key(tenant, key)
+    return None
+
+
+def stored_entry_id(item: dict[str, Any]) -> str | None:
+    """The public id of a stored ledger item (plain values): by its sort key in the user's
+    partition, by its Idempotency-Key for a keyed entry; None for any other item (a plain
+    idempotency record carries no GSI ``ledger`` keys)."""
+    sk, pk = str(item.get("sk", "")), str(item.get("pk", ""))
+    if sk.startswith(LEDGER_PREFIXES):
+        return entry_id(sk)
+    if sk == IDEM and item.get("ledger_sk") and "#IDEM#" in pk:
+        return keyed_entry_id(pk.split("#IDEM#", 1)[1])
+    return None
 
 
 def notification_key(tenant: str, user_id: str, created_at: str, note_id: str) -> Key:

@@ -49,6 +49,72 @@ def query_page(
     return [unmarshal(i) for i in resp.get("Items", [])], (unmarshal(last) if last else None)
 
 
+#: Queries one typed ledger page may take before it returns short, with a cursor.
+TYPED_PAGE_REQUESTS = 10
+
+
+def ledger_page(
+    store: Store,
+    pk: str,
+    *,
+    kind: tuple[str, str] | None,
+    limit: int,
+    start: dict[str, Any] | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a user's ledger (partition ``pk``) from the GSI ``ledger``, newest first:
+    entries of the user's partition and keyed entries (stored as their Idempotency-Key's
+    record) alike, eventually consistent as every GSI.
+
+    ``kind``: (sort-key prefix, ``type``), e.g. ``("XP#", "xp")``, to list one type only: a
+    FilterExpression (an entry of the user's partition by its sort key, a keyed entry by
+    its ``type``), the Query repeated until ``limit`` entries or the end, at most
+    :data:`TYPED_PAGE_REQUESTS` Queries (then a short page, with a cursor). ``start``: the
+    previous page's last key read (GSI key, plain values). Returns (items, last key read or
+    None at the end)."""
+    kwargs: dict[str, Any] = {
+        "TableName": store.table, "IndexName": keys.LEDGER_INDEX, "ScanIndexForward": False,
+        "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": "ledger_pk"},
+    }  # fmt: skip
+    values: dict[str, Any] = {":p": pk}
+    if kind:
+        kwargs["FilterExpression"] = "begins_with(#sk, :prefix) OR (#sk = :idem AND #t = :t)"
+        kwargs["ExpressionAttributeNames"].update({"#sk": "sk", "#t": "type"})
+        values.update({":prefix": kind[0], ":idem": keys.IDEM, ":t": kind[1]})
+    kwargs["ExpressionAttributeValues"] = marshal(values)
+    out: list[dict[str, Any]] = []
+    last = start
+    for _ in range(TYPED_PAGE_REQUESTS if kind else 1):
+        kwargs["Limit"] = limit - len(out)
+        if last:
+            kwargs["ExclusiveStartKey"] = marshal(last)
+        resp = store.client.query(**kwargs)
+        out += [unmarshal(i) for i in resp.get("Items", [])]
+        raw = resp.get("LastEvaluatedKey")
+        last = unmarshal(raw) if raw else None
+        if last is None or len(out) >= limit:
+            break
+    return out, last
+
+
+def keyed_entries(store: Store, pk: str) -> list[dict[str, Any]]:
+    """Every keyed ledger entry of the user of partition ``pk`` (entries stored as their
+    Idempotency-Key's record, listed by the GSI ``ledger``; eventually consistent): the
+    ledger readers that read the user's partition by ``XP#``/``COIN#`` add these."""
+    kwargs: dict[str, Any] = {
+        "TableName": store.table, "IndexName": keys.LEDGER_INDEX,
+        "KeyConditionExpression": "#p = :p", "FilterExpression": "#sk = :idem",
+        "ExpressionAttributeNames": {"#p": "ledger_pk", "#sk": "sk"},
+        "ExpressionAttributeValues": marshal({":p": pk, ":idem": keys.IDEM}),
+    }  # fmt: skip
+    out: list[dict[str, Any]] = []
+    while True:
+        resp = store.client.query(**kwargs)
+        out += [unmarshal(i) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            return out
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 def partition_keys(store: Store, pk: str, start: dict[str, Any] | None, limit: int = 100) -> tuple[list[Key], dict[str, Any] | None]:
     """One page of the keys (only) of every item in partition ``pk`` (consistent)."""
     kwargs: dict[str, Any] = {

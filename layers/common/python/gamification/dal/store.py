@@ -206,7 +206,9 @@ class Store:
         """Strongly consistent read of up to 100 items in one ``BatchGetItem`` (retrying
         unprocessed keys); results in the order asked, None for a missing item or a None key."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending = [marshal(k) for k in wanted if k]
+        # A key asked twice (a keyed entry is also its key's record) is read once: DynamoDB
+        # refuses duplicate keys in one BatchGetItem.
+        pending = [marshal(k) for k in {(k["pk"], k["sk"]): k for k in wanted if k}.values()]
         for attempt in itertools.count():
             if not pending:
                 break

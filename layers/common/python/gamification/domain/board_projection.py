@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from gamification.domain.ledger import ledger_kind, ledger_owner
 from gamification.domain.leaderboards import SCORE_OFFSET, BoardPeriod, Row, score_asc, touched
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
@@ -78,24 +79,19 @@ class Entry:
 def entry_of(item: dict[str, object], seq: str = "") -> Entry | None:
     """The :class:`Entry` of a ledger item (plain values), or None for anything that is not
     an XP or coin ledger entry of a user."""
-    pk, sk = str(item.get("pk", "")), str(item.get("sk", ""))
-    parts = pk.split("#")
-    if len(parts) != 4 or parts[0] != "T" or parts[2] != "U":
+    # A keyed entry (stored as its Idempotency-Key's record) names its user in ``ledger_pk``.
+    owner, kind = ledger_owner(item), ledger_kind(item)
+    if owner is None or kind is None:
         return None
     # Spends and operator adjustments move balances, not boards; a reversal moves the boards
     # its entry moved (``board_delta``), on the day of the reversed entry (``board_occurred_at``).
     if item.get("kind") in NOT_ON_BOARDS:
         return None
-    if sk.startswith("XP#"):
-        kind, amount = "xp", item.get("xp", 0)
-    elif sk.startswith("COIN#"):
-        kind, amount = "coins", item.get("amount", 0)
-    else:
-        return None
+    amount = item.get("xp", 0) if kind == "xp" else item.get("amount", 0)
     if item.get("kind") == "reversal":
         amount = item.get("board_delta", 0)
     occurred = datetime.fromisoformat(str(item.get("board_occurred_at") or item["occurred_at"]).replace("Z", "+00:00"))
-    return Entry(parts[1], parts[3], kind, str(item.get("reason", "")), int(amount),  # type: ignore[call-overload]
+    return Entry(owner[0], owner[1], kind, str(item.get("reason", "")), int(amount),  # type: ignore[call-overload]
                  occurred, str(item.get("recorded_at") or item["occurred_at"]), pad_seq(seq) if seq else "")
 
 

@@ -19,6 +19,10 @@ Sources (new items only, ``INSERT``):
 | board snapshot ``...#FINAL``          | ``leaderboard.finalised`` (no user)           |
 | XP ledger entry with ``streak_events``| ``streak.freeze_used`` (``data.dates``), ``streak.lost`` (``data.length``, ``data.date``) |
 
+Ledger entries are those of the user's partition (``XP#``/``COIN#``) and keyed entries (an
+award sent with an Idempotency-Key: the entry is the key's record, ``T#{t}#IDEM#{key}`` /
+``IDEM``, told apart from a plain record by its GSI ``ledger`` keys, which name the user).
+
 A missed date is only known to have spent a freeze or broken the run once the user is
 active again (the streak state is lazy, on the profile): the award that makes the next
 date active records what the gap did on its ledger entry, and the events carry that
@@ -30,6 +34,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from gamification.domain.ledger import ledger_kind, ledger_owner
 from gamification.domain.levels import level_for_xp
 from gamification.domain.rules import Rules
 
@@ -95,7 +100,9 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
     if event_name != "INSERT" or not new:
         return []
     pk, sk = str(new.get("pk", "")), str(new.get("sk", ""))
-    owner = _owner(pk)
+    # A keyed ledger entry (stored as its Idempotency-Key's record) names its user in ledger_pk.
+    kind = ledger_kind(new)
+    owner = ledger_owner(new) if kind else _owner(pk)
     if owner is None:
         return []
     tenant, user = owner
@@ -107,7 +114,7 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
 
     when = new.get("occurred_at") or new.get("unlocked_at") or new.get("created_at") or new.get("finalised_at")
     reason = str(new.get("reason") or "")
-    if sk.startswith(("XP#", "COIN#")) and user:
+    if kind and user:
         base = {"entry_id": entry_id, "reason": reason or None}
         if new.get("kind") == "reversal":
             emit("entry.reversed", when, {**base, "reverses": new.get("reverses"), "type": new.get("type"),
@@ -115,7 +122,7 @@ def derive(rules: Rules, event_name: str, new: dict[str, Any] | None, entry_id: 
             return out
         if reason.startswith(MILESTONE_PREFIX):
             emit("streak.extended", when, {"milestone": int(reason[len(MILESTONE_PREFIX):] or 0), "entry_id": entry_id})
-        if sk.startswith("XP#"):
+        if kind == "xp":
             for streak_event in new.get("streak_events") or ():
                 kind = str(streak_event.get("type"))
                 if kind in ("streak.freeze_used", "streak.lost"):

@@ -36,6 +36,7 @@ SPEND, ADJUSTMENT, REVERSAL = "spend", "adjustment", "reversal"
 UNREVERSIBLE_REASONS = frozenset({"starting_balance", "xp_bonus"})
 _STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
 _SK = re.compile(rf"^(XP|COIN)#{_STAMP}#[^#]+$")
+_INDEX_SK = re.compile(rf"^{_STAMP}#[^#]+#(XP|COIN)$")
 
 
 class InsufficientCoins(GamificationError):
@@ -75,15 +76,20 @@ def encode_cursor(type_filter: str | None, last_key: dict[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) -> dict[str, str]:
-    """The key to start after, from a cursor issued for partition ``pk`` and ``type_filter``.
+    """The GSI ``ledger`` key to start after, from a cursor issued for partition ``pk`` (the
+    user's) and ``type_filter``.
 
-    ``index_sk(key)`` gives the GSI sort key a ledger key must carry (unfiltered pages).
-    Raises ValidationFailed (400, field ``cursor``) for anything else: not base64 JSON, another
-    user, another filter, a key that is not a ledger entry's.
+    The last key read is an entry of the user's partition (``pk``, an ``XP#``/``COIN#`` sort
+    key, whose GSI sort key ``index_sk(key)`` gives) or a keyed entry (``T#{t}#IDEM#{key}`` /
+    ``IDEM``, GSI sort key ``{occurred_at}#{event_id}#XP|COIN``), of either type whatever
+    the filter (a typed page filters what it reads). A typed cursor of the pages that read
+    the user's partition (``{pk, sk}`` only) is taken as its GSI key. Raises ValidationFailed
+    (400, field ``cursor``) for anything else: not base64 JSON, another user, another
+    filter, a key that is not a ledger entry's.
     """
     bad = ValidationFailed("cursor is not a cursor of this ledger query (take next_cursor as given)", field="cursor")
     try:
-        if len(cursor) > 1024:
+        if len(cursor) > 2048:
             raise ValueError
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, binascii.Error, UnicodeError):
@@ -91,16 +97,18 @@ def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) 
     if not isinstance(data, dict) or data.get("v") != 1 or data.get("t") != (type_filter or "all"):
         raise bad
     key = data.get("k")
-    wanted = {"pk", "sk"} if type_filter else {"pk", "sk", "ledger_pk", "ledger_sk"}
-    if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
         raise bad
-    if key["pk"] != pk or not _SK.match(key["sk"]):
+    if type_filter and set(key) == {"pk", "sk"} and key["pk"] == pk and _SK.match(key["sk"]):
+        key = {**key, "ledger_pk": pk, "ledger_sk": index_sk(key)}
+    if set(key) != {"pk", "sk", "ledger_pk", "ledger_sk"} or key["ledger_pk"] != pk:
         raise bad
-    if type_filter and not key["sk"].startswith(TYPE_PREFIX[type_filter]):
-        raise bad
-    if not type_filter and (key["ledger_pk"] != pk or key["ledger_sk"] != index_sk(key)):
-        raise bad
-    return key
+    if key["pk"] == pk and _SK.match(key["sk"]) and key["ledger_sk"] == index_sk(key):
+        return key
+    keyed_pk = pk.split("#U#", 1)[0] + "#IDEM#"
+    if key["sk"] == "IDEM" and key["pk"].startswith(keyed_pk) and _INDEX_SK.match(key["ledger_sk"]):
+        return key
+    raise bad
 
 
 # ---- entries -----------------------------------------------------------------------------
@@ -110,9 +118,53 @@ def entry_type(sk: str) -> str:
     return "xp" if sk.startswith("XP#") else "coins"
 
 
+#: GSI ``ledger`` sort-key suffixes (``{occurred_at}#{event_id}#XP``) and their types.
+_INDEX_SUFFIX = {"#XP": "xp", "#COIN": "coins"}
+
+
+def ledger_kind(item: dict[str, Any]) -> str | None:
+    """``xp`` or ``coins`` for a stored ledger entry (plain values), None for any other item.
+
+    An entry of the user's partition says it by its sort key (``XP#``/``COIN#``); a keyed
+    entry (stored as its Idempotency-Key's record, sort key ``IDEM``) by its GSI ``ledger``
+    sort key, which a plain idempotency record does not carry."""
+    sk = str(item.get("sk", ""))
+    if sk.startswith(("XP#", "COIN#")):
+        return entry_type(sk)
+    index_sk = item.get("ledger_sk")
+    if sk == "IDEM" and isinstance(index_sk, str):
+        for suffix, kind in _INDEX_SUFFIX.items():
+            if index_sk.endswith(suffix):
+                return kind
+    return None
+
+
+def ledger_owner(item: dict[str, Any]) -> tuple[str, str] | None:
+    """(tenant, user id) of a stored ledger entry: from its partition ``T#{t}#U#{user}``, or
+    for a keyed entry (partition ``T#{t}#IDEM#{key}``) from its GSI ``ledger_pk``, which is
+    the user's partition. None for an item that is not a user's ledger entry."""
+    if ledger_kind(item) is None:
+        return None
+    pk = str(item.get("pk", "") if str(item.get("sk", "")) != "IDEM" else item.get("ledger_pk", ""))
+    parts = pk.split("#")
+    if len(parts) != 4 or parts[0] != "T" or parts[2] != "U":
+        return None
+    return parts[1], parts[3]
+
+
+def bonus_sort_key(entry: dict[str, Any]) -> str | None:
+    """The sort key of an XP entry's ``xp_bonus`` coin entry (in the user's partition, same
+    time and event id), from the entry's GSI ``ledger`` sort key or its own sort key."""
+    index_sk = entry.get("ledger_sk")
+    if isinstance(index_sk, str) and index_sk.endswith("#XP"):
+        return "COIN#" + index_sk[: -len("#XP")]
+    sk = str(entry.get("sk", ""))
+    return "COIN#" + sk[len("XP#"):] if sk.startswith("XP#") else None
+
+
 def entry_amount(item: dict[str, Any]) -> int:
     """Signed XP or coins of a stored entry (XP entries keep it in ``xp``)."""
-    return int(item["xp"] if entry_type(item["sk"]) == "xp" else item.get("amount", 0))
+    return int(item["xp"] if ledger_kind(item) == "xp" else item.get("amount", 0))
 
 
 def entry_view(item: dict[str, Any], entry_id: str) -> dict[str, Any]:
@@ -123,7 +175,7 @@ def entry_view(item: dict[str, Any], entry_id: str) -> dict[str, Any]:
             metadata = json.loads(metadata)
         except ValueError:
             metadata = {"raw": metadata}
-    kind = entry_type(item["sk"])
+    kind = ledger_kind(item)
     return {
         "entry_id": entry_id,
         "type": kind,
@@ -189,7 +241,7 @@ def plan_reversal(
     if entry.get("reversed_by"):
         raise AlreadyReversed("This ledger entry has been reversed already", reversed_by=entry["reversed_by"])
     amount = entry_amount(entry)
-    if entry_type(entry["sk"]) == "xp":
+    if ledger_kind(entry) == "xp":
         bonus_coins = int(bonus["amount"]) if bonus and not bonus.get("reversed_by") else 0
         xp = clip_to_floor(-amount, total_xp, xp_floor)
         return Reversal(

@@ -5,8 +5,9 @@ A repeat inside the window is ``awarded: false`` (not an error); tiers of one re
 its window (``daily_goal`` pays once a day, whichever tier comes first). Two round trips
 (:mod:`gamification.usecases.optimistic`): one ``BatchGetItem`` of the profile, the
 once-marker and the idempotency record; one ``TransactWriteItems`` of the marker
-(``attribute_not_exists``: paid once even under races), the coin ledger entry, the profile
-balance and the idempotency record. ``coins`` boards follow from the ledger entry through
+(``attribute_not_exists``: paid once even under races), the coin ledger entry and the profile
+balance; with an Idempotency-Key the coin entry is stored as the key's record
+(:mod:`gamification.usecases.idempotency`). ``coins`` boards follow from the ledger entry through
 the table's stream (docs/leaderboards.md, "The projection").
 """
 
@@ -71,17 +72,18 @@ def award_coins(
             tenant, user_id, reason=req.reason, scope=req.scope, window_key=wkey, event_id=event_id, now=now,
             expires_at=expires,
         ))  # fmt: skip
-        tx.put_new(*items.coin_entry(
+        entry = items.coin_entry(
             tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=req.reason, amount=amount,
             balance=balance + amount, scope=req.scope, tier=req.tier, window=reward.window, window_key=wkey,
             idempotency_key=idempotency_key,
-        ))  # fmt: skip
+        )  # fmt: skip
         opening = 0 if profile else opening_balance(ctx, tx, tenant, user_id, occurred, now, event_id)
         tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=opening + extras.xp,
                         coins=amount + extras.coins, set_attrs=extras.profile_attrs)  # fmt: skip
         extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
         # The next attempt tells this one landed by the marker naming its event id.
         landed = lambda again: bool(again[1]) and again[1].get("event_id") == event_id  # noqa: E731
-        return Write(respond(True, balance + amount + extras.coins, event_id, extras.unlocked), tx, landed=landed)
+        return Write(respond(True, balance + amount + extras.coins, event_id, extras.unlocked), tx, landed=landed,
+                     entry=entry)  # fmt: skip
 
     return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_once], decide)

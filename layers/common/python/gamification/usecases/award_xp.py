@@ -3,8 +3,9 @@
 Two DynamoDB round trips in the common case (:mod:`gamification.usecases.optimistic`): one
 ``BatchGetItem`` of the profile, the day's usage item and the idempotency record; one
 ``TransactWriteItems`` of the XP ledger entry, the day usage (its own conditions refuse a
-limit or cap overshoot), the profile (version-checked), an ``xp_bonus`` coin entry when
-coins are earned and the idempotency record. Leaderboards are not in it: they are projected
+limit or cap overshoot), the profile (version-checked) and an ``xp_bonus`` coin entry when
+coins are earned. With an Idempotency-Key the XP entry is stored as the key's record
+(:mod:`gamification.usecases.idempotency`): 3 items either way, 4 with a bonus. Leaderboards are not in it: they are projected
 from the ledger entry through the table's stream (docs/leaderboards.md, "The projection").
 """
 
@@ -68,7 +69,7 @@ def award_xp(
         result = _response(ctx, req, user_id, event_id, occurred, day, decision, total_before, balance_before, bonus,
                            extras)  # fmt: skip
         tx = ctx.store.transaction(token=event_id)
-        proof = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result,
+        entry = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result,
                        extras)  # fmt: skip
         extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
         if bonus:
@@ -76,7 +77,7 @@ def award_xp(
                 tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
                 amount=bonus, balance=balance_before + bonus, source_event_id=event_id, idempotency_key=idempotency_key,
             ))  # fmt: skip
-        return Write(Outcome(result), tx, proof=proof)
+        return Write(Outcome(result), tx, entry=entry)
 
     return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_usage], decide)
 
@@ -123,9 +124,10 @@ def _write(
     ctx: Context, tx: Transaction, tenant: str, req: AwardXpRequest, idempotency_key: str | None,
     profile: dict[str, Any] | None, event_id: str, occurred: datetime, now: datetime, day: date,
     decision: XpDecision, result: AwardXpResponse, extras: Extras,
-) -> keys.Key:
-    """Add the profile, day usage and XP ledger entry of the award to ``tx`` (and the
-    starting balance when the profile is new). Returns the ledger entry's key: the proof."""
+) -> items.Item:
+    """Add the profile and day usage of the award to ``tx`` (and the starting balance when
+    the profile is new). Returns the XP ledger entry, for the caller to write (at its own
+    key, or as the idempotency record: :class:`gamification.usecases.optimistic.Write`)."""
     rules, user_id = ctx.rules, result.user_id
     # Starting XP (rules xp.start) is ledgered once, with the profile; not a board score.
     opening = 0 if profile else opening_balance(ctx, tx, tenant, user_id, occurred, now, event_id)
@@ -141,15 +143,13 @@ def _write(
         limit=decision.limit,
         expires_at=items.retained_until(day_end(day, rules.zone), now, rules.max_event_age),
     )
-    key, attrs = items.xp_entry(
+    return items.xp_entry(
         tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=req.action, xp=decision.amount,
         total_xp=result.total_xp - extras.xp, xp_requested=decision.requested, capped=decision.capped,
         floored=decision.floored or None, day=day_key(day), level=level_for_xp(rules, result.total_xp - extras.xp).level,
         metadata=json.dumps(req.metadata) if req.metadata else None, idempotency_key=idempotency_key,
         streak_events=extras.streak_events or None,
     )  # fmt: skip
-    tx.put_new(key, attrs)
-    return key
 
 
 def opening_balance(

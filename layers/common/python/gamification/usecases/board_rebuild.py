@@ -5,8 +5,9 @@ migrate boards written by an older layout. Two phases, with progress in a checkp
 (``keys.board_rebuild_key``) so a stopped run continues where it was:
 
 1. players: page through the tenant's profiles; per player, sum the ledger entries that
-   count on this board period (:func:`gamification.domain.board_projection.contributions`)
-   into its score item, in the rules' current write-shard layout (absolute writes:
+   count on this board period (:func:`gamification.domain.board_projection.contributions`;
+   the entries of its partition, strongly consistent, and its keyed entries, stored as their
+   Idempotency-Key's record, through the GSI ``ledger``, eventually consistent) into its score item, in the rules' current write-shard layout (absolute writes:
    repeating a page changes nothing); a player with no such entry loses its score item;
 2. aggregates: from the score items, the count items, tie items and top item are computed
    and written whole; items no player needs any more are deleted.
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from gamification.dal import keys
+from gamification.dal.ledger_store import keyed_entries
 from gamification.dal.projection_store import ProjectionStore
 from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch, marshal, scan_page, unmarshal
 from gamification.domain.board_projection import (
@@ -114,15 +116,17 @@ class BoardRebuild:
     def _player(self, tenant: str, board: str, period: str, period_key: str, shards: int, user_id: str) -> int:
         """Rewrite one player's score item from its ledger; 1 if the player is on the board."""
         score, reached = 0, ""
-        for sk_prefix in ("XP#", "COIN#"):
-            for item in self._ledger(tenant, user_id, sk_prefix):
-                entry = entry_of(item)
-                if entry is None:
-                    continue
-                for bp, delta in contributions(self.rules, entry):
-                    if (bp.board, bp.period, bp.period_key) == (board, period, period_key):
-                        score += delta
-                        reached = max(reached, entry.recorded_at)
+        # Keyed entries (stored as their Idempotency-Key's record) through the GSI ledger.
+        ledger = [*self._ledger(tenant, user_id, "XP#"), *self._ledger(tenant, user_id, "COIN#"),
+                  *keyed_entries(self.store, keys.user_pk(tenant, user_id))]  # fmt: skip
+        for item in ledger:
+            entry = entry_of(item)
+            if entry is None:
+                continue
+            for bp, delta in contributions(self.rules, entry):
+                if (bp.board, bp.period, bp.period_key) == (board, period, period_key):
+                    score += delta
+                    reached = max(reached, entry.recorded_at)
         key = keys.board_score_key(tenant, board, period, period_key, shard_of(user_id, shards), user_id)
         existing = self.store.get(key)
         stale = self._other_layout(tenant, board, period, period_key, shards, user_id)

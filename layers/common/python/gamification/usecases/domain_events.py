@@ -48,8 +48,7 @@ class DomainEvents:
         """The domain events of one Lambda DynamoDB stream record."""
         ddb = record.get("dynamodb") or {}
         new = unmarshal(ddb["NewImage"]) if ddb.get("NewImage") else None
-        sk = str((new or {}).get("sk", ""))
-        entry_id = keys.entry_id(sk) if sk.startswith(keys.LEDGER_PREFIXES) else None
+        entry_id = keys.stored_entry_id(new) if new else None
         return derive(self.rules, str(record.get("eventName")), new, entry_id)
 
     def handle(self, record: dict[str, Any]) -> list[dict[str, Any]]:

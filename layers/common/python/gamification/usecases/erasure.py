@@ -4,11 +4,14 @@ Steps, each safe to repeat (a crashed or timed-out erasure is finished by callin
 
 1. collect, from the user's ledger entries and day usage, the local dates the user was
    active on and the idempotency keys of their requests; saved on an erasure item
-   (``T#{t}#ERASE#{user}``) so a resumed run still knows them once the ledger is gone;
-2. delete the idempotency records of those keys, and release the user's unlocks: each
-   unlock marker (``ACH#{achievement}``) is deleted in one transaction with the ``-1`` of
-   its achievement's count shard, so the catalogue's ``unlocked_count`` stops counting the
-   user, and a resumed erasure (the marker gone) never subtracts twice;
+   (``T#{t}#ERASE#{user}``) so a resumed run still knows them once the ledger is gone.
+   Keyed entries (an award's entry stored as its Idempotency-Key's record, outside the
+   user's partition) are found through the GSI ``ledger`` (eventually consistent: one
+   written a moment before may be missed; call again);
+2. delete the idempotency records of those keys (keyed entries with them), and release the
+   user's unlocks: each unlock marker (``ACH#{achievement}``) is deleted in one transaction
+   with the ``-1`` of its achievement's count shard, so the catalogue's ``unlocked_count``
+   stops counting the user, and a resumed erasure (the marker gone) never subtracts twice;
 3. delete every item of the user's partition (profile, usage, ledger, once-markers,
    notifications), 25 per BatchWriteItem;
 4. take the user off every board period those dates touch: the period's projection is
@@ -30,10 +33,11 @@ call removes them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from gamification.api.ledger_models import DeleteUserResponse
 from gamification.dal import items, keys
-from gamification.dal.ledger_store import delete_keys, partition_keys, query_page
+from gamification.dal.ledger_store import delete_keys, keyed_entries, partition_keys, query_page
 from gamification.dal.store import Store, WriteConflict
 from gamification.domain.leaderboards import shard_of, touched
 from gamification.domain.periods import local_date
@@ -58,22 +62,37 @@ class Erasure:
         k_state = keys.erasure_key(tenant, user_id)
         state = self.store.get(k_state)
         if not state:
-            days, idem = self._collect(tenant, user_id)
-            state = {"days": sorted(d.isoformat() for d in days), "idempotency_keys": sorted(idem), "started_at": keys.stamp(now)}
+            days, idem, keyed = self._collect(tenant, user_id)
+            state = {"days": sorted(d.isoformat() for d in days), "idempotency_keys": sorted(idem),
+                     "keyed_entries": keyed, "started_at": keys.stamp(now)}  # fmt: skip
             self.store.put(k_state, state)
         days = {date.fromisoformat(d) for d in state.get("days", [])}
         delete_keys(self.store, [keys.idempotency_key(tenant, k) for k in state.get("idempotency_keys", [])])
         released = self._release_unlocks(tenant, user_id)
-        deleted = released + self._delete_partition(keys.user_pk(tenant, user_id))
+        # Keyed entries count as the user's items: they went with their records.
+        deleted = int(state.get("keyed_entries", 0)) + released
+        deleted += self._delete_partition(keys.user_pk(tenant, user_id))
         boards = self._leave_boards(tenant, user_id, days)
         delete_keys(self.store, [k_state])
         body = DeleteUserResponse(user_id=user_id, deleted=True, items_deleted=deleted, boards_left=boards)
         return Outcome(body)
 
-    def _collect(self, tenant: str, user_id: str) -> tuple[set[date], set[str]]:
+    def _collect(self, tenant: str, user_id: str) -> tuple[set[date], set[str], int]:
+        """The user's active dates, the idempotency keys of their entries, and how many of
+        those entries are keyed entries (deleted with their keys' records)."""
         pk = keys.user_pk(tenant, user_id)
         days: set[date] = set()
         idem: set[str] = set()
+
+        def entry(item: dict[str, Any]) -> None:
+            if item.get("day"):
+                days.add(date.fromisoformat(item["day"]))
+            elif item.get("occurred_at"):
+                occurred = datetime.fromisoformat(item["occurred_at"].replace("Z", "+00:00"))
+                days.add(local_date(occurred, self.rules.zone))
+            if item.get("idempotency_key"):
+                idem.add(str(item["idempotency_key"]))
+
         for prefix in ("XP#", "COIN#", "DAY#"):
             start = None
             while True:
@@ -81,17 +100,16 @@ class Erasure:
                 for item in page:
                     if prefix == "DAY#":
                         days.add(date.fromisoformat(item["sk"][len(prefix):]))
-                        continue
-                    if item.get("day"):
-                        days.add(date.fromisoformat(item["day"]))
-                    elif item.get("occurred_at"):
-                        occurred = datetime.fromisoformat(item["occurred_at"].replace("Z", "+00:00"))
-                        days.add(local_date(occurred, self.rules.zone))
-                    if item.get("idempotency_key"):
-                        idem.add(str(item["idempotency_key"]))
+                    else:
+                        entry(item)
                 if start is None:
                     break
-        return days, idem
+        # Keyed entries are their Idempotency-Key's record, outside the partition: deleting
+        # the record (step 2) deletes the entry.
+        keyed = keyed_entries(self.store, pk)
+        for item in keyed:
+            entry(item)
+        return days, idem, len(keyed)
 
     def _release_unlocks(self, tenant: str, user_id: str) -> int:
         """Delete each unlock marker with its count's ``-1`` (step 2); returns how many this

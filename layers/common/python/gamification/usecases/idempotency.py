@@ -6,13 +6,15 @@ key and the same request gets that response again (``Idempotent-Replayed: true``
 after its ``occurred_at`` has aged or the rules changed. The same key with another request
 is refused (422 ``idempotency_key_reused``). See README.md, "The API (v1)".
 
-The record is an item of its own, keyed by tenant and key only (:func:`gamification.dal.keys.idempotency_key`),
-not an attribute of the award's per-user items: a key is one request across routes and
-users, and a retry that names no ``occurred_at`` comes back with another date, so neither
-the ledger entry (``XP#{occurred_at}#...``) nor the day's usage (``DAY#{date}``) has a key
-the retry could read or condition on. With a key an award writes 4 items, without one 3
-(docs/benchmarks.md, "Award items, and why a keyed award writes four"). The record never
-expires: a retry is replayed however late it comes.
+The record is keyed by tenant and key only (:func:`gamification.dal.keys.idempotency_key`),
+never by a per-user item: a key is one request across routes and users, and a retry that
+names no ``occurred_at`` comes back with another date, so neither a ledger entry of the
+user's partition (``XP#{occurred_at}#...``) nor the day's usage (``DAY#{date}``) has a key
+the retry could read or condition on. A request that writes exactly one ledger entry (an XP
+or coin award) stores that entry *as* the record (:meth:`Idempotency.keyed_entry`): 3 items
+with a key as without one (docs/benchmarks.md, "Award items: a keyed award's ledger entry
+is its idempotency record"). Other keyed routes write a record of their own. The record
+never expires: a retry is replayed however late it comes.
 """
 
 from __future__ import annotations
@@ -64,12 +66,19 @@ class Idempotency(Generic[R]):
         assert self.key is not None
         return items.idempotency_record(self.tenant, self.key, fingerprint=self.fingerprint, body=body, now=now)
 
+    def keyed_entry(self, entry: items.Item, body: dict[str, Any]) -> items.Item:
+        """The record to create for a request whose one ledger entry is ``entry``: the entry
+        itself, stored at the record's key with the response ``body``
+        (:func:`gamification.dal.items.keyed_entry`)."""
+        assert self.key is not None
+        return items.keyed_entry(self.tenant, self.key, entry, fingerprint=self.fingerprint, body=body)
+
     def replay(self, record: dict[str, Any]) -> Outcome[R]:
         """The stored response of ``record``. Raises IdempotencyKeyReused (422) when it was
         stored for a different request."""
         if record["fingerprint"] != self.fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
-        raw = json.loads(record["response"])
+        raw = items.stored_response(record)
         return Outcome(self.model.model_validate(raw), replayed=True, raw=raw)
 
     def replay_or_raise(self, store: Store, error: GamificationError) -> Outcome[R]:

@@ -2,8 +2,8 @@
 
 Costs (DynamoDB requests):
 
-- history page: one Query (``type=xp|coins``: the user's partition by sort-key prefix,
-  strongly consistent; no type: the GSI ``ledger``, both kinds merged newest first);
+- history page: one Query of the GSI ``ledger`` (both kinds merged newest first, keyed
+  entries included; eventually consistent); ``type=xp|coins`` filters it, up to 10 Queries;
 - spend / adjustment: one BatchGetItem (profile, idempotency record) + one
   TransactWriteItems (profile with the balance condition, ledger entry, idempotency record);
 - reversal: one GetItem (the entry) + one BatchGetItem (profile, bonus coin entry, day
@@ -35,7 +35,7 @@ from gamification.api.ledger_models import (
     SpendResponse,
 )
 from gamification.dal import items, keys
-from gamification.dal.ledger_store import debit_profile, mark_reversed, query_page, undo_day_usage
+from gamification.dal.ledger_store import debit_profile, ledger_page, mark_reversed, undo_day_usage
 from gamification.dal.store import TTL_ATTRIBUTE, Transaction, epoch, version_of
 from gamification.dal.topic_store import move_topic_xp
 from gamification.domain.errors import ValidationFailed
@@ -46,11 +46,13 @@ from gamification.domain.ledger import (
     TYPE_PREFIX,
     EntryNotFound,
     InsufficientCoins,
+    bonus_sort_key,
     decode_cursor,
     encode_cursor,
     entry_amount,
-    entry_type,
     entry_view,
+    ledger_kind,
+    ledger_owner,
     plan_reversal,
 )
 from gamification.domain.levels import level_for_xp
@@ -89,9 +91,12 @@ class Ledger:
     ) -> Outcome:
         """``GET /v1/users/{id}/ledger``: entries newest first, ``limit`` (1..100) per page.
 
-        One Query per page. Raises ValidationFailed (400) for a bad ``type``, ``limit`` or
-        ``cursor``. Entries written before the GSI ``ledger`` existed show in the unfiltered
-        history once data migration 003 has run (they show under ``type=`` at once).
+        Every page reads the GSI ``ledger`` (eventually consistent), which lists the entries
+        of the user's partition and keyed entries (an award's entry stored as its
+        Idempotency-Key's record) alike: one Query untyped; typed (``type=xp|coins``), a
+        filtered Query repeated until ``limit`` entries (at most 10 Queries). Raises
+        ValidationFailed (400) for a bad ``type``, ``limit`` or ``cursor``. Entries written
+        before the GSI ``ledger`` existed show once data migration 004 has run.
         """
         if type_filter is not None and type_filter not in TYPE_PREFIX:
             raise ValidationFailed("type must be xp or coins", field="type")
@@ -99,10 +104,9 @@ class Ledger:
             raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}", field="limit")
         pk = keys.user_pk(tenant, user_id)
         start = decode_cursor(cursor, type_filter, pk, _index_sk) if cursor else None
-        items, last = query_page(
-            self.store, pk, prefix=TYPE_PREFIX[type_filter] if type_filter else None, limit=limit, start=start
-        )
-        entries = [LedgerEntry(**entry_view(i, keys.entry_id(i["sk"]))) for i in items]
+        kind = (TYPE_PREFIX[type_filter], type_filter) if type_filter else None
+        items, last = ledger_page(self.store, pk, kind=kind, limit=limit, start=start)
+        entries = [LedgerEntry(**entry_view(i, keys.stored_entry_id(i) or "")) for i in items]
         # A short page with a last key means DynamoDB stopped at 1 MB: the cursor goes on.
         next_cursor = encode_cursor(type_filter, last) if last else None
         body = LedgerResponse(user_id=user_id, entries=entries, next_cursor=next_cursor)
@@ -209,17 +213,17 @@ class Ledger:
         rules = self.rules
         now = self.engine.now()
         idem = Idempotency.of(tenant, f"reversal:{entry_id}", user_id, req, idempotency_key, ReversalResponse)
-        sk = keys.entry_sk(entry_id)
-        if sk is None:
+        # An entry of the user's partition, or a keyed entry (the record of its Idempotency-Key).
+        k_entry = keys.entry_key(tenant, user_id, entry_id)
+        first = self.store.get(k_entry) if k_entry else None  # which day and boards the entry moved
+        if first is None or ledger_owner(first) != (tenant, user_id):
             return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
+        assert k_entry is not None
         k_profile = keys.profile_key(tenant, user_id)
-        k_entry = {"pk": keys.user_pk(tenant, user_id), "sk": sk}
-        kind = entry_type(sk)
-        # The xp_bonus coins of an XP award share its time and event id.
-        k_bonus = {"pk": k_entry["pk"], "sk": "COIN#" + sk[len("XP#"):]} if kind == "xp" else None
-        first = self.store.get(k_entry)  # which day and boards the entry moved
-        if first is None:
-            return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
+        kind = ledger_kind(first)
+        # The xp_bonus coins of an XP award share its time and event id, in the user's partition.
+        bonus_sk = bonus_sort_key(first) if kind == "xp" else None
+        k_bonus = {"pk": keys.user_pk(tenant, user_id), "sk": bonus_sk} if bonus_sk else None
         occurred = _instant(first["occurred_at"])
         day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
         k_usage = keys.usage_key(tenant, user_id, day.isoformat()) if kind == "xp" else None

@@ -11,6 +11,11 @@ was lost, and DynamoDB refuses the copy. The next attempt reads the previous att
 proof (its ledger entry or marker) and, if it is there, returns that attempt's response
 instead of awarding twice. Each transaction carries its event id as ``ClientRequestToken``
 so DynamoDB treats an SDK re-send within 10 minutes as already done.
+
+A decision that writes exactly one ledger entry hands it over as :attr:`Write.entry`: with an
+Idempotency-Key the entry is stored as the key's record (one item, not two:
+:meth:`gamification.usecases.idempotency.Idempotency.keyed_entry`) when both fit in 1 KB,
+without one (or when they would not fit) at its own key.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gamification.dal.items import WRITE_UNIT, Item, stored_size
 from gamification.dal.keys import Key
 from gamification.dal.protocol import Store
 from gamification.dal.store import Transaction, WriteConflict
@@ -34,17 +40,26 @@ Read = list[dict[str, Any] | None]
 class Write:
     """An attempt's decision to commit ``tx``, answering ``outcome`` once it lands.
 
+    ``entry``: the request's one ledger entry, not yet in ``tx`` (:func:`read_decide_commit`
+    adds it: as the idempotency record with a key, else at its own key, then also the proof).
+
     How the next attempt tells whether this one landed after all: ``proof``, a key this
     transaction creates, is added to the next read (present: landed); or ``landed`` looks
-    at the next read of the use case's own items (e.g. a once-marker naming this event).
+    at the next read of the use case's own items (e.g. a once-marker naming this event); or,
+    for an entry stored as the record, the record read names this entry (``keyed_sk``, its
+    GSI ``ledger`` sort key, holds this attempt's event id).
     """
 
     outcome: Outcome[Any]
     tx: Transaction
     proof: Key | None = None
     landed: Callable[[Read], bool] | None = None
+    entry: Item | None = None
+    keyed_sk: str | None = None
 
-    def applied(self, proof: dict[str, Any] | None, read: Read) -> bool:
+    def applied(self, proof: dict[str, Any] | None, read: Read, record: dict[str, Any] | None = None) -> bool:
+        if self.keyed_sk:
+            return record is not None and record.get("ledger_sk") == self.keyed_sk
         return proof is not None if self.proof else bool(self.landed and self.landed(read))
 
 
@@ -67,13 +82,14 @@ def read_decide_commit(
     """Run ``decide`` on a fresh read of ``wanted`` (same order) until its decision commits.
 
     ``decide`` may raise a domain error (a limit reached: 429) which ends the request. The
-    idempotency record is written with the decision (in its transaction, or for an
-    :class:`Answer` as one conditional put). Raises Contention (503) via ``retry``.
+    idempotency record is written with the decision (in its transaction: the decision's
+    ``entry`` itself when it has one, else a record of its own; for an :class:`Answer` as one
+    conditional put). Raises Contention (503) via ``retry``.
     """
     previous: Write | None = None
     for _ in retry.attempts():
         record, proof, *read = store.get_many([idem.record_key, previous.proof if previous else None, *wanted])
-        if previous and previous.applied(proof, read):
+        if previous and previous.applied(proof, read, record):
             return previous.outcome
         if record:
             return idem.replay(record)
@@ -84,8 +100,19 @@ def read_decide_commit(
             if idem.key and not store.put_new(*idem.record(decision.outcome.body, now)):
                 continue
             return decision.outcome
-        if idem.key:
-            decision.tx.put_new(*idem.record(decision.outcome.body, now))
+        folded = idem.keyed_entry(decision.entry, decision.outcome.body) if decision.entry and idem.key else None
+        if folded and stored_size(folded) <= WRITE_UNIT:
+            decision.tx.put_new(*folded)
+            decision.keyed_sk = folded[1]["ledger_sk"]
+        else:
+            # No key, or an answer too large to share one write unit with the entry (an
+            # award that unlocks achievements): entry and record are two items.
+            if decision.entry:
+                decision.tx.put_new(*decision.entry)
+                if not decision.landed:
+                    decision.proof = decision.proof or decision.entry[0]
+            if idem.key:
+                decision.tx.put_new(*idem.record(decision.outcome.body, now))
         try:
             store.commit(decision.tx)
         except WriteConflict:
