@@ -13,9 +13,8 @@ import pytest
 from gamification.api.ledger_models import SpendRequest
 from gamification.api.models import AwardCoinsRequest, AwardXpRequest
 from gamification.dal import items, keys
-from gamification.dal.memory import MemoryStore
 from bench.instruments.ddbmeter import item_size
-from gamification.dal.store import WriteConflict, marshal
+from gamification.dal.store import marshal
 from gamification.domain.board_projection import entry_of
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.events import derive
@@ -27,11 +26,6 @@ from tools.local import event_filter, template
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 T = "mem"
-
-
-@pytest.fixture
-def store():
-    return MemoryStore()
 
 
 @pytest.fixture
@@ -71,20 +65,13 @@ def test_a_keyed_coin_award_is_its_record_and_a_spend_keeps_a_record_of_its_own(
     assert len([k for k in store.items if k[1].startswith("COIN#")]) == 1  # the spend's entry
 
 
-def test_a_keyed_commit_refused_but_applied_answers_as_the_first_attempt(engine, store, monkeypatch):
+def test_a_keyed_commit_refused_but_applied_answers_as_the_first_attempt(engine, store, commit_lands_then_refuses):
     """The transaction lands, then reports a conflict (a re-sent transaction): the next
     attempt finds its own entry as the record and answers as the first (not a replay)."""
-    real = store.commit
-
-    def land_then_refuse(tx):
-        real(tx)
-        monkeypatch.setattr(store, "commit", real)
-        raise WriteConflict(["ConditionalCheckFailed"])
-
-    monkeypatch.setattr(store, "commit", land_then_refuse)
+    commit_lands_then_refuses()
     out = engine.award_xp(T, "cy", AwardXpRequest(action="create_character"), "k1")
     assert not out.replayed and out.result.total_xp == 30
-    monkeypatch.setattr(store, "commit", land_then_refuse)
+    commit_lands_then_refuses()
     paid = engine.award_coins(T, "cy", AwardCoinsRequest(reason="daily_login"), "c1")
     assert not paid.replayed and paid.result.balance == 13
     assert store.requests["TransactWriteItems"] == 2

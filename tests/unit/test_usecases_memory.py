@@ -92,19 +92,12 @@ def test_a_repeat_once_reward_is_remembered_under_its_key(engine, store):
     assert coins(engine, "fa", "daily_login", key="r1").replayed
 
 
-def test_a_commit_refused_but_applied_is_answered_from_its_proof(engine, store, monkeypatch):
+def test_a_commit_refused_but_applied_is_answered_from_its_proof(engine, store, commit_lands_then_refuses):
     """The first commit lands, then reports a conflict (a re-sent transaction): the next
     attempt finds its ledger entry (XP) or marker (coins) and does not award again."""
-    real = store.commit
-
-    def land_then_refuse(tx):
-        real(tx)
-        monkeypatch.setattr(store, "commit", real)
-        raise WriteConflict(["ConditionalCheckFailed"])
-
-    monkeypatch.setattr(store, "commit", land_then_refuse)
+    commit_lands_then_refuses()
     assert xp(engine, "gus", "create_character").result.total_xp == 30
-    monkeypatch.setattr(store, "commit", land_then_refuse)
+    commit_lands_then_refuses()
     assert coins(engine, "gus", "daily_login").result.balance == 13
     assert len(ledger(store, "gus")) == 3  # XP entry, its xp_bonus coins, the reward
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gamification.dal import keys
 from gamification.dal.keys import Key
-from gamification.dal.store import COUNT_PREFIX, Store, Transaction, marshal, unmarshal
+from gamification.dal.store import COUNT_PREFIX, Store, Transaction, marshal, query_items, unmarshal
 
 
 def query_page(
@@ -106,13 +106,7 @@ def keyed_entries(store: Store, pk: str) -> list[dict[str, Any]]:
         "ExpressionAttributeNames": {"#p": "ledger_pk", "#sk": "sk"},
         "ExpressionAttributeValues": marshal({":p": pk, ":idem": keys.IDEM}),
     }  # fmt: skip
-    out: list[dict[str, Any]] = []
-    while True:
-        resp = store.client.query(**kwargs)
-        out += [unmarshal(i) for i in resp.get("Items", [])]
-        if "LastEvaluatedKey" not in resp:
-            return out
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return query_items(store.client, **kwargs)
 
 
 def partition_keys(store: Store, pk: str, start: dict[str, Any] | None, limit: int = 100) -> tuple[list[Key], dict[str, Any] | None]:

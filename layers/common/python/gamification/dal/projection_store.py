@@ -11,7 +11,7 @@ from typing import Any
 
 from gamification.dal import keys
 from gamification.dal.keys import Key
-from gamification.dal.store import TTL_ATTRIBUTE, Store, count_query, marshal, unmarshal
+from gamification.dal.store import TTL_ATTRIBUTE, Store, count_query, marshal, query_items
 from gamification.domain.leaderboards import Row, rank_sort_key, score_desc
 
 #: Keys per BatchGetItem (DynamoDB's limit).
@@ -152,7 +152,6 @@ class ProjectionStore:
 
     def query_all(self, pk: str, index: str | None = None) -> list[dict[str, Any]]:
         """Every item of one partition (consistent for the table; the GSI is eventual)."""
-        out: list[dict[str, Any]] = []
         name = "lb_pk" if index else "pk"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -163,12 +162,7 @@ class ProjectionStore:
             kwargs["IndexName"] = index
         else:
             kwargs["ConsistentRead"] = True
-        while True:
-            resp = self.client.query(**kwargs)
-            out += [unmarshal(i) for i in resp.get("Items", [])]
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return query_items(self.client, **kwargs)
 
 
 __all__ = ["ProjectionStore", "Stale", "keys"]

@@ -93,6 +93,17 @@ def count_query(client: Any, **kwargs: Any) -> int:
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
+def query_items(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item (unmarshalled) a Query with ``kwargs`` returns, over all its pages."""
+    out: list[dict[str, Any]] = []
+    while True:
+        resp = client.query(**kwargs)
+        out += [unmarshal(i) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            return out
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 def version_of(profile: dict[str, Any] | None) -> int:
     """The optimistic-concurrency version of a profile item (0: no profile yet)."""
     return int(profile["version"]) if profile else 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from gamification import clock
 from gamification.dal import keys
-from gamification.dal.store import Store, marshal, unmarshal
+from gamification.dal.store import Store, marshal, query_items
 from gamification.usecases import auth
 from gamification.usecases.throttle import MAX_LIMIT, MAX_WINDOW_SECONDS
 
@@ -42,19 +42,13 @@ def _entries(store: Store, tenant: str | None = None) -> list[dict[str, Any]]:
     if tenant:
         expr += " AND begins_with(sk, :t)"
         values[":t"] = f"{tenant}#"
-    out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": store.table,
         "KeyConditionExpression": expr,
         "ExpressionAttributeValues": marshal(values),
         "ConsistentRead": True,
     }
-    while True:
-        resp = store.client.query(**kwargs)
-        out += [unmarshal(i) for i in resp.get("Items", [])]
-        if "LastEvaluatedKey" not in resp:
-            return out
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return query_items(store.client, **kwargs)
 
 
 def list_keys(store: Store, tenant: str | None = None) -> list[dict[str, Any]]:
