@@ -12,6 +12,7 @@ from gamification.dal.store import Store, WriteConflict
 from gamification.domain.errors import DailyXpCapReached, ValidationFailed
 from gamification.domain.rules import parse_rules
 from gamification.usecases.engine import Engine
+from tests.conftest import RACE_RETRY
 
 from ..signed_rules import SIGNED_RULES
 
@@ -21,7 +22,7 @@ RULES = parse_rules(SIGNED_RULES)
 
 @pytest.fixture
 def engine(dynamo):
-    return Engine(RULES, Store(dynamo.client, dynamo.table), now=lambda: NOON)
+    return Engine(RULES, Store(dynamo.client, dynamo.table), now=lambda: NOON, **RACE_RETRY)
 
 
 def xp(engine, tenant, user, action, **kw):

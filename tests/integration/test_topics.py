@@ -16,6 +16,7 @@ from gamification.domain.errors import TopicLocked
 from gamification.domain.rules import load_rules, parse_rules
 from gamification.usecases.engine import Engine
 from gamification.usecases.topics import TopicUseCases
+from tests.conftest import RACE_RETRY
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -63,9 +64,8 @@ def test_a_day_of_attempts_walks_the_tiers_and_wrong_answers_do_not_count(api, c
 
 @pytest.mark.race
 def test_twelve_racing_correct_attempts_award_exactly_five_at_the_full_rate(api, clock, dynamo, tenant):
-    # One body for all (the local API stand-in shares Powertools' current event between
-    # concurrent requests, so only identical requests race safely over HTTP): the same task
-    # 12 times. The first to commit is a new task (10 XP); the others are early reviews.
+    # The same task 12 times: the first to commit is a new task (10 XP); the others are
+    # early reviews.
     clock.set(NOON)
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = list(pool.map(lambda i: attempt(api, "racer", "whole_numbers", "task-1"), range(12)))
@@ -83,7 +83,7 @@ def test_twelve_racing_correct_attempts_award_exactly_five_at_the_full_rate(api,
 
 @pytest.mark.race
 def test_twelve_racing_attempts_on_distinct_tasks_keep_every_tier_exact(dynamo, tenant):
-    uc = TopicUseCases(Engine(load_rules(), Store(dynamo.client, dynamo.table), now=lambda: NOON, retry_budget_s=60))
+    uc = TopicUseCases(Engine(load_rules(), Store(dynamo.client, dynamo.table), now=lambda: NOON, **RACE_RETRY))
     with ThreadPoolExecutor(max_workers=12) as pool:
         bodies = list(pool.map(lambda i: run(uc, tenant, "racer2", "whole_numbers", f"task-{i}"), range(12)))
     assert sorted(b["tier"] for b in bodies) == ["full"] * 5 + ["half"] * 5 + ["low"] * 2
@@ -365,7 +365,7 @@ def test_racing_attempts_on_the_seventh_date_unlock_and_pay_the_milestone_once(d
     for n in range(6):
         uc = TopicUseCases(Engine(load_rules(), store, now=lambda n=n: day(n)))
         assert run(uc, tenant, "ray", "whole_numbers", f"d{n}")["streak"]["current"] == n + 1
-    uc = TopicUseCases(Engine(load_rules(), store, now=lambda: day(6), retry_budget_s=60))
+    uc = TopicUseCases(Engine(load_rules(), store, now=lambda: day(6), **RACE_RETRY))
     with ThreadPoolExecutor(max_workers=8) as pool:
         bodies = list(pool.map(lambda i: run(uc, tenant, "ray", "whole_numbers", f"race-{i}"), range(8)))
     assert sorted(b["streak"]["extended"] for b in bodies) == [False] * 7 + [True]
