@@ -255,6 +255,21 @@ def _timing(ms: float, bare_ms: float) -> dict[str, float]:
     return {"ms": round(ms, 1), "ratio": round(ms / bare_ms, 2)}
 
 
+def _instructions(cases: dict[str, ImportCase]) -> dict[str, int]:
+    """Instructions each case executes (valgrind's callgrind, ``Collected``): the same for
+    the same binary, code and environment whatever else the machine runs, unlike wall times.
+    Run :func:`os.cpu_count` at a time (each is single-threaded)."""
+
+    def count(case: ImportCase) -> int:
+        argv, env = case
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+                             env=env, capture_output=True, text=True, check=True, timeout=600)
+        return int(out.stderr.rsplit("Collected :", 1)[1].split()[0])
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(cases, pool.map(count, cases.values()), strict=True))
+
+
 def cold_start(functions: dict[str, template.Function], table: str | None = None) -> dict[str, Any]:
     """Import time of each handler module, each in a fresh interpreter, against a bare import
     of boto3 + Powertools + pydantic.
@@ -358,6 +373,9 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
         cases[lid] = case("compiled", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
     fn = functions[UNCOMPILED_FUNCTION]
     cases["function_without_bytecode"] = case("source", f"import {fn.handler.rsplit('.', 1)[0]}", fn.code_dir)
+    instructions = deployed_instructions(
+        {"empty": case("compiled", "pass"),
+         **{name: c for name, c in cases.items() if name not in ("bare_without_bytecode", "function_without_bytecode")}})  # fmt: skip
     first_cases: dict[str, ImportCase] = {}
     if table:
         first_cases["bare"] = case("compiled", _BARE_FIRST.format(table=table))
@@ -398,8 +416,31 @@ def deployed_cold_start(functions: dict[str, template.Function], env: dict[str, 
             "at import; ratio to the bare import with bytecode",
         },
         "first_response": first_response,
+        "instructions": instructions,
         "what": "module import with the runtime's Python, the built layer as the only library path (-S), "
         "PYTHONDONTWRITEBYTECODE as on Lambda's read-only file system (median)",
+    }
+
+
+def deployed_instructions(cases: dict[str, ImportCase]) -> dict[str, Any]:
+    """The deployed imports counted in instructions instead of seconds: per handler
+    ``{"millions"`` (of the import alone)``, "ratio"}``, the ratio being (handler - empty) / (bare - empty), where
+    ``empty`` is the interpreter starting and exiting with the same environment, so the
+    ratio compares the imports alone, as the timed ratios do. Deterministic, so this is the
+    ratio to compare between runs and commits. Skipped without valgrind."""
+    if not shutil.which("valgrind"):
+        return {"skipped": "valgrind is not installed"}
+    counts = _instructions(cases)
+    empty = counts.pop("empty")
+    bare_import = counts.pop("bare") - empty
+    handlers = {name: {"millions": round((n - empty) / 1e6, 1), "ratio": round((n - empty) / bare_import, 3)}
+                for name, n in sorted(counts.items())}  # fmt: skip
+    return {
+        **handlers,
+        "bare_millions": round(bare_import / 1e6, 1),
+        "max_ratio": max(h["ratio"] for h in handlers.values()),
+        "what": "instructions (valgrind callgrind) of each deployed import, interpreter start-up "
+        "subtracted; ratio = (handler - empty) / (bare - empty); independent of the machine's load",
     }
 
 
