@@ -92,6 +92,22 @@ def test_an_ended_day_is_frozen_once_and_prizes_are_paid_once(api, clock, tenant
     assert sorted((c["user_id"], c["amount"]) for c in prizes) == [("ann", 100), ("cid", 50)]
 
 
+def test_a_final_read_answers_the_user_and_around_from_the_snapshot(api, clock, tenant):
+    # After the freeze ann is erased: the live board moves cid up to rank 1, the snapshot
+    # keeps the ranks its prizes were paid by, and user/around must agree with its entries.
+    seed(api, clock)
+    rollover(tenant).run(datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc), [tenant.id])
+    assert api.session.delete(f"{api.base}/v1/users/ann", timeout=30).status_code == 200
+    assert api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", user_id="cid").json()["user"]["rank"] == 1
+    body = api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true", user_id="cid", around=1).json()
+    assert body["entries"] == [{"rank": 2, "user_id": "cid", "score": 20}, {"rank": 3, "user_id": "dee", "score": 20}]
+    assert body["user"] == {"user_id": "cid", "rank": 2, "score": 20}
+    assert body["around"] == body["entries"]
+    # bob is below the snapshot (snapshot_size 3): his rank is the period's board.
+    below = api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true", user_id="bob").json()
+    assert below["user"] == {"user_id": "bob", "rank": 3, "score": 10}
+
+
 def test_a_repeated_finalise_after_a_crash_pays_nothing_twice(api, clock, tenant, streams):
     seed(api, clock)
     streams.wait_until_drained()

@@ -179,10 +179,10 @@ class LeaderboardReader:
                     period=period,
                     period_key=ref.period_key,
                 )
-            entries = [
-                {"rank": int(e["rank"]), "user_id": e["user_id"], "score": int(e["score"])}
-                for e in snap["entries"][:limit]
+            frozen = [
+                {"rank": int(e["rank"]), "user_id": e["user_id"], "score": int(e["score"])} for e in snap["entries"]
             ]
+            entries = frozen[:limit]
             finalised_at = snap.get("finalised_at")
         else:
             ref, top = self.layout(ref)
@@ -196,6 +196,15 @@ class LeaderboardReader:
             "entries": entries,
             "finalised_at": finalised_at,
         }
+        if user_id is not None and final:
+            # A user in the snapshot is answered from it, as its entries are (later reversals
+            # and erasures leave a frozen period alone); below it, from the period's board.
+            at = next((i for i, e in enumerate(frozen) if e["user_id"] == user_id), None)
+            if at is not None:
+                body["user"] = {"user_id": user_id, "rank": frozen[at]["rank"], "score": frozen[at]["score"]}
+                if around is not None:
+                    body["around"] = frozen[max(0, at - around) : at + around + 1]
+                return LeaderboardResponse.model_validate(body)
         if user_id is not None:
             if final:
                 ref, top = self.layout(ref)
