@@ -47,6 +47,17 @@ def test_metadata_past_a_bound_is_400_and_writes_nothing(api, clock, dynamo, ten
     assert dynamo.items(tenant.id) == []
 
 
+@pytest.mark.parametrize("metadata", ['{"s": "\\ud800"}', '{"\\udfff": 1}', '{"a": ["ok", "\\ud83d"]}'])
+def test_metadata_with_a_lone_surrogate_is_400_and_writes_nothing(api, clock, dynamo, tenant, metadata):
+    # Valid JSON escapes with no UTF-8 form: stored, they came back replaced by U+FFFD (a key)
+    # or not at all.
+    clock.set(NOON)
+    r = api.post("/v1/users/u1/xp", raw='{"action": "forked", "metadata": ' + metadata + "}")
+    assert r.status_code == 400, (metadata, r.text)
+    assert r.json()["error"]["code"] == "validation_error" and "Unicode" in r.json()["error"]["message"]
+    assert dynamo.items(tenant.id) == []
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "1" * 400])
 def test_non_finite_and_overlong_number_literals_are_400(api, clock, dynamo, tenant, literal):
     clock.set(NOON)

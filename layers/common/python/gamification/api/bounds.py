@@ -33,6 +33,15 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_FLOAT = 1e15
 
 
+def _check_text(text: str, path: str) -> None:
+    """Refuse a string that is not Unicode text: a lone surrogate (``"\\ud800"`` in JSON) has
+    no UTF-8 form, so it would be stored replaced or not at all."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{path}: not valid Unicode text (a lone surrogate)") from None
+
+
 def check_json_value(value: Any, path: str = "metadata", depth: int = 1, keys: list[int] | None = None) -> None:
     """Raise ValueError naming the first place where ``value`` passes a bound."""
     keys = [0] if keys is None else keys
@@ -45,6 +54,7 @@ def check_json_value(value: Any, path: str = "metadata", depth: int = 1, keys: l
                 raise ValueError(f"metadata: more than {MAX_KEYS} keys")
             if not isinstance(k, str) or not 1 <= len(k) <= MAX_KEY_LENGTH:
                 raise ValueError(f"{path}: keys must be 1 to {MAX_KEY_LENGTH} characters")
+            _check_text(k, f"{path}: key")
             check_json_value(v, f"{path}.{k}", depth + 1, keys)
     elif isinstance(value, list):
         if len(value) > MAX_ITEMS:
@@ -54,6 +64,7 @@ def check_json_value(value: Any, path: str = "metadata", depth: int = 1, keys: l
     elif isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
             raise ValueError(f"{path}: strings are at most {MAX_STRING_LENGTH} characters")
+        _check_text(value, path)
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
