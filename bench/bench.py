@@ -802,9 +802,18 @@ def print_table(r: dict[str, Any]) -> None:
         elif d:
             print(f"\ndeployed cold start (Python {d['python']}, the built layer, median of {c['runs']}): bare {d['bare_ms']} ms")
             for name, h in d.items():
-                if isinstance(h, dict) and name not in ("without_bytecode", "first_response"):
+                if isinstance(h, dict) and name not in ("without_bytecode", "first_response", "instructions"):
                     print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
             print(f"  max ratio x{d['max_ratio']:.2f}")
+            n = d.get("instructions", {})
+            if "skipped" in n:
+                print(f"  instructions: skipped ({n['skipped']})")
+            elif n:
+                print(f"  instructions (valgrind): bare import {n['bare_millions']} M")
+                for name, h in n.items():
+                    if isinstance(h, dict):
+                        print(f"  {name:<30}{h['millions']:>8.1f} M  x{h['ratio']:.3f}")
+                print(f"  max ratio x{n['max_ratio']:.3f}")
             w = d["without_bytecode"]
             print(f"  without the layer's bytecode: bare {w['bare_ms']} ms, {w['function']} {w['ms']} ms x{w['ratio']:.2f}")
             f = d["first_response"]
