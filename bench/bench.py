@@ -255,21 +255,6 @@ def _timing(ms: float, bare_ms: float) -> dict[str, float]:
     return {"ms": round(ms, 1), "ratio": round(ms / bare_ms, 2)}
 
 
-def _instructions(cases: dict[str, ImportCase]) -> dict[str, int]:
-    """Instructions each case executes (valgrind's callgrind, ``Collected``): the same for
-    the same binary, code and environment whatever else the machine runs, unlike wall times.
-    Run :func:`os.cpu_count` at a time (each is single-threaded)."""
-
-    def count(case: ImportCase) -> int:
-        argv, env = case
-        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-                             env=env, capture_output=True, text=True, check=True, timeout=600)
-        return int(out.stderr.rsplit("Collected :", 1)[1].split()[0])
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return dict(zip(cases, pool.map(count, cases.values()), strict=True))
-
-
 def cold_start(functions: dict[str, template.Function], table: str | None = None) -> dict[str, Any]:
     """Import time of each handler module, each in a fresh interpreter, against a bare import
     of boto3 + Powertools + pydantic.
@@ -430,7 +415,15 @@ def deployed_instructions(cases: dict[str, ImportCase]) -> dict[str, Any]:
     ratio to compare between runs and commits. Skipped without valgrind."""
     if not shutil.which("valgrind"):
         return {"skipped": "valgrind is not installed"}
-    counts = _instructions(cases)
+
+    def count(case: ImportCase) -> int:  # single-threaded: os.cpu_count() run at a time
+        argv, env = case
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+                             env=env, capture_output=True, text=True, check=True, timeout=600)
+        return int(out.stderr.rsplit("Collected :", 1)[1].split()[0])
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(cases, pool.map(count, cases.values()), strict=True))
     empty = counts.pop("empty")
     bare_import = counts.pop("bare") - empty
     handlers = {name: {"millions": round((n - empty) / 1e6, 1), "ratio": round((n - empty) / bare_import, 3)}
@@ -755,6 +748,13 @@ def _write(results: dict[str, Any], started: float, partial: bool) -> int:
     return 0
 
 
+def _print_ratios(rows: dict[str, Any], value: str = "ms", unit: str = "ms", places: int = 2) -> None:
+    """One line per ``{value, "ratio"}`` row of a cold-start section (other keys skipped)."""
+    for name, h in rows.items():
+        if isinstance(h, dict) and value in h and "ratio" in h:
+            print(f"  {name:<30}{h[value]:>8.1f} {unit:<2} x{h['ratio']:.{places}f}")
+
+
 def print_table(r: dict[str, Any]) -> None:
     """The run's figures as text; a partial run (``--only``) prints the sections it ran."""
     if "operations" in r:
@@ -789,9 +789,7 @@ def print_table(r: dict[str, Any]) -> None:
     if "cold_start" in r:
         c = r["cold_start"]
         print(f"\ncold start (import, median of {c['runs']}): bare boto3+Powertools+pydantic {c['bare_ms']} ms")
-        for name, h in c.items():
-            if isinstance(h, dict) and name not in ("traced", "deployed"):
-                print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+        _print_ratios({k: v for k, v in c.items() if k != "traced"})
         print(f"  max ratio x{c['max_ratio']:.2f}")
         if "traced" in c:
             t = c["traced"]
@@ -801,27 +799,21 @@ def print_table(r: dict[str, Any]) -> None:
             print(f"deployed cold start: skipped ({d['skipped']})")
         elif d:
             print(f"\ndeployed cold start (Python {d['python']}, the built layer, median of {c['runs']}): bare {d['bare_ms']} ms")
-            for name, h in d.items():
-                if isinstance(h, dict) and name not in ("without_bytecode", "first_response", "instructions"):
-                    print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+            _print_ratios({k: v for k, v in d.items() if k != "without_bytecode"})
             print(f"  max ratio x{d['max_ratio']:.2f}")
             n = d.get("instructions", {})
             if "skipped" in n:
                 print(f"  instructions: skipped ({n['skipped']})")
             elif n:
                 print(f"  instructions (valgrind): bare import {n['bare_millions']} M")
-                for name, h in n.items():
-                    if isinstance(h, dict):
-                        print(f"  {name:<30}{h['millions']:>8.1f} M  x{h['ratio']:.3f}")
+                _print_ratios(n, "millions", "M", 3)
                 print(f"  max ratio x{n['max_ratio']:.3f}")
             w = d["without_bytecode"]
             print(f"  without the layer's bytecode: bare {w['bare_ms']} ms, {w['function']} {w['ms']} ms x{w['ratio']:.2f}")
             f = d["first_response"]
             if "bare_ms" in f:
                 print(f"\nfirst response (import + first invocation, the built layer): bare {f['bare_ms']} ms")
-                for name, h in f.items():
-                    if isinstance(h, dict) and "ratio" in h:
-                        print(f"  {name:<30}{h['ms']:>8.1f} ms  x{h['ratio']:.2f}")
+                _print_ratios(f)
                 print(f"  max ratio x{f['max_ratio']:.2f}; skipped: {f['skipped']}")
     if "warm" in r:
         print(f"\nwarm: median {r['warm']['median_ms']} ms, worst p99 {r['warm']['p99_ms']} ms")

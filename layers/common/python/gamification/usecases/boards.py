@@ -169,6 +169,7 @@ class LeaderboardReader:
         """
         ref = self.ref(tenant, board, period, on or local_date(now, self.rules.zone))
         finalised_at = None
+        frozen: list[dict[str, Any]] = []  # the snapshot's entries (a final read)
         if final:
             snap = self.boards.snapshot(keys.board_snapshot_key(tenant, board, period, ref.period_key))
             if snap is None:
@@ -196,16 +197,14 @@ class LeaderboardReader:
             "entries": entries,
             "finalised_at": finalised_at,
         }
-        if user_id is not None and final:
-            # A user in the snapshot is answered from it, as its entries are (later reversals
-            # and erasures leave a frozen period alone); below it, from the period's board.
-            at = next((i for i, e in enumerate(frozen) if e["user_id"] == user_id), None)
-            if at is not None:
-                body["user"] = {"user_id": user_id, "rank": frozen[at]["rank"], "score": frozen[at]["score"]}
-                if around is not None:
-                    body["around"] = frozen[max(0, at - around) : at + around + 1]
-                return LeaderboardResponse.model_validate(body)
-        if user_id is not None:
+        # A final read answers a user in the snapshot from it, as its entries are (later
+        # reversals and erasures leave a frozen period alone); below it, from the period's board.
+        at = next((i for i, e in enumerate(frozen) if e["user_id"] == user_id), None)
+        if at is not None:
+            body["user"] = {"user_id": user_id, "rank": frozen[at]["rank"], "score": frozen[at]["score"]}
+            if around is not None:
+                body["around"] = frozen[max(0, at - around) : at + around + 1]
+        elif user_id is not None:
             if final:
                 ref, top = self.layout(ref)
             row, rank = self.position(ref, user_id, top)
