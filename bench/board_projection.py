@@ -29,7 +29,7 @@ FRESHNESS_SAMPLES = 40
 def _ledger(client: Any, table: str, tenant: str) -> list[dict[str, Any]]:
     from gamification.dal.store import unmarshal
 
-    from bench.instruments.ledger_view import as_partition_entry
+    from bench.instruments.ledger_view import as_entries
 
     # Entries of the users' partitions, and keyed entries (on their Idempotency-Key's record).
     out, kwargs = [], {"TableName": table, "FilterExpression": "begins_with(pk, :p) OR (begins_with(pk, :k) AND attribute_exists(ledger_sk))",
@@ -37,7 +37,7 @@ def _ledger(client: Any, table: str, tenant: str) -> list[dict[str, Any]]:
                        "ConsistentRead": True}  # fmt: skip
     while True:
         resp = client.scan(**kwargs)
-        out += [as_partition_entry(unmarshal(i)) for i in resp["Items"] if i["sk"]["S"].startswith(("XP#", "COIN#", "IDEM"))]
+        out += [e for i in resp["Items"] if i["sk"]["S"].startswith(("XP#", "COIN#", "IDEM")) for e in as_entries(unmarshal(i))]
         if "LastEvaluatedKey" not in resp:
             return sorted(out, key=lambda i: i["recorded_at"])
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

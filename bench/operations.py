@@ -51,7 +51,7 @@ OPERATIONS: list[Operation] = [
         lambda u: xp(u, "create_character", f"{u}-k1"),
         # The setup unlocks first_character, so the measured award is an ordinary one.
         setup=lambda u: [xp(u, "create_character", f"{u}-k0")],
-        note="existing user, 30 XP: profile, day usage, XP entry (as the key's record), xp_bonus coin entry",
+        note="existing user, 30 XP: profile, day usage, XP entry (as the key's record, carrying its xp_bonus coins)",
     ),
     Operation(
         "award_xp_partial",
@@ -156,8 +156,8 @@ OPERATIONS += [
         "TopicAttemptFunction",
         lambda u: topic_attempt(u, "task-2", f"{u}-t2"),
         setup=lambda u: [topic_attempt(u, "task-1", f"{u}-t1")],
-        note="correct attempt on a new task, 10 XP: task, topic, day counter, XP entry, profile, day usage, "
-        "xp_bonus coin entry, idempotency record (+ boards while they are in the award transaction)",
+        note="correct attempt on a new task, 10 XP: task, topic, day counter, XP entry (carrying its xp_bonus "
+        "coins), profile, day usage, idempotency record",
     ),
     Operation(
         "topic_attempt_wrong",

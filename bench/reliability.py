@@ -144,7 +144,7 @@ class Stack:
     def user_items(self, tenant: str, users: set[str]) -> dict[str, list[dict[str, Any]]]:
         """Every item of each user of ``tenant`` (strongly consistent queries, one partition
         each: a scan of the whole table is slow on an emulator once it holds many items)."""
-        from bench.instruments.ledger_view import keyed_entries
+        from bench.instruments.ledger_view import as_entries, keyed_entries
         from gamification.dal import keys
         from gamification.dal.store import unmarshal
 
@@ -159,7 +159,7 @@ class Stack:
             }
             while True:
                 resp = self.tgt.client.query(**kwargs)
-                items += [unmarshal(i) for i in resp["Items"]]
+                items += [e for i in resp["Items"] for e in as_entries(unmarshal(i))]
                 if "LastEvaluatedKey" not in resp:
                     break
                 kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

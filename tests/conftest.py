@@ -37,6 +37,7 @@ lambdas.use_layer()
 
 from gamification import runtime  # noqa: E402
 from gamification.dal.store import Store, unmarshal  # noqa: E402
+from gamification.domain.ledger import ledger_entries  # noqa: E402
 from gamification.usecases import auth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,9 +149,11 @@ class Backend:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def ledger(self, tenant: str, kind: str = "XP") -> list[dict[str, Any]]:
-        """Ledger entries (``XP`` or ``COIN``) of a tenant, oldest first: those of the users'
-        partitions and keyed entries (an award's entry stored as its Idempotency-Key's
-        record, sk ``IDEM``, told by its GSI ``ledger`` sort key ``...#{kind}``)."""
+        """Ledger entries (``XP`` or ``COIN``) of a tenant, oldest first, as every read sees
+        them: those of the users' partitions and keyed entries (an award's entry stored as
+        its Idempotency-Key's record, sk ``IDEM``, told by its GSI ``ledger`` sort key
+        ``...#{kind}``), and the ``xp_bonus`` coins an XP entry carries as coin entries
+        (``ledger_entries``). :meth:`items` shows what is stored."""
 
         def wanted(i: dict[str, Any]) -> bool:
             keyed = i["sk"] == "IDEM" and str(i.get("ledger_sk", "")).endswith(f"#{kind}")
@@ -159,7 +162,8 @@ class Backend:
         def when(i: dict[str, Any]) -> str:
             return i["sk"][len(kind) + 1:] if i["sk"].startswith(f"{kind}#") else i["ledger_sk"]
 
-        return sorted((i for i in self.items(tenant) if wanted(i)), key=when)
+        entries = (e for i in self.items(tenant) for e in ledger_entries(i))
+        return sorted((e for e in entries if wanted(e)), key=when)
 
 
 #: The retry policy of the engines the tests race (``Engine(..., **RACE_RETRY)``; the local

@@ -173,3 +173,24 @@ def test_an_unlock_marker_as_the_award_writes_it_gives_a_named_dated_event():
     assert event["occurred_at"] == "2026-11-21T12:00:00.000000Z"
     assert event["data"] == {"achievement": "first_character", "name": "First character", "category": "exploration"}
     assert notification(event)["title"] == "Achievement unlocked: First character"
+
+
+def test_the_bonus_coins_an_award_carries_give_the_events_of_a_coin_entry_of_their_own():
+    """An XP entry with its award's xp_bonus coins (one item): ``coins.awarded`` with the
+    coin entry's id, and the ids of the events a separate bonus entry would have had."""
+    from gamification.dal import keys
+    from gamification.dal.memory import MemoryStore
+    from gamification.dal.store import marshal
+    from gamification.usecases.domain_events import DomainEvents
+
+    carrying = {**xp_item(30, 100), "bonus_amount": 3, "bonus_balance": 13}
+    separate = {"pk": PK, "sk": "COIN#2026-11-21T12:00:00.000000Z#e1", "type": "coins", "amount": 3, "reason": "xp_bonus",
+                "balance": 13, "occurred_at": "2026-11-21T12:00:00.000000Z"}  # fmt: skip
+    consumer = DomainEvents(RULES, MemoryStore(), now=lambda: None, publish=lambda e: None, enqueue=lambda e: None)
+    events = consumer.events_of({"eventName": "INSERT", "dynamodb": {"NewImage": marshal(carrying)}})
+    assert [e["type"] for e in events] == ["xp.awarded", "level.up", "coins.awarded"]
+    expected = derive(RULES, "INSERT", xp_item(30, 100), keys.stored_entry_id(xp_item(30, 100)))
+    expected += derive(RULES, "INSERT", separate, keys.stored_entry_id(separate))
+    assert events == expected
+    assert events[2]["data"] == {"entry_id": keys.entry_id(separate["sk"]), "reason": "xp_bonus", "amount": 3,
+                                 "balance": 13, "kind": "award"}  # fmt: skip

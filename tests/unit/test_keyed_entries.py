@@ -141,10 +141,14 @@ def test_history_cursors_are_gsi_keys_of_either_kind_and_old_typed_cursors_still
 
     keyed = {"pk": f"T#{T}#IDEM#k1", "sk": "IDEM", "ledger_pk": pk, "ledger_sk": "2026-11-21T12:00:00.000000Z#e1#COIN"}
     for type_filter in (None, "xp", "coins"):
-        assert decode_cursor(encode_cursor(type_filter, keyed), type_filter, pk, index_sk) == keyed
+        assert decode_cursor(encode_cursor(type_filter, keyed), type_filter, pk, index_sk) == (keyed, 0)
+    assert decode_cursor(encode_cursor(None, keyed, 1), None, pk, index_sk) == (keyed, 1)  # inside an item
     sk = "XP#2026-11-21T12:00:00.000000Z#e2"
     old = {"pk": pk, "sk": sk}
-    assert decode_cursor(encode_cursor("xp", old), "xp", pk, index_sk) == {**old, **keys.ledger_index(old)}
+    assert decode_cursor(encode_cursor("xp", old), "xp", pk, index_sk) == ({**old, **keys.ledger_index(old)}, 0)
+    for skip in (2, -1, True, "1"):
+        with pytest.raises(ValidationFailed):
+            decode_cursor(encode_cursor(None, keyed, skip), None, pk, index_sk)
     for bad in ({**keyed, "ledger_pk": keys.user_pk(T, "bob")}, {**keyed, "pk": "T#other#IDEM#k1"},
                 {**keyed, "ledger_sk": "x"}, {**keyed, "sk": "PROFILE"}):  # fmt: skip
         with pytest.raises(ValidationFailed):

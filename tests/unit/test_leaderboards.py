@@ -271,3 +271,20 @@ def test_gathering_the_top_reads_few_rows_and_is_exact(data, shards, limit):
     got = gather_top(first, after, lambda fn, k: [fn(i) for i in range(k)], shards, limit)
     assert got == sorted(board, key=lambda r: r.sort_key)[:limit]
     assert read[0] <= limit * shards + limit
+
+
+def test_the_bonus_coins_an_xp_entry_carries_move_coins_boards_as_a_coin_entry():
+    from gamification.domain.board_projection import contributions, entries_of
+
+    rules = parse_rules({"version": 1, "levels": [{"level": 1, "name": "A", "xp": 0}], "actions": {"a": {"xp": 1}},
+                         "leaderboards": {"xp": {"metric": "xp", "periods": ["daily"]},
+                                          "rich": {"metric": "coins", "periods": ["daily"]}}})  # fmt: skip
+    award = {"pk": "T#t#U#ann", "sk": "XP#2026-11-21T12:00:00.000000Z#e1", "type": "xp", "xp": 30, "reason": "a",
+             "occurred_at": "2026-11-21T12:00:00.000000Z", "recorded_at": "2026-11-21T12:00:00.000000Z"}  # fmt: skip
+    moved = [(e.kind, e.reason, bp.board, d) for e in entries_of({**award, "bonus_amount": 3, "bonus_balance": 3}, "7")
+             for bp, d in contributions(rules, e)]  # fmt: skip
+    assert moved == [("xp", "a", "xp", 30), ("coins", "xp_bonus", "rich", 3)]
+    reversal = {**award, "sk": "XP#2026-11-21T13:00:00.000000Z#r1", "xp": -30, "kind": "reversal", "board_delta": -30,
+                "board_occurred_at": award["occurred_at"], "bonus_amount": -3, "bonus_board_delta": -3}  # fmt: skip
+    assert [(e.kind, e.amount) for e in entries_of(reversal)] == [("xp", -30), ("coins", -3)]
+    assert [e.kind for e in entries_of(award)] == ["xp"]

@@ -10,6 +10,7 @@ from gamification.api.models import AwardCoinsRequest, AwardCoinsResponse, Award
 from gamification.dal import keys
 from gamification.dal.store import WriteConflict
 from gamification.domain.errors import ActionLimitReached, Contention, DailyXpCapReached, IdempotencyKeyReused
+from gamification.domain.ledger import ledger_entries
 from gamification.domain.rules import load_rules
 from gamification.usecases.engine import Engine
 
@@ -30,9 +31,18 @@ def coins(engine, user, reason, key=None, **kw):
     return engine.award_coins(T, user, AwardCoinsRequest(reason=reason, **kw), key)
 
 
-def ledger(store, user):
+def stored(store, user):
+    """Sort keys of the ledger items stored in the user's partition."""
     pk = keys.user_pk(T, user)
     return sorted(sk for (p, sk) in store.items if p == pk and sk.startswith(("XP#", "COIN#")))
+
+
+def ledger(store, user):
+    """Sort keys of the user's ledger entries as every read sees them (an award's XP entry
+    carries its xp_bonus coins: two entries, one item)."""
+    pk = keys.user_pk(T, user)
+    return sorted(e["sk"] for (p, sk), item in store.items.items() if p == pk and sk.startswith(("XP#", "COIN#"))
+                  for e in ledger_entries(item))  # fmt: skip
 
 
 def test_an_award_is_one_read_and_one_transaction_and_returns_a_typed_result(engine, store):
@@ -42,6 +52,7 @@ def test_an_award_is_one_read_and_one_transaction_and_returns_a_typed_result(eng
     assert out.body == out.result.model_dump(mode="json")
     assert store.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     assert [sk[:3] for sk in ledger(store, "ann")] == ["COI", "XP#"]  # the award and its xp_bonus coins
+    assert [sk[:3] for sk in stored(store, "ann")] == ["XP#"]  # in one item
 
 
 def test_the_daily_limit_refuses_the_third_award(engine, store):

@@ -70,6 +70,21 @@ def xp_entry(
     return keys.xp_entry_key(tenant, user_id, occurred, event_id), attrs
 
 
+def with_bonus(entry: Item, *, amount: int, balance: int, **extra: Any) -> Item:
+    """The XP entry ``entry`` (an :func:`xp_entry`) carrying the ``xp_bonus`` coins of its
+    award: ``amount`` (signed coins) and the ``balance`` after them; ``extra``: a reversal's
+    ``reason``, ``reverses``, ``reversed_reason``, ``board_delta``. One ledger item for both
+    changes; every read sees the coins as a coin entry of their own
+    (:func:`gamification.domain.ledger.ledger_entries`)."""
+    # Not at import: the domain's ledger module loads the rules model, and the authorizer
+    # imports this module (through the store) without needing either.
+    from gamification.domain.ledger import BONUS_PREFIX
+
+    key, attrs = entry
+    carried = {"amount": amount, "balance": balance, **extra}
+    return key, {**attrs, **{BONUS_PREFIX + k: v for k, v in carried.items() if v is not None}}
+
+
 def coin_entry(
     tenant: str, user_id: str, *, event_id: str, occurred: datetime, recorded: datetime, reason: str, amount: int,
     balance: int, **extra: Any,

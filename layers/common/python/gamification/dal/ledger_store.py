@@ -12,6 +12,7 @@ from typing import Any
 from gamification.dal import keys
 from gamification.dal.keys import Key
 from gamification.dal.store import COUNT_PREFIX, Store, Transaction, marshal, query_items, unmarshal
+from gamification.domain.ledger import BONUS_PREFIX
 
 
 def query_page(
@@ -60,6 +61,7 @@ def ledger_page(
     kind: tuple[str, str] | None,
     limit: int,
     start: dict[str, Any] | None,
+    inclusive: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of a user's ledger (partition ``pk``) from the GSI ``ledger``, newest first:
     entries of the user's partition and keyed entries (stored as their Idempotency-Key's
@@ -67,18 +69,27 @@ def ledger_page(
 
     ``kind``: (sort-key prefix, ``type``), e.g. ``("XP#", "xp")``, to list one type only: a
     FilterExpression (an entry of the user's partition by its sort key, a keyed entry by
-    its ``type``), the Query repeated until ``limit`` entries or the end, at most
-    :data:`TYPED_PAGE_REQUESTS` Queries (then a short page, with a cursor). ``start``: the
-    previous page's last key read (GSI key, plain values). Returns (items, last key read or
-    None at the end)."""
-    kwargs: dict[str, Any] = {
-        "TableName": store.table, "IndexName": keys.LEDGER_INDEX, "ScanIndexForward": False,
-        "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": "ledger_pk"},
-    }  # fmt: skip
+    its ``type``; for ``coins`` also XP entries that carry ``xp_bonus`` coins), the Query
+    repeated until ``limit`` items or the end, at most :data:`TYPED_PAGE_REQUESTS` Queries
+    (then a short page, with a cursor). ``start``: the previous page's last key read (GSI
+    key, plain values), or with ``inclusive`` the key of the first item to read. Returns
+    (items, last key read or None at the end)."""
+    names = {"#p": "ledger_pk"}
     values: dict[str, Any] = {":p": pk}
+    condition = "#p = :p"
+    if start and inclusive:  # GSI sort keys are unique per user: start at this one
+        condition += " AND #s <= :at"
+        names["#s"] = "ledger_sk"
+        values[":at"] = start["ledger_sk"]
+        start = None
+    kwargs: dict[str, Any] = {"TableName": store.table, "IndexName": keys.LEDGER_INDEX, "ScanIndexForward": False,
+                              "KeyConditionExpression": condition, "ExpressionAttributeNames": names}  # fmt: skip
     if kind:
         kwargs["FilterExpression"] = "begins_with(#sk, :prefix) OR (#sk = :idem AND #t = :t)"
-        kwargs["ExpressionAttributeNames"].update({"#sk": "sk", "#t": "type"})
+        if kind[1] == "coins":
+            kwargs["FilterExpression"] += " OR attribute_exists(#bonus)"
+            names["#bonus"] = "bonus_amount"
+        names.update({"#sk": "sk", "#t": "type"})
         values.update({":prefix": kind[0], ":idem": keys.IDEM, ":t": kind[1]})
     kwargs["ExpressionAttributeValues"] = marshal(values)
     out: list[dict[str, Any]] = []
@@ -94,6 +105,24 @@ def ledger_page(
         if last is None or len(out) >= limit:
             break
     return out, last
+
+
+def index_key(item: dict[str, Any]) -> dict[str, Any]:
+    """The GSI ``ledger`` key of a ledger item read from it (a cursor's ``start``)."""
+    return {k: item[k] for k in ("pk", "sk", "ledger_pk", "ledger_sk")}
+
+
+def entry_at(store: Store, pk: str, index_sk: str) -> dict[str, Any] | None:
+    """The ledger item of user partition ``pk`` whose GSI ``ledger`` sort key is
+    ``index_sk`` (unique per user), kept in the user's partition or as a keyed entry; one
+    Query, eventually consistent. None when there is none."""
+    resp = store.client.query(
+        TableName=store.table, IndexName=keys.LEDGER_INDEX, Limit=1,
+        KeyConditionExpression="#p = :p AND #s = :s", ExpressionAttributeNames={"#p": "ledger_pk", "#s": "ledger_sk"},
+        ExpressionAttributeValues=marshal({":p": pk, ":s": index_sk}),
+    )  # fmt: skip
+    found = resp.get("Items") or []
+    return unmarshal(found[0]) if found else None
 
 
 def keyed_entries(store: Store, pk: str) -> list[dict[str, Any]]:
@@ -181,17 +210,21 @@ def debit_profile(tx: Transaction, key: Key, seen_version: int, *, coins: int, n
     )
 
 
-def mark_reversed(tx: Transaction, key: Key, by: str) -> None:
-    """Record on a ledger entry that ``by`` reversed it, only once (the once-rule of reversals)."""
+def mark_reversed(tx: Transaction, key: Key, by: str, bonus_by: str | None = None) -> None:
+    """Record on a ledger entry that ``by`` reversed it, only once (the once-rule of
+    reversals); ``bonus_by``: the reversal of the ``xp_bonus`` coins the entry carries."""
+    names, values, update = {"#r": "reversed_by"}, {":by": by}, "SET #r = :by"
+    if bonus_by:
+        names["#b"], values[":bb"], update = BONUS_PREFIX + "reversed_by", bonus_by, update + ", #b = :bb"
     tx.items.append(
         {
             "Update": {
                 "TableName": tx.table,
                 "Key": marshal(key),
-                "UpdateExpression": "SET #r = :by",
+                "UpdateExpression": update,
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#r)",
-                "ExpressionAttributeNames": {"#r": "reversed_by"},
-                "ExpressionAttributeValues": marshal({":by": by}),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": marshal(values),
             }
         }
     )

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from gamification.domain.ledger import ledger_kind, ledger_owner
+from gamification.domain.ledger import ledger_entries, ledger_kind, ledger_owner
 from gamification.domain.leaderboards import SCORE_OFFSET, BoardPeriod, Row, score_asc, touched
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
@@ -93,6 +93,13 @@ def entry_of(item: dict[str, object], seq: str = "") -> Entry | None:
     occurred = datetime.fromisoformat(str(item.get("board_occurred_at") or item["occurred_at"]).replace("Z", "+00:00"))
     return Entry(owner[0], owner[1], kind, str(item.get("reason", "")), int(amount),  # type: ignore[call-overload]
                  occurred, str(item.get("recorded_at") or item["occurred_at"]), pad_seq(seq) if seq else "")
+
+
+def entries_of(item: dict[str, object], seq: str = "") -> list[Entry]:
+    """The :class:`Entry` s of a stored item: its own and, for an XP entry that carries its
+    award's ``xp_bonus`` coins, theirs (:func:`gamification.domain.ledger.ledger_entries`).
+    They move boards of different metrics, so sharing ``seq`` never hides one."""
+    return [e for i in ledger_entries(dict(item)) if (e := entry_of(i, seq)) is not None]
 
 
 def contributions(rules: Rules, entry: Entry) -> list[tuple[BoardPeriod, int]]:

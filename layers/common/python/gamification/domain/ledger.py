@@ -11,6 +11,12 @@
   counters, streaks and unlocked achievements stay. A reversal is itself not reversible,
   nor are starting balances or the ``xp_bonus`` coins of an XP award (reverse the award:
   its bonus coins go back with it).
+- The ``xp_bonus`` coins an XP award earns are a coin entry of their own in every read
+  (history, boards, events, reversals), but they are stored on the award's XP entry
+  (``bonus_*`` attributes, :func:`ledger_entries`): an award writes one ledger item, not
+  two. Its id, events and board moves are those a separate coin entry at the same time and
+  event id (sort key ``COIN#{occurred_at}#{event_id}``) would have; older tables hold such
+  separate entries, and they read the same.
 - An XP reversal never takes the total below the rules' ``xp.floor`` (docs/rules.md): its
   compensation is cut as a penalty is (``floored``), and the cut amount is what the total,
   the day's XP, the boards and a topic's XP move by, so each stays the sum of its entries.
@@ -27,13 +33,18 @@ from typing import Any
 
 from gamification.domain.awards import clip_to_floor
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
+from gamification.domain.rules import XP_BONUS_REASON
 
 #: Ledger types of the API and their sort-key prefixes.
 TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}
 #: Ledger ``kind`` of non-award coin entries (they never move ``coins`` boards).
 SPEND, ADJUSTMENT, REVERSAL = "spend", "adjustment", "reversal"
 #: Reasons whose entries cannot be reversed (reverse what caused them instead).
-UNREVERSIBLE_REASONS = frozenset({"starting_balance", "xp_bonus"})
+UNREVERSIBLE_REASONS = frozenset({"starting_balance", XP_BONUS_REASON})
+#: Attribute prefix of the ``xp_bonus`` coin entry an XP entry carries (:func:`ledger_entries`).
+BONUS_PREFIX = "bonus_"
+#: Attributes the carried coin entry shares with its XP entry.
+_SHARED = ("user_id", "occurred_at", "recorded_at", "idempotency_key", "kind", "board_occurred_at", "retroactive")
 _STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
 _SK = re.compile(rf"^(XP|COIN)#{_STAMP}#[^#]+$")
 _INDEX_SK = re.compile(rf"^{_STAMP}#[^#]+#(XP|COIN)$")
@@ -69,15 +80,18 @@ class EntryNotFound(NotFound):
 # ---- cursors -----------------------------------------------------------------------------
 
 
-def encode_cursor(type_filter: str | None, last_key: dict[str, Any]) -> str:
-    """The opaque ``next_cursor`` of a page whose last key read was ``last_key``."""
-    raw = json.dumps({"v": 1, "t": type_filter or "all", "k": last_key}, separators=(",", ":"), sort_keys=True)
+def encode_cursor(type_filter: str | None, last_key: dict[str, Any], skip: int = 0) -> str:
+    """The opaque ``next_cursor`` of a page whose last key read was ``last_key``; ``skip``:
+    entries of the next item already shown (1: an award's XP entry, not yet its bonus coins)."""
+    data = {"v": 1, "t": type_filter or "all", "k": last_key, **({"s": skip} if skip else {})}
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) -> dict[str, str]:
-    """The GSI ``ledger`` key to start after, from a cursor issued for partition ``pk`` (the
-    user's) and ``type_filter``.
+def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) -> tuple[dict[str, str], int]:
+    """The GSI ``ledger`` key to start after and the entries to skip there (0 or 1, see
+    :func:`encode_cursor`), from a cursor issued for partition ``pk`` (the user's) and
+    ``type_filter``.
 
     The last key read is an entry of the user's partition (``pk``, an ``XP#``/``COIN#`` sort
     key, whose GSI sort key ``index_sk(key)`` gives) or a keyed entry (``T#{t}#IDEM#{key}`` /
@@ -96,7 +110,9 @@ def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) 
         raise bad from None
     if not isinstance(data, dict) or data.get("v") != 1 or data.get("t") != (type_filter or "all"):
         raise bad
-    key = data.get("k")
+    key, skip = data.get("k"), data.get("s", 0)
+    if skip not in (0, 1) or isinstance(skip, bool):
+        raise bad
     if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
         raise bad
     if type_filter and set(key) == {"pk", "sk"} and key["pk"] == pk and _SK.match(key["sk"]):
@@ -104,10 +120,10 @@ def decode_cursor(cursor: str, type_filter: str | None, pk: str, index_sk: Any) 
     if set(key) != {"pk", "sk", "ledger_pk", "ledger_sk"} or key["ledger_pk"] != pk:
         raise bad
     if key["pk"] == pk and _SK.match(key["sk"]) and key["ledger_sk"] == index_sk(key):
-        return key
+        return key, skip
     keyed_pk = pk.split("#U#", 1)[0] + "#IDEM#"
     if key["sk"] == "IDEM" and key["pk"].startswith(keyed_pk) and _INDEX_SK.match(key["ledger_sk"]):
-        return key
+        return key, skip
     raise bad
 
 
@@ -160,6 +176,27 @@ def bonus_sort_key(entry: dict[str, Any]) -> str | None:
         return "COIN#" + index_sk[: -len("#XP")]
     sk = str(entry.get("sk", ""))
     return "COIN#" + sk[len("XP#"):] if sk.startswith("XP#") else None
+
+
+def ledger_entries(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ledger entries one stored item holds (plain values): ``[item]``, or for an XP
+    entry that carries the ``xp_bonus`` coins of its award (``bonus_amount``) the XP entry
+    without its ``bonus_*`` attributes and the coin entry, as the item a separate coin entry
+    would be: in the user's partition at :func:`bonus_sort_key`, with its GSI ``ledger``
+    keys, ``type`` ``coins``, the shared fields (times, Idempotency-Key, kind) and each
+    ``bonus_<name>`` as ``<name>`` (``amount``, ``balance``; ``reason`` defaults to
+    ``xp_bonus``; a reversal's ``reverses``/``board_delta``, an original's ``reversed_by``).
+    Reads, the board projection and the domain events all go through this."""
+    if not any(k.startswith(BONUS_PREFIX) for k in item) or ledger_kind(item) != "xp":
+        return [item]
+    sk = bonus_sort_key(item)
+    assert sk is not None  # an XP entry has one
+    user_pk = item["pk"] if str(item.get("sk", "")).startswith("XP#") else item.get("ledger_pk")
+    own = {k: v for k, v in item.items() if not k.startswith(BONUS_PREFIX)}
+    coin = {"pk": user_pk, "sk": sk, "ledger_pk": user_pk, "ledger_sk": sk[len("COIN#"):] + "#COIN", "type": "coins",
+            "reason": XP_BONUS_REASON, **{k: item[k] for k in _SHARED if k in item},
+            **{k[len(BONUS_PREFIX):]: v for k, v in item.items() if k.startswith(BONUS_PREFIX)}}  # fmt: skip
+    return [own, coin]
 
 
 def entry_amount(item: dict[str, Any]) -> int:

@@ -3,10 +3,12 @@
 Two DynamoDB round trips in the common case (:mod:`gamification.usecases.optimistic`): one
 ``BatchGetItem`` of the profile, the day's usage item and the idempotency record; one
 ``TransactWriteItems`` of the XP ledger entry, the day usage (its own conditions refuse a
-limit or cap overshoot), the profile (version-checked) and an ``xp_bonus`` coin entry when
-coins are earned. With an Idempotency-Key the XP entry is stored as the key's record
-(:mod:`gamification.usecases.idempotency`): 3 items either way, 4 with a bonus. Leaderboards are not in it: they are projected
-from the ledger entry through the table's stream (docs/leaderboards.md, "The projection").
+limit or cap overshoot) and the profile (version-checked). The ``xp_bonus`` coins the award
+earns ride on the XP entry (:func:`gamification.dal.items.with_bonus`). With an
+Idempotency-Key the XP entry is stored as the key's record
+(:mod:`gamification.usecases.idempotency`): 3 items either way. Leaderboards are not in it:
+they are projected from the ledger entry through the table's stream (docs/leaderboards.md,
+"The projection").
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from gamification.domain.awards import DayUsage, XpDecision, decide_xp, requeste
 from gamification.domain.errors import GamificationError
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
-from gamification.domain.rules import XP_BONUS_REASON
 from gamification.usecases.context import Context, event_time
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
@@ -72,11 +73,8 @@ def award_xp(
         entry = _write(ctx, tx, tenant, req, idempotency_key, profile, event_id, occurred, now, day, decision, result,
                        extras)  # fmt: skip
         extras.write(tx, tenant=tenant, user_id=user_id, occurred=occurred, now=now, event_id=event_id, rules=rules)
-        if bonus:
-            tx.put_new(*items.coin_entry(
-                tenant, user_id, event_id=event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
-                amount=bonus, balance=balance_before + bonus, source_event_id=event_id, idempotency_key=idempotency_key,
-            ))  # fmt: skip
+        if bonus:  # the xp_bonus coins ride on the XP entry: one ledger item (docs/ledger-and-events.md)
+            entry = items.with_bonus(entry, amount=bonus, balance=balance_before + bonus)
         return Write(Outcome(result), tx, entry=entry)
 
     return read_decide_commit(ctx.store, ctx.retry, idem, now, [k_profile, k_usage], decide)

@@ -39,7 +39,7 @@ from gamification.domain.board_projection import (
     applied_seq,
     contributions,
     count_moves,
-    entry_of,
+    entries_of,
     pad_seq,
     stale_watermarks,
     tie_moves,
@@ -157,10 +157,8 @@ class Projector:
             ddb = rec.get("dynamodb") or {}
             if rec.get("eventName") != "INSERT" or "NewImage" not in ddb:
                 continue
-            entry = entry_of(unmarshal(ddb["NewImage"]), str(ddb["SequenceNumber"]))
+            entries += entries_of(unmarshal(ddb["NewImage"]), str(ddb["SequenceNumber"]))
             created = max(created, int(float(ddb.get("ApproximateCreationDateTime", 0))))
-            if entry is not None:
-                entries.append(entry)
         report = self.project(entries, shard_id, created)
         report.records = len(records)
         return report

@@ -34,7 +34,7 @@ from gamification.domain.board_projection import (
     WATERMARK_PREFIX,
     Top,
     count_moves,
-    entry_of,
+    entries_of,
     contributions,
     tie_moves,
 )
@@ -119,10 +119,7 @@ class BoardRebuild:
         # Keyed entries (stored as their Idempotency-Key's record) through the GSI ledger.
         ledger = [*self._ledger(tenant, user_id, "XP#"), *self._ledger(tenant, user_id, "COIN#"),
                   *keyed_entries(self.store, keys.user_pk(tenant, user_id))]  # fmt: skip
-        for item in ledger:
-            entry = entry_of(item)
-            if entry is None:
-                continue
+        for entry in (e for item in ledger for e in entries_of(item)):
             for bp, delta in contributions(self.rules, entry):
                 if (bp.board, bp.period, bp.period_key) == (board, period, period_key):
                     score += delta

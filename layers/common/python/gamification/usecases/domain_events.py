@@ -21,6 +21,7 @@ from typing import Any
 from gamification.dal import keys, messaging
 from gamification.dal.store import Store, unmarshal
 from gamification.domain.events import derive, notification
+from gamification.domain.ledger import ledger_entries
 from gamification.domain.rules import Rules
 from gamification.usecases.notifications import Notifications
 from gamification.usecases.webhooks import Webhooks
@@ -47,9 +48,11 @@ class DomainEvents:
     def events_of(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The domain events of one Lambda DynamoDB stream record."""
         ddb = record.get("dynamodb") or {}
-        new = unmarshal(ddb["NewImage"]) if ddb.get("NewImage") else None
-        entry_id = keys.stored_entry_id(new) if new else None
-        return derive(self.rules, str(record.get("eventName")), new, entry_id)
+        if not ddb.get("NewImage"):
+            return []
+        # An award's XP entry may carry its xp_bonus coins: their events are a coin entry's.
+        return [event for item in ledger_entries(unmarshal(ddb["NewImage"]))
+                for event in derive(self.rules, str(record.get("eventName")), item, keys.stored_entry_id(item))]  # fmt: skip
 
     def handle(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """Handle one record; returns its events. Raises to have the record retried."""

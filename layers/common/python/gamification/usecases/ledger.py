@@ -6,10 +6,11 @@ Costs (DynamoDB requests):
   entries included; eventually consistent); ``type=xp|coins`` filters it, up to 10 Queries;
 - spend / adjustment: one BatchGetItem (profile, idempotency record) + one
   TransactWriteItems (profile with the balance condition, ledger entry, idempotency record);
-- reversal: one GetItem (the entry) + one BatchGetItem (profile, bonus coin entry, day
-  usage, the topic item of a topic's entry, idempotency record) + one TransactWriteItems
-  (the entry marked ``reversed_by`` once, the compensating entries, profile, day usage,
-  topic item, idempotency record); the boards follow through the stream.
+- reversal: one GetItem (the entry) + one BatchGetItem (profile, day usage, the topic
+  item of a topic's entry, idempotency record; an older award's separate bonus coin entry)
+  + one TransactWriteItems (the entry marked ``reversed_by`` once, the compensating entry,
+  which carries the award's ``xp_bonus`` coins back as the award carried them, profile, day
+  usage, topic item, idempotency record); the boards follow through the stream.
 
 Invariants are DynamoDB conditions: a spend's ``coins_balance >= amount`` on the profile
 (racing spends never overdraw), a reversal's ``attribute_not_exists(reversed_by)`` on the
@@ -35,10 +36,10 @@ from gamification.api.ledger_models import (
     SpendResponse,
 )
 from gamification.dal import items, keys
-from gamification.dal.ledger_store import debit_profile, ledger_page, mark_reversed, undo_day_usage
-from gamification.dal.store import TTL_ATTRIBUTE, Transaction, epoch, version_of
+from gamification.dal.ledger_store import debit_profile, entry_at, index_key, ledger_page, mark_reversed, undo_day_usage
+from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, epoch, version_of
 from gamification.dal.topic_store import move_topic_xp
-from gamification.domain.errors import ValidationFailed
+from gamification.domain.errors import GamificationError, ValidationFailed
 from gamification.domain.ledger import (
     ADJUSTMENT,
     REVERSAL,
@@ -51,6 +52,7 @@ from gamification.domain.ledger import (
     encode_cursor,
     entry_amount,
     entry_view,
+    ledger_entries,
     ledger_kind,
     ledger_owner,
     plan_reversal,
@@ -103,12 +105,28 @@ class Ledger:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}", field="limit")
         pk = keys.user_pk(tenant, user_id)
-        start = decode_cursor(cursor, type_filter, pk, _index_sk) if cursor else None
+        start, skip = decode_cursor(cursor, type_filter, pk, _index_sk) if cursor else (None, 0)
         kind = (TYPE_PREFIX[type_filter], type_filter) if type_filter else None
-        items, last = ledger_page(self.store, pk, kind=kind, limit=limit, start=start)
-        entries = [LedgerEntry(**entry_view(i, keys.stored_entry_id(i) or "")) for i in items]
-        # A short page with a last key means DynamoDB stopped at 1 MB: the cursor goes on.
-        next_cursor = encode_cursor(type_filter, last) if last else None
+        # A skip resumes inside an item (an award's bonus coins after its XP entry): read it again.
+        found, last = ledger_page(self.store, pk, kind=kind, limit=limit, start=start, inclusive=bool(skip))
+        if not (skip and found and start and found[0].get("ledger_sk") == start["ledger_sk"]):
+            skip = 0  # (the item is gone: nothing of it to skip)
+        entries: list[LedgerEntry] = []
+        next_cursor = None
+        for n, item in enumerate(found):
+            held = [e for e in ledger_entries(item) if type_filter in (None, ledger_kind(e))]
+            done = skip if n == 0 else 0
+            taken = held[done : done + limit - len(entries)]
+            entries += [LedgerEntry(**entry_view(e, keys.stored_entry_id(e) or "")) for e in taken]
+            if done + len(taken) < len(held):  # the page ends inside this item
+                next_cursor = encode_cursor(type_filter, index_key(item), done + len(taken))
+                break
+            if len(entries) == limit and n + 1 < len(found):
+                next_cursor = encode_cursor(type_filter, index_key(item))
+                break
+        else:
+            # A short page with a last key means DynamoDB stopped at 1 MB: the cursor goes on.
+            next_cursor = encode_cursor(type_filter, last) if last else None
         body = LedgerResponse(user_id=user_id, entries=entries, next_cursor=next_cursor)
         return Outcome(body)
 
@@ -216,13 +234,20 @@ class Ledger:
         # An entry of the user's partition, or a keyed entry (the record of its Idempotency-Key).
         k_entry = keys.entry_key(tenant, user_id, entry_id)
         first = self.store.get(k_entry) if k_entry else None  # which day and boards the entry moved
+        if first is None and k_entry and k_entry["sk"].startswith("COIN#"):
+            try:  # xp_bonus coins carried by their award's XP entry (or by its reversal's)
+                _refuse_carried(self.store, k_entry)
+            except GamificationError as exc:
+                return idem.replay_or_raise(self.store, exc)
         if first is None or ledger_owner(first) != (tenant, user_id):
             return idem.replay_or_raise(self.store, EntryNotFound("No such ledger entry", entry_id=entry_id))
         assert k_entry is not None
         k_profile = keys.profile_key(tenant, user_id)
         kind = ledger_kind(first)
-        # The xp_bonus coins of an XP award share its time and event id, in the user's partition.
-        bonus_sk = bonus_sort_key(first) if kind == "xp" else None
+        # The xp_bonus coins of an XP award ride on its entry; an older award's are a coin
+        # entry of their own, at the same time and event id in the user's partition.
+        carried = kind == "xp" and len(ledger_entries(first)) > 1
+        bonus_sk = bonus_sort_key(first) if kind == "xp" and not carried else None
         k_bonus = {"pk": keys.user_pk(tenant, user_id), "sk": bonus_sk} if bonus_sk else None
         occurred = _instant(first["occurred_at"])
         day = date.fromisoformat(first["day"]) if first.get("day") else local_date(occurred, rules.zone)
@@ -235,6 +260,8 @@ class Ledger:
             entry, profile, bonus, usage, topic_item = read
             if entry is None:
                 raise EntryNotFound("No such ledger entry", entry_id=entry_id)
+            if carried:
+                entry, bonus = ledger_entries(entry)
             if bonus and bonus.get("reason") != XP_BONUS_REASON:
                 bonus = None
             total_before = int(profile["total_xp"]) if profile else rules.xp.start
@@ -252,7 +279,7 @@ class Ledger:
             common = {"kind": REVERSAL, "idempotency_key": idempotency_key, "reverses": entry_id,
                       "reversed_reason": entry.get("reason"), "board_occurred_at": entry["occurred_at"]}  # fmt: skip
             tx = self.store.transaction(token=event_id)
-            k_rev_bonus = None
+            rev_bonus_id = None
             if kind == "xp":
                 topic_attrs = _topic_back(rules, tx, k_topic, topic, topic_item, plan.xp, now) if k_topic else {}
                 k_rev, attrs = items.xp_entry(
@@ -262,14 +289,18 @@ class Ledger:
                        "board_delta": plan.board_xp}, **topic_attrs,
                 )  # fmt: skip
                 if plan.coins and bonus:
-                    k_rev_bonus, bonus_attrs = items.coin_entry(
-                        tenant, user_id, event_id=event_id, occurred=now, recorded=now, reason=req.reason,
-                        amount=plan.coins, balance=balance_after,
-                        **{**common, "reverses": keys.entry_id(bonus["sk"]), "reversed_reason": XP_BONUS_REASON,
-                           "board_delta": plan.board_coins},
-                    )  # fmt: skip
-                    mark_reversed(tx, k_bonus, keys.entry_id(k_rev_bonus["sk"]))  # type: ignore[arg-type]
-                    tx.put_new(k_rev_bonus, bonus_attrs)
+                    rev_bonus_id = keys.entry_id(str(bonus_sort_key(k_rev)))
+                    undone = {"reason": req.reason, "reverses": keys.entry_id(bonus["sk"]),
+                              "reversed_reason": XP_BONUS_REASON, "board_delta": plan.board_coins}  # fmt: skip
+                    if carried:  # the compensation carries them too: one item
+                        k_rev, attrs = items.with_bonus((k_rev, attrs), amount=plan.coins, balance=balance_after, **undone)
+                    else:
+                        k_rev_bonus, bonus_attrs = items.coin_entry(
+                            tenant, user_id, event_id=event_id, occurred=now, recorded=now, amount=plan.coins,
+                            balance=balance_after, **{**common, **undone},
+                        )  # fmt: skip
+                        mark_reversed(tx, k_bonus, rev_bonus_id)  # type: ignore[arg-type]
+                        tx.put_new(k_rev_bonus, bonus_attrs)
                 # A topic attempt counts on the day's usage only when it earned XP; an imported
                 # entry never did (an import writes the source's usage as its own item).
                 counted = not entry.get("imported_from") and (not topic or bool(entry_amount(entry)))
@@ -281,7 +312,7 @@ class Ledger:
                     amount=plan.coins, balance=balance_after, **common, board_delta=plan.board_coins,
                 )  # fmt: skip
             rev_id = keys.entry_id(k_rev["sk"])
-            mark_reversed(tx, k_entry, rev_id)
+            mark_reversed(tx, k_entry, rev_id, bonus_by=rev_bonus_id if carried else None)
             tx.put_new(k_rev, attrs)
             # The floor is a condition as for a penalty: DynamoDB refuses a total below it.
             tx.bump_profile(k_profile, version_of(profile), user_id=user_id, now=now, xp=plan.xp, coins=plan.coins,
@@ -290,7 +321,7 @@ class Ledger:
             body = ReversalResponse(
                 user_id=user_id, entry_id=rev_id, reverses=entry_id, type=kind,  # type: ignore[arg-type]
                 amount=plan.xp if kind == "xp" else plan.coins, coins_reversed=plan.coins,
-                bonus_entry_id=keys.entry_id(k_rev_bonus["sk"]) if k_rev_bonus else None, total_xp=total_after,
+                bonus_entry_id=rev_bonus_id, total_xp=total_after,
                 level=level_after.level, level_name=level_after.name, coins_balance=balance_after, boards=moved,
                 floored=plan.floored,
             )  # fmt: skip
@@ -298,6 +329,16 @@ class Ledger:
 
         wanted = [k_entry, k_profile, k_bonus, k_usage, k_topic]
         return read_decide_commit(self.store, self.engine.retry, idem, now, wanted, decide)
+
+
+def _refuse_carried(store: Store, k_coin: keys.Key) -> None:
+    """Raise NotReversible (409) when ``k_coin``, a coin entry's key that holds no item, is
+    the id of ``xp_bonus`` coins an XP entry carries (an award's, or the reversal of one):
+    reverse the award instead. Returns when there are none (404 then)."""
+    carrier = entry_at(store, k_coin["pk"], k_coin["sk"][len("COIN#"):] + "#XP")
+    for coins in ledger_entries(carrier)[1:] if carrier else ():
+        if coins["sk"] == k_coin["sk"]:
+            plan_reversal(coins, None, cap_exempt=False, board_reasons=frozenset())  # raises: never reversible
 
 
 def _topic_back(

@@ -68,9 +68,9 @@ MAX_TRANSACTION_ITEMS = 100
 
 def room_left(board_periods: int) -> int:
     """Items an award's transaction can still take for unlocks: 100 less its own (profile,
-    day usage or once-marker, ledger entry, xp_bonus entry, opening balance, idempotency
-    record) and up to 11 per board period it moves (docs/leaderboards.md)."""
-    return MAX_TRANSACTION_ITEMS - 6 - 11 * board_periods
+    day usage or once-marker, ledger entry with its xp_bonus coins, opening balance,
+    idempotency record) and up to 11 per board period it moves (docs/leaderboards.md)."""
+    return MAX_TRANSACTION_ITEMS - 5 - 11 * board_periods
 
 
 def user_zone(rules: Rules, profile: Mapping[str, Any] | None) -> ZoneInfo:

@@ -11,7 +11,7 @@ skeleton of :mod:`gamification.usecases.optimistic`:
 2. one ``TransactWriteItems``: task (version), topic (version), the day's per-topic counter
    (the count the tier was decided from), the XP ledger entry (which is the attempt's record),
    and, when XP is earned, profile (version), global day usage (cap condition), xp_bonus
-   coins as for an action, and what the award means for streaks and achievements
+   coins as for an action (on the ledger entry), and what the award means for streaks and achievements
    (:func:`gamification.usecases.progression.after_award`: profile attributes, unlock
    markers, reward entries); prerequisite ``ConditionCheck``s; the idempotency record.
    Boards follow the XP ledger entry through the table's stream (docs/leaderboards.md).
@@ -44,7 +44,6 @@ from gamification.domain.awards import xp_bonus_coins
 from gamification.domain.errors import GamificationError, TopicLocked, UnknownTopic, ValidationFailed
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
-from gamification.domain.rules import XP_BONUS_REASON
 from gamification.domain.topics import (
     AttemptXp,
     Review,
@@ -275,8 +274,8 @@ class TopicUseCases:
     ) -> keys.Key:
         """The attempt's XP ledger entry and, when XP is earned, what an action's award moves:
         profile (with the streak and achievement attributes of ``extras``, its reward XP and
-        coins), the day's global usage (cap condition, the attempt's own XP only), the
-        ``xp_bonus`` coin entry of the attempt's XP (``bonus``). Returns the entry's key (the
+        coins), the day's global usage (cap condition, the attempt's own XP only); the
+        ``xp_bonus`` coins of the attempt's XP (``bonus``) ride on the entry. Returns the entry's key (the
         proof that this attempt landed)."""
         rules, user_id, topic = self.rules, result.user_id, result.topic.topic
         reason = TOPIC_REASON_PREFIX + topic
@@ -292,6 +291,8 @@ class TopicUseCases:
             topic_xp=result.topic.xp, srs_stage=review.stage, next_review_date=result.task.next_review_date,
             streak_events=extras.streak_events or None,
         )  # fmt: skip
+        if bonus:  # the xp_bonus coins of the attempt's XP ride on its entry (one ledger item)
+            key, attrs = items.with_bonus((key, attrs), amount=bonus, balance=result.coins_balance - extras.coins)
         tx.put_new(key, attrs)
         opening = 0 if profile else opening_balance(self.ctx, tx, tenant, user_id, occurred, now, result.event_id)
         if decision.amount or opening:
@@ -304,12 +305,6 @@ class TopicUseCases:
                 cap_amount=decision.amount, cap=cap, limit=None,
                 expires_at=items.retained_until(day_end(rules_day, rules.zone), now, rules.max_event_age),
             )  # fmt: skip
-        if bonus:
-            balance = result.coins_balance - extras.coins
-            tx.put_new(*items.coin_entry(
-                tenant, user_id, event_id=result.event_id, occurred=occurred, recorded=now, reason=XP_BONUS_REASON,
-                amount=bonus, balance=balance, source_event_id=result.event_id, idempotency_key=idempotency_key,
-            ))  # fmt: skip
         return key
 
     # ---- reads -----------------------------------------------------------------------------
