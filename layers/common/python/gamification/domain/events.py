@@ -22,6 +22,8 @@ Sources (new items only, ``INSERT``):
 Ledger entries are those of the user's partition (``XP#``/``COIN#``) and keyed entries (an
 award sent with an Idempotency-Key: the entry is the key's record, ``T#{t}#IDEM#{key}`` /
 ``IDEM``, told apart from a plain record by its GSI ``ledger`` keys, which name the user).
+The ``xp_bonus`` coins an XP entry carries are derived as the coin entry they stand for
+(:func:`gamification.domain.ledger.ledger_entries`, applied by the stream's consumer).
 
 A missed date is only known to have spent a freeze or broken the run once the user is
 active again (the streak state is lazy, on the profile): the award that makes the next
