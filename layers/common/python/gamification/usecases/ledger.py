@@ -107,8 +107,9 @@ class Ledger:
         pk = keys.user_pk(tenant, user_id)
         start, skip = decode_cursor(cursor, type_filter, pk, _index_sk) if cursor else (None, 0)
         kind = (TYPE_PREFIX[type_filter], type_filter) if type_filter else None
-        # A skip resumes inside an item (an award's bonus coins after its XP entry): read it again.
-        found, last = ledger_page(self.store, pk, kind=kind, limit=limit, start=start, inclusive=bool(skip))
+        # A skip resumes inside an item (an award's bonus coins after its XP entry): read it
+        # again. One item more than the page shows tells a full last page from a full one.
+        found, last = ledger_page(self.store, pk, kind=kind, limit=limit + 1, start=start, inclusive=bool(skip))
         if not (skip and found and start and found[0].get("ledger_sk") == start["ledger_sk"]):
             skip = 0  # (the item is gone: nothing of it to skip)
         entries: list[LedgerEntry] = []
