@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
@@ -73,12 +74,16 @@ class Idempotency(Generic[R]):
         assert self.key is not None
         return items.keyed_entry(self.tenant, self.key, entry, fingerprint=self.fingerprint, body=body)
 
-    def replay(self, record: dict[str, Any]) -> Outcome[R]:
+    def replay(self, record: dict[str, Any], complete: Callable[[dict[str, Any]], None] | None = None) -> Outcome[R]:
         """The stored response of ``record``. Raises IdempotencyKeyReused (422) when it was
-        stored for a different request."""
+        stored for a different request. ``complete`` fills in, in place, a part of the body
+        that the record does not hold (a webhook's secret, kept encrypted on its endpoint
+        only); it may raise a domain error instead."""
         if record["fingerprint"] != self.fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
         raw = items.stored_response(record)
+        if complete is not None:
+            complete(raw)
         return Outcome(self.model.model_validate(raw), replayed=True, raw=raw)
 
     def replay_or_raise(self, store: Store, error: GamificationError) -> Outcome[R]:

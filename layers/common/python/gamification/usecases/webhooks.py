@@ -32,7 +32,14 @@ from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
-from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
+from gamification.api.notification_models import (
+    CreatedWebhook,
+    CreateWebhookRequest,
+    DeletedWebhook,
+    DeliveriesResponse,
+    WebhooksResponse,
+)
+from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 from gamification.settings import environment
@@ -43,6 +50,8 @@ DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
 #: Retries of a registration or deletion cancelled by a racing one (same count item).
 MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S = 20, 3.0
+#: Route of the fingerprints of keyed registrations (usecases/idempotency.py).
+CREATE_ROUTE = "create_webhook"
 
 
 def allow_loopback() -> bool:
@@ -72,33 +81,79 @@ class Webhooks:
 
     # ---- endpoints -------------------------------------------------------------------
 
-    def register(self, tenant: str, url: str, events: list[str]) -> Outcome:
-        """Raises ValidationFailed (400 ``validation_error``: unknown event types),
+    def register(
+        self, tenant: str, req: CreateWebhookRequest, idempotency_key: str | None = None
+    ) -> Outcome[CreatedWebhook]:
+        """``POST /v1/webhooks``: a new endpoint for ``req.url`` and ``req.events``.
+
+        Raises ValidationFailed (400 ``validation_error``: unknown event types),
         InvalidWebhookUrl (400 ``invalid_webhook_url``: the URL, its host or an address it
-        resolves to; the same check as before each delivery), TooManyWebhooks (409). Nothing
-        is written for any of them. The event types are checked first: no DNS lookup for a
-        request refused anyway."""
-        unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
-        if unknown or not events:
+        resolves to; the same check as before each delivery), TooManyWebhooks (409),
+        IdempotencyKeyReused (422), WebhookNotFound (404: a retry of a registration whose
+        endpoint was deleted since), Contention (503). Nothing is written for any of them.
+        The event types are checked first: no DNS lookup for a request refused anyway.
+
+        With an Idempotency-Key (:mod:`gamification.usecases.idempotency`) the key's record
+        is created in the endpoint's own transaction, so racing retries create one endpoint
+        and the others replay its response; a retry after a crash past the commit replays it
+        too. The record holds the response without the secret, which stays only on the
+        endpoint, encrypted: a replay decrypts it again (KMS).
+        """
+        idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook)
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:
+            return self._replay_created(tenant, idem, record)
+        unknown = sorted(set(req.events) - set(EVENT_TYPES) - {"*"})
+        if unknown or not req.events:
             raise ValidationFailed(
                 f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
                 field="events",
             )
-        check_webhook_url(url, allow_loopback=allow_loopback())
+        check_webhook_url(req.url, allow_loopback=allow_loopback())
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
-        now = keys.stamp(self.now())
-        item = {"id": webhook_id, "url": url, "events": sorted(set(events)), "created_at": now, "secret": ciphertext}
+        now = self.now()
+        item = {"id": webhook_id, "url": req.url, "events": sorted(set(req.events)), "created_at": keys.stamp(now),
+                "secret": ciphertext}  # fmt: skip
+        outcome = Outcome(CreatedWebhook(**_public(item), secret=secret))
+        k_endpoint = keys.webhook_key(tenant, webhook_id)
         # The cap is a condition on the tenant's count, written with the endpoint: racing
-        # registrations never pass it.
+        # registrations never pass it. The key's record (secret left out) is created with them.
         counted = items.counter_below(keys.webhook_count_key(tenant), MAX_WEBHOOKS)
-        if not self._commit(lambda tx: tx.update(counted).put_new(keys.webhook_key(tenant, webhook_id), item)):
-            raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
-        return Outcome(CreatedWebhook(**_public(item), secret=secret))
+
+        def build(tx: Transaction) -> None:
+            tx.update(counted).put_new(k_endpoint, item)
+            if idem.key:
+                tx.put_new(*idem.record({**outcome.body, "secret": None}, now))
+
+        if self._commit(build):
+            return outcome
+        # A condition failed: this very commit may have landed (its answer was lost), or a
+        # racing retry with the same key created the record first; else the cap is reached.
+        mine, record = self.store.get_many([k_endpoint, idem.record_key])
+        if mine:
+            return outcome
+        if record:
+            return self._replay_created(tenant, idem, record)
+        raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
+
+    def _replay_created(self, tenant: str, idem: Idempotency[CreatedWebhook], record: dict[str, Any]) -> Outcome[CreatedWebhook]:
+        """The first response of a keyed registration, its secret decrypted again from the
+        endpoint. Raises IdempotencyKeyReused (422) for another request, WebhookNotFound
+        (404) when the endpoint has been deleted since (its secret is gone with it)."""
+
+        def secret(body: dict[str, Any]) -> None:
+            endpoint = self.store.get(keys.webhook_key(tenant, body["id"]))
+            if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
+                raise WebhookNotFound("The webhook this Idempotency-Key registered has been deleted since",
+                                      webhook_id=body["id"])  # fmt: skip
+            body["secret"] = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": body["id"]})
+
+        return idem.replay(record, complete=secret)
 
     def _commit(self, build: Callable[[Transaction], Any]) -> bool:
-        """Commit the transaction ``build`` fills; False when its first item's condition
+        """Commit the transaction ``build`` fills; False when a condition of one of its items
         failed. Retried when only a racing write cancelled it; raises Contention (503)."""
         for _ in self.retry.attempts():
             tx = self.store.transaction()
@@ -107,7 +162,7 @@ class Webhooks:
                 self.store.commit(tx)
                 return True
             except WriteConflict as exc:
-                if exc.reasons[0] == "ConditionalCheckFailed":
+                if "ConditionalCheckFailed" in exc.reasons:
                     return False
         raise AssertionError("unreachable: Retry.attempts raises when exhausted")  # pragma: no cover
 
