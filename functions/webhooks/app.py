@@ -44,9 +44,9 @@ def list_webhooks() -> Response[WebhooksResponse]:
     return respond(_hooks().list(tenant_of(app)))
 
 
-@app.delete("/v1/webhooks/<webhook_id>", summary="Delete a webhook", responses=responses(DeletedWebhook))
-def delete_webhook(webhook_id: WebhookIdPath) -> Response[DeletedWebhook]:
-    return respond(_hooks().delete(tenant_of(app), webhook_id))
+@app.delete("/v1/webhooks/<webhook_id>", summary="Delete a webhook", responses=responses(DeletedWebhook, _404="No such live webhook (webhook_not_found)"))
+def delete_webhook(webhook_id: WebhookIdPath, idempotency_key: IdempotencyKeyHeader = None) -> Response[DeletedWebhook]:
+    return respond(_hooks().delete(tenant_of(app), webhook_id, idempotency_key))
 
 
 @app.get("/v1/webhooks/<webhook_id>/deliveries", summary="Delivery log", responses=responses(DeliveriesResponse))

@@ -221,23 +221,6 @@ def undo_day_usage(tx: Transaction, key: Key, *, xp: int, action: str | None) ->
     )
 
 
-def set_existing(store: Store, key: Key, values: dict[str, Any]) -> bool:
-    """``SET`` attributes on an item that exists; False when it is gone."""
-    names = {f"#a{i}": k for i, k in enumerate(values)}
-    try:
-        store.client.update_item(
-            TableName=store.table,
-            Key=marshal(key),
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=marshal({f":v{i}": v for i, v in enumerate(values.values())}),
-        )
-        return True
-    except store.client.exceptions.ConditionalCheckFailedException:
-        return False
-
-
 def upsert(store: Store, key: Key, values: dict[str, Any], add: dict[str, int] | None = None) -> None:
     """``SET`` attributes (None values are skipped) and ``ADD`` counters on an item,
     creating it if needed."""

@@ -1,4 +1,8 @@
-"""Idempotency-Key handling of the award routes: fingerprint, replay, record.
+"""Idempotency-Key handling of the writes: fingerprint, replay, record.
+
+Used by the awards, spends and reversals, topic attempts, and the other writes whose retry
+would otherwise answer differently (webhook registration and deletion, time zone, active
+badge, notifications read: docs/api.md, "Idempotency-Key on the other writes").
 
 A request with an ``Idempotency-Key`` has its effect once: its response is stored under the
 key (scoped to the tenant) in the same transaction as the award, and a retry with the same
@@ -66,6 +70,13 @@ class Idempotency(Generic[R]):
         """The record to create with the response ``body``."""
         assert self.key is not None
         return items.idempotency_record(self.tenant, self.key, fingerprint=self.fingerprint, body=body, now=now)
+
+    def user_request(self, user_id: str) -> items.Item:
+        """For a keyed request of ``user_id`` that writes no ledger entry, the item of its
+        key in the user's partition (:func:`gamification.dal.keys.request_key`), to create
+        with the record: an erasure of the user deletes the record by it."""
+        assert self.key is not None
+        return keys.request_key(self.tenant, user_id, self.key), {"idempotency_key": self.key}
 
     def keyed_entry(self, entry: items.Item, body: dict[str, Any]) -> items.Item:
         """The record to create for a request whose one ledger entry is ``entry``: the entry

@@ -32,6 +32,7 @@ from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
+from gamification.api.models import NoBody
 from gamification.api.notification_models import (
     CreatedWebhook,
     CreateWebhookRequest,
@@ -50,8 +51,8 @@ DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
 #: Retries of a registration or deletion cancelled by a racing one (same count item).
 MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S = 20, 3.0
-#: Route of the fingerprints of keyed registrations (usecases/idempotency.py).
-CREATE_ROUTE = "create_webhook"
+#: Routes of the fingerprints of keyed registrations and deletions (usecases/idempotency.py).
+CREATE_ROUTE, DELETE_ROUTE = "create_webhook", "delete_webhook"
 
 
 def allow_loopback() -> bool:
@@ -174,16 +175,37 @@ class Webhooks:
     def list(self, tenant: str) -> Outcome:
         return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
 
-    def delete(self, tenant: str, webhook_id: str) -> Outcome:
-        """Stop deliveries to an endpoint (its log stays). Raises WebhookNotFound (404)."""
+    def delete(self, tenant: str, webhook_id: str, idempotency_key: str | None = None) -> Outcome[DeletedWebhook]:
+        """``DELETE /v1/webhooks/{id}``: stop deliveries to an endpoint (its log stays).
+        Raises WebhookNotFound (404: no live endpoint of that id), IdempotencyKeyReused
+        (422), Contention (503).
+
+        A second deletion is 404, so with an Idempotency-Key the key's record is created in
+        the deletion's transaction: a retry whose first attempt deleted the endpoint (its
+        answer lost) replays that 200 instead of reporting 404."""
+        idem = Idempotency.of(tenant, f"{DELETE_ROUTE}:{webhook_id}", "", NoBody(), idempotency_key, DeletedWebhook)
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:
+            return idem.replay(record)
+        now = self.now()
         retire = items.Update(
             keys.webhook_key(tenant, webhook_id), "SET #d = :now REMOVE #s", {"#d": "deleted_at", "#s": "secret"},
-            {":now": keys.stamp(self.now())}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
+            {":now": keys.stamp(now)}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
         )  # fmt: skip
         uncounted = items.counter_add(keys.webhook_count_key(tenant), -1)
-        if not self._commit(lambda tx: tx.update(retire).update(uncounted)):
-            raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
-        return Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+        outcome = Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+
+        def build(tx: Transaction) -> None:
+            tx.update(retire).update(uncounted)
+            if idem.key:
+                tx.put_new(*idem.record(outcome.body, now))
+
+        if self._commit(build):
+            return outcome
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:  # a racing retry with the same key deleted it first (or this attempt did)
+            return idem.replay(record)
+        raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
 
     def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
         """The endpoint's delivery log, newest event first. Raises WebhookNotFound (404)."""
