@@ -13,6 +13,9 @@ signed per Standard Webhooks (the ``standardwebhooks`` package).
   Receivers deduplicate on ``webhook-id``.
 - Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
   which also keeps the payload for the redeliver command (tools/ops/webhooks.py).
+  ``attempts`` is SQS's receive count of the last request sent; ``next_attempt_at`` is set
+  only while a retry is pending. A message for an endpoint deleted since is ``dropped``:
+  nothing is sent, and neither ``attempts`` nor ``last_attempt_at`` move.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from gamification.settings import environment
 from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
 
 DELIVERY_TIMEOUT_S = 5
+#: Attributes of a delivery log entry only while a retry is pending: removed when its
+#: delivery ends (delivered, dropped, refused, dead-lettered).
+PENDING_ONLY = ("next_attempt_at",)
 DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
 #: Retries of a registration or deletion cancelled by a racing one (same count item).
@@ -235,12 +241,15 @@ class Webhooks:
         tenant, webhook_id, event = message["tenant"], message["webhook_id"], message["event"]
         now = self.now()
         k_log = keys.delivery_key(tenant, webhook_id, str(event.get("occurred_at") or ""), event["id"])
-        log = {"event_id": event["id"], "event_type": event["type"], "attempts": attempt,
-               "last_attempt_at": keys.stamp(now), "payload": json.dumps(event),
-               TTL_ATTRIBUTE: epoch(now + DELIVERY_LOG_TTL)}  # fmt: skip
+        entry = {"event_id": event["id"], "event_type": event["type"], "payload": json.dumps(event),
+                 TTL_ATTRIBUTE: epoch(now + DELIVERY_LOG_TTL)}  # fmt: skip
+        log = {**entry, "attempts": attempt, "last_attempt_at": keys.stamp(now)}
         endpoint = self.store.get(keys.webhook_key(tenant, webhook_id))
         if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
-            upsert(self.store, k_log, {**log, "status": "dropped", "last_error": "webhook deleted"})
+            # Nothing sent: the attempts and last attempt stay those of the requests sent
+            # before the deletion (none: 0), and no next attempt is pending.
+            upsert(self.store, k_log, {**entry, "status": "dropped", "last_error": "webhook deleted"},
+                   add={"attempts": 0}, remove=PENDING_ONLY)  # fmt: skip
             return True
         try:
             # Resolved again now, at delivery: refuses private, loopback and link-local
@@ -248,19 +257,19 @@ class Webhooks:
             # registration. The delivery connects to these very addresses (rebinding).
             target = webhook_target(endpoint["url"], allow_loopback=allow_loopback())
         except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
-            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
+            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)}, remove=PENDING_ONLY)
             return True
         secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
         body = json.dumps(event, separators=(",", ":"), sort_keys=True)
         status, error = _post(target, Webhook(secret), event["id"], body)
         if status is not None and 200 <= status < 300:
             upsert(self.store, k_log, {**log, "status": "delivered", "last_status_code": status,
-                                       "delivered_at": keys.stamp(now)})  # fmt: skip
+                                       "delivered_at": keys.stamp(now)}, remove=PENDING_ONLY)  # fmt: skip
             return True
         delay = retry_delay(attempt, backoff_scale())
         failed = {**log, "last_status_code": status, "last_error": error}
         if delay is None or attempt >= MAX_ATTEMPTS:
-            upsert(self.store, k_log, {**failed, "status": "dead_lettered"})
+            upsert(self.store, k_log, {**failed, "status": "dead_lettered"}, remove=PENDING_ONLY)
             if receipt_handle:  # visible again at once: SQS then moves it to the DLQ (maxReceiveCount)
                 messaging.retry_later(receipt_handle, 0)
             return False
