@@ -5,7 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.notification_models import MarkReadRequest, MarkReadResponse, NotificationsResponse
 from gamification.runtime import engine
 from gamification.usecases.notifications import Notifications
@@ -26,8 +26,10 @@ def list_notifications(
 
 
 @app.post("/v1/users/<user_id>/notifications/read", summary="Mark notifications read", responses=responses(MarkReadResponse))
-def mark_read(user_id: UserIdPath, body: MarkReadRequest) -> Response[MarkReadResponse]:
-    return respond(_inbox().mark_read(tenant_of(app), user_id, body.ids, bool(body.all)))
+def mark_read(
+    user_id: UserIdPath, body: MarkReadRequest, idempotency_key: IdempotencyKeyHeader = None
+) -> Response[MarkReadResponse]:
+    return respond(_inbox().mark_read(tenant_of(app), user_id, body, idempotency_key))
 
 
 lambda_handler = entrypoint(app)

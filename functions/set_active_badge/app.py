@@ -1,7 +1,7 @@
 """PUT /v1/users/{user_id}/active-badge: show one unlocked badge (Mikoshi's ``active_badge``)."""
 
 from aws_lambda_powertools.event_handler import Response
-from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.models import ActiveBadgeRequest, ActiveBadgeResponse
 from gamification.runtime import engine
 from gamification.usecases.progression import ProgressionService
@@ -10,9 +10,11 @@ app = build_app()
 
 
 @app.put("/v1/users/<user_id>/active-badge", summary="Set the active badge", responses=responses(ActiveBadgeResponse))
-def set_active_badge(user_id: UserIdPath, body: ActiveBadgeRequest) -> Response[ActiveBadgeResponse]:
+def set_active_badge(
+    user_id: UserIdPath, body: ActiveBadgeRequest, idempotency_key: IdempotencyKeyHeader = None
+) -> Response[ActiveBadgeResponse]:
     service = ProgressionService.of(engine())
-    return respond(service.set_active_badge(tenant_of(app), user_id, body.badge))
+    return respond(service.set_active_badge(tenant_of(app), user_id, body, idempotency_key))
 
 
 lambda_handler = entrypoint(app)

@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from gamification import clock
-from gamification.api.http import build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import IdempotencyKeyHeader, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.notification_models import (
     WEBHOOK_ID_PATTERN,
     CreateWebhookRequest,
@@ -26,9 +26,17 @@ def _hooks() -> Webhooks:
     return Webhooks(store(), clock.now)
 
 
-@app.post("/v1/webhooks", summary="Register a webhook (the secret is shown once)", responses=responses(CreatedWebhook, _409="Most webhooks per tenant reached (too_many_webhooks)"))
-def create_webhook(body: CreateWebhookRequest) -> Response[CreatedWebhook]:
-    return respond(_hooks().register(tenant_of(app), body.url, body.events))
+@app.post(
+    "/v1/webhooks",
+    summary="Register a webhook (the secret is shown once)",
+    responses=responses(
+        CreatedWebhook,
+        _404="A retried registration whose webhook was deleted since (webhook_not_found)",
+        _409="Most webhooks per tenant reached (too_many_webhooks)",
+    ),
+)
+def create_webhook(body: CreateWebhookRequest, idempotency_key: IdempotencyKeyHeader = None) -> Response[CreatedWebhook]:
+    return respond(_hooks().register(tenant_of(app), body, idempotency_key))
 
 
 @app.get("/v1/webhooks", summary="List webhooks", responses=responses(WebhooksResponse))
@@ -36,9 +44,9 @@ def list_webhooks() -> Response[WebhooksResponse]:
     return respond(_hooks().list(tenant_of(app)))
 
 
-@app.delete("/v1/webhooks/<webhook_id>", summary="Delete a webhook", responses=responses(DeletedWebhook))
-def delete_webhook(webhook_id: WebhookIdPath) -> Response[DeletedWebhook]:
-    return respond(_hooks().delete(tenant_of(app), webhook_id))
+@app.delete("/v1/webhooks/<webhook_id>", summary="Delete a webhook", responses=responses(DeletedWebhook, _404="No such live webhook (webhook_not_found)"))
+def delete_webhook(webhook_id: WebhookIdPath, idempotency_key: IdempotencyKeyHeader = None) -> Response[DeletedWebhook]:
+    return respond(_hooks().delete(tenant_of(app), webhook_id, idempotency_key))
 
 
 @app.get("/v1/webhooks/<webhook_id>/deliveries", summary="Delivery log", responses=responses(DeliveriesResponse))

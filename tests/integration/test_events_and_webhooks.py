@@ -341,3 +341,40 @@ def test_https_delivery_sends_the_url_host_and_verifies_the_certificate_against_
     [(state, attempts, code, error)] = deliveries(api, ids["wrong"]["id"])
     assert (state, attempts, code) == ("dead_lettered", 8, None) and error.startswith("TLS with 127.0.0.1: "), error
     assert "'hooks.example.com' doesn't match 'other.example.com'" in error
+
+
+def test_a_delivery_for_a_deleted_webhook_ends_dropped_without_counting_an_attempt(api, tenant, local_api, receiver):
+    """The log of a delivery whose endpoint was deleted between two attempts says
+    ``dropped`` and keeps what the requests sent said: no attempt counted, no request sent,
+    no next attempt pending. A delivery that ends otherwise (delivered after a retry) has
+    no next attempt either."""
+    hook = receiver(plan=[500, 500])
+    webhook_id = api.post("/v1/webhooks", {"url": hook.url, "events": ["*"]}).json()["id"]
+    hooks = Webhooks(runtime.store(), lambda: NOON)
+
+    def message(n):
+        event = {"id": f"evt_{n:032x}", "type": "level.up", "tenant": tenant.id, "user_id": "u1",
+                 "occurred_at": "2026-11-21T11:00:00.000000Z", "data": {"level": 2}}  # fmt: skip
+        return {"tenant": tenant.id, "webhook_id": webhook_id, "event": event}
+
+    def log():
+        return {d["event_id"]: d for d in api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]}
+
+    assert hooks.deliver(message(1), 1, None) is False  # 500: a retry is due
+    assert hooks.deliver(message(2), 1, None) is False
+    assert hooks.deliver(message(2), 2, None) is True  # 200 on its second attempt
+    retrying, delivered = log()[f"evt_{1:032x}"], log()[f"evt_{2:032x}"]
+    assert (retrying["status"], retrying["attempts"], retrying["last_status_code"]) == ("retrying", 1, 500)
+    assert retrying["next_attempt_at"] is not None
+    assert (delivered["status"], delivered["attempts"], delivered["next_attempt_at"]) == ("delivered", 2, None)
+
+    assert api.session.delete(f"{api.base}/v1/webhooks/{webhook_id}").status_code == 200
+    assert hooks.deliver(message(1), 2, None) is True  # done: nothing to deliver to
+    assert hooks.deliver(message(3), 1, None) is True  # a first attempt after the deletion
+    assert len(hook.calls) == 3  # nothing sent after the deletion
+    dropped, never = log()[f"evt_{1:032x}"], log()[f"evt_{3:032x}"]
+    assert {k: dropped[k] for k in ("status", "attempts", "last_status_code", "last_attempt_at", "next_attempt_at")} == {
+        "status": "dropped", "attempts": 1, "last_status_code": 500, "last_attempt_at": retrying["last_attempt_at"],
+        "next_attempt_at": None}  # fmt: skip
+    assert dropped["last_error"] == "webhook deleted"
+    assert (never["status"], never["attempts"], never["last_attempt_at"], never["next_attempt_at"]) == ("dropped", 0, None, None)

@@ -155,3 +155,33 @@ def test_the_scheduled_function_finds_tenants_in_the_registry(api, clock, tenant
     assert tenant.id in listed
     final = api.get("/v1/leaderboards/xp", period="daily", date="2026-11-21", final="true").json()
     assert [e["user_id"] for e in final["entries"]] == ["ann", "cid", "dee", "bob"]
+
+
+def test_a_scheduled_event_time_ahead_of_the_clock_is_refused_and_writes_nothing(api, clock, dynamo, tenant, monkeypatch):
+    """An event time days ahead of the clock would take the running day, week and month
+    for ended: their snapshots frozen incomplete, their prizes paid early, the cursor past
+    them. More than 5 minutes ahead, the run is skipped with an error and writes nothing;
+    a few minutes ahead (clock skew) it runs."""
+    seed(api, clock)
+    BoardStore(runtime.engine().store).register_tenant(tenant.id, LONG_AGO)
+    fn = template.functions(runtime.engine().store.table)["RolloverFunction"]
+    handler = lambdas.load_handler(fn)
+    module = lambdas.load_module(fn)
+    said = []
+    monkeypatch.setattr(module.logger, "error", lambda message, **kw: said.append((message, kw)))
+    monkeypatch.setattr(module.metrics, "add_metric", lambda **kw: said.append((kw["name"], kw["value"])))
+    event = load_event("rollover.json")
+    event["detail"] = {"tenants": [tenant.id]}
+    before = dynamo.snapshot(tenant.id)
+    real = datetime.now(timezone.utc)
+    event["time"] = (real + timedelta(days=7)).isoformat().replace("+00:00", "Z")
+    result = lambdas.invoke(fn, handler, event)
+    assert result["finalised"] == [] and result["prizes_paid"] == 0 and result["tenants"] == 0
+    assert result["skipped"].startswith(f"event time {event['time'][:16]}") and "300 s ahead of the clock" in result["skipped"]
+    assert said == [("roll-over skipped", {"extra": {"error": result["skipped"]}}), ("RolloverSkipped", 1)]
+    assert dynamo.snapshot(tenant.id) == before
+    # Within the allowed skew the run goes ahead (the seeded November periods are over).
+    event["time"] = (real + timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
+    ran = lambdas.invoke(fn, handler, event)
+    assert ran["skipped"] is None and ran["tenants"] == 1
+    assert {"tenant": tenant.id, "board": "xp", "period": "daily", "period_key": "2026-11-21"} in ran["finalised"]

@@ -21,11 +21,18 @@ from gamification.dal.egress import InvalidWebhookUrl, check_webhook_url  # noqa
 
 @pytest.fixture
 def dns(monkeypatch):
-    """``dns["host"] = ["addr", ...]`` makes ``host`` resolve to those addresses."""
+    """``dns["host"] = ["addr", ...]`` makes ``host`` resolve to those addresses, for the
+    code under test (this thread and the lookup threads of gamification.dal.egress). Other
+    threads resolve as before: in a whole-suite run the session's stream and queue pollers
+    keep polling their local endpoints while this runs, and are no lookups of the test."""
     table: dict[str, list[str]] = {}
     calls: list[tuple[str, int]] = []
+    real, test_thread = socket.getaddrinfo, threading.current_thread()
 
     def fake_getaddrinfo(host, port, *args, **kwargs):
+        current = threading.current_thread()
+        if current is not test_thread and current.name != "webhook-dns":
+            return real(host, port, *args, **kwargs)
         calls.append((host, port))
         if host not in table:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

@@ -35,6 +35,19 @@ def test_every_operation_documents_its_200_body_and_the_error_envelope(document)
             assert {"$ref": "#/components/schemas/GatewayError"} in unauthorized
 
 
+def test_every_write_documents_the_idempotency_key_header_as_the_award_routes_do(document):
+    """docs/api.md: every write accepts an Idempotency-Key of 1 to 255 visible ASCII
+    characters; the document states it with the award routes' pattern on each."""
+    award = next(p for p in document["paths"]["/v1/users/{user_id}/xp"]["post"]["parameters"] if p["in"] == "header")
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if method not in ("post", "put", "delete", "patch"):
+                continue
+            headers = [p for p in op.get("parameters", []) if p["in"] == "header"]
+            assert [h["name"] for h in headers] == ["idempotency-key"], f"{method.upper()} {path}"
+            assert headers[0]["schema"]["anyOf"] == award["schema"]["anyOf"] and headers[0]["description"], f"{method.upper()} {path}"
+
+
 def test_the_gateway_answer_without_authorization_matches_the_documented_401(document, base_url):
     import jsonschema
     import requests

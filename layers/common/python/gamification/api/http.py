@@ -40,6 +40,16 @@ IdempotencyKeyHeader = Annotated[
         description="Retries with the same key have their effect once and replay the first response.",
     ),
 ]
+#: The header on a write that every call must run in full (``DELETE /v1/users/{id}``: an
+#: erasure is finished by calling again): validated as on every write, never replayed.
+IdempotencyKeyAccepted = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Validated like every write's key, but not replayed: each call runs (or finishes) the erasure.",
+    ),
+]
 DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD, years 2000-2999 (default: today in the rules' time zone)", examples=["2026-11-21"])]
 
 

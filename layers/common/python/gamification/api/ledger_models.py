@@ -110,8 +110,10 @@ class ReversalResponse(_Model):
 
 
 class DeleteUserResponse(_Model):
-    """``DELETE /v1/users/{user_id}``: items erased now and boards the user was taken off.
-    Repeating the call finishes an interrupted erasure and is harmless after one."""
+    """``DELETE /v1/users/{user_id}``: ``items_deleted``, the items this call erased, and
+    ``boards_left``, the board periods (a board in one period) this call took the user off:
+    those of the user's active dates whose board held a score for the user (docs/api.md).
+    Repeating the call finishes an interrupted erasure and is harmless after one (0, 0)."""
 
     user_id: str
     deleted: bool

@@ -84,6 +84,11 @@ class _Request(_Model):
     model_config = ConfigDict(extra="forbid")
 
 
+class NoBody(_Request):
+    """The body of a request that takes none (a ``DELETE``: none, or ``{}``): for an
+    Idempotency-Key's fingerprint, such a request is its route and the ids in its path."""
+
+
 class ErrorDetail(_Model):
     """``code`` is stable and machine-readable; more fields may follow per code."""
 

@@ -98,7 +98,9 @@ class DeletedWebhook(_Model):
 
 class Delivery(_Model):
     """One event's delivery to the endpoint: ``status`` ``delivered``, ``retrying``,
-    ``dead_lettered``, ``dropped`` (endpoint deleted) or ``refused`` (URL no longer allowed)."""
+    ``dead_lettered``, ``dropped`` (endpoint deleted: nothing sent; ``attempts`` and
+    ``last_attempt_at`` those of the requests sent before) or ``refused`` (URL no longer
+    allowed). ``next_attempt_at`` only while ``retrying`` (docs/api.md)."""
 
     event_id: str
     event_type: str | None

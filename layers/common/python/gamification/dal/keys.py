@@ -11,6 +11,7 @@ lookup, which is what resolves a tenant in the first place.
 | XP ledger entry   | ``T#{t}#U#{user}``          | ``XP#{occurred_at}#{event_id}``     |
 | coin ledger entry | ``T#{t}#U#{user}``          | ``COIN#{occurred_at}#{event_id}``   |
 | once marker       | ``T#{t}#U#{user}``          | ``ONCE#{reason}#{scope}#{window}``  |
+| keyed request     | ``T#{t}#U#{user}``          | ``REQ#{key}`` (no ledger entry)     |
 | idempotency key   | ``T#{t}#IDEM#{key}``        | ``IDEM``                            |
 | keyed ledger entry| ``T#{t}#IDEM#{key}``        | ``IDEM`` (GSI ``ledger``: see below) |
 | API key           | ``APIKEY#{sha256(key)}``    | ``APIKEY``                          |
@@ -110,6 +111,17 @@ def once_key(tenant: str, user_id: str, reason: str, scope: str | None, window_k
 def idempotency_key(tenant: str, key: str) -> Key:
     """The record of a request's Idempotency-Key (scoped to the tenant)."""
     return {"pk": f"T#{tenant}#IDEM#{key}", "sk": IDEM}
+
+
+#: Sort-key prefix of a user's keyed request that wrote no ledger entry.
+REQUEST_PREFIX = "REQ#"
+
+
+def request_key(tenant: str, user_id: str, key: str) -> Key:
+    """In the user's partition, the Idempotency-Key of a keyed request of the user that
+    writes no ledger entry (time zone, active badge, notifications read): an erasure finds
+    the key's record, which names the user, by it (a ledger entry carries its own key)."""
+    return {"pk": user_pk(tenant, user_id), "sk": REQUEST_PREFIX + key}
 
 
 def api_key_key(key_hash: str) -> Key:

@@ -254,26 +254,11 @@ def undo_day_usage(tx: Transaction, key: Key, *, xp: int, action: str | None) ->
     )
 
 
-def set_existing(store: Store, key: Key, values: dict[str, Any]) -> bool:
-    """``SET`` attributes on an item that exists; False when it is gone."""
-    names = {f"#a{i}": k for i, k in enumerate(values)}
-    try:
-        store.client.update_item(
-            TableName=store.table,
-            Key=marshal(key),
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=marshal({f":v{i}": v for i, v in enumerate(values.values())}),
-        )
-        return True
-    except store.client.exceptions.ConditionalCheckFailedException:
-        return False
-
-
-def upsert(store: Store, key: Key, values: dict[str, Any], add: dict[str, int] | None = None) -> None:
-    """``SET`` attributes (None values are skipped) and ``ADD`` counters on an item,
-    creating it if needed."""
+def upsert(
+    store: Store, key: Key, values: dict[str, Any], add: dict[str, int] | None = None, remove: tuple[str, ...] = ()
+) -> None:
+    """``SET`` attributes (None values are skipped), ``ADD`` counters and ``REMOVE``
+    attributes on an item, creating it if needed."""
     values = {k: v for k, v in values.items() if v is not None}
     names = {f"#a{i}": k for i, k in enumerate(values)}
     vals = {f":v{i}": v for i, v in enumerate(values.values())}
@@ -282,6 +267,9 @@ def upsert(store: Store, key: Key, values: dict[str, Any], add: dict[str, int] |
         names.update({f"#n{i}": k for i, k in enumerate(add)})
         vals.update({f":n{i}": v for i, v in enumerate(add.values())})
         update += " ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(add)))
+    if remove:
+        names.update({f"#r{i}": k for i, k in enumerate(remove)})
+        update += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
     store.client.update_item(
         TableName=store.table, Key=marshal(key), UpdateExpression=update,
         ExpressionAttributeNames=names, ExpressionAttributeValues=marshal(vals),

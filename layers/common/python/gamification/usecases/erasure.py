@@ -3,7 +3,9 @@
 Steps, each safe to repeat (a crashed or timed-out erasure is finished by calling again):
 
 1. collect, from the user's ledger entries and day usage, the local dates the user was
-   active on and the idempotency keys of their requests; saved on an erasure item
+   active on and the idempotency keys of their requests (also of keyed requests that wrote
+   no ledger entry: time zone, badge, notifications read, each leaving a ``REQ#{key}``
+   item); saved on an erasure item
    (``T#{t}#ERASE#{user}``) so a resumed run still knows them once the ledger is gone.
    Keyed entries (an award's entry stored as its Idempotency-Key's record, outside the
    user's partition) are found through the GSI ``ledger`` (eventually consistent: one
@@ -93,7 +95,7 @@ class Erasure:
             if item.get("idempotency_key"):
                 idem.add(str(item["idempotency_key"]))
 
-        for prefix in ("XP#", "COIN#", "DAY#"):
+        for prefix in ("XP#", "COIN#", "DAY#", keys.REQUEST_PREFIX):
             start = None
             while True:
                 page, start = query_page(self.store, pk, prefix=prefix, limit=PAGE, start=start)

@@ -1,4 +1,8 @@
-"""Idempotency-Key handling of the award routes: fingerprint, replay, record.
+"""Idempotency-Key handling of the writes: fingerprint, replay, record.
+
+Used by the awards, spends and reversals, topic attempts, and the other writes whose retry
+would otherwise answer differently (webhook registration and deletion, time zone, active
+badge, notifications read: docs/api.md, "Idempotency-Key on the other writes").
 
 A request with an ``Idempotency-Key`` has its effect once: its response is stored under the
 key (scoped to the tenant) in the same transaction as the award, and a retry with the same
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
@@ -66,6 +71,13 @@ class Idempotency(Generic[R]):
         assert self.key is not None
         return items.idempotency_record(self.tenant, self.key, fingerprint=self.fingerprint, body=body, now=now)
 
+    def user_request(self, user_id: str) -> items.Item:
+        """For a keyed request of ``user_id`` that writes no ledger entry, the item of its
+        key in the user's partition (:func:`gamification.dal.keys.request_key`), to create
+        with the record: an erasure of the user deletes the record by it."""
+        assert self.key is not None
+        return keys.request_key(self.tenant, user_id, self.key), {"idempotency_key": self.key}
+
     def keyed_entry(self, entry: items.Item, body: dict[str, Any]) -> items.Item:
         """The record to create for a request whose one ledger entry is ``entry``: the entry
         itself, stored at the record's key with the response ``body``
@@ -73,12 +85,16 @@ class Idempotency(Generic[R]):
         assert self.key is not None
         return items.keyed_entry(self.tenant, self.key, entry, fingerprint=self.fingerprint, body=body)
 
-    def replay(self, record: dict[str, Any]) -> Outcome[R]:
+    def replay(self, record: dict[str, Any], complete: Callable[[dict[str, Any]], None] | None = None) -> Outcome[R]:
         """The stored response of ``record``. Raises IdempotencyKeyReused (422) when it was
-        stored for a different request."""
+        stored for a different request. ``complete`` fills in, in place, a part of the body
+        that the record does not hold (a webhook's secret, kept encrypted on its endpoint
+        only); it may raise a domain error instead."""
         if record["fingerprint"] != self.fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
         raw = items.stored_response(record)
+        if complete is not None:
+            complete(raw)
         return Outcome(self.model.model_validate(raw), replayed=True, raw=raw)
 
     def replay_or_raise(self, store: Store, error: GamificationError) -> Outcome[R]:

@@ -31,9 +31,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from gamification.api.models import (
+    ActiveBadgeRequest,
     ActiveBadgeResponse,
     CatalogueResponse,
     StreakResponse,
+    TimezoneRequest,
     TimezoneResponse,
     UserAchievementsResponse,
 )
@@ -45,6 +47,7 @@ from gamification.domain.awards import xp_bonus_coins
 from gamification.domain.errors import (
     BadgeNotUnlocked,
     Contention,
+    GamificationError,
     NotABadge,
     NotFound,
     UnknownBadge,
@@ -54,6 +57,7 @@ from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import is_iana_zone, local_date
 from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakGap, StreakState, window_days
+from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 
 R = TypeVar("R", bound=BaseModel)
@@ -399,23 +403,39 @@ class ProgressionService:
             ]
         })  # fmt: skip
 
-    def _update_profile(self, tenant: str, user_id: str, attrs: dict[str, Any], require: keys.Key | None = None) -> dict:
+    def _update_profile(
+        self,
+        tenant: str,
+        user_id: str,
+        attrs: dict[str, Any],
+        idem: Idempotency[R],
+        respond: Callable[[Mapping[str, Any]], Outcome[R]],
+        require: keys.Key | None = None,
+    ) -> Outcome[R]:
         """SET ``attrs`` on the profile (created, with the rules' starting XP, if absent),
-        optimistic on its version. ``require``: an item that must exist (ConditionCheck)."""
+        optimistic on its version, and answer ``respond(profile after)``. ``require``: an
+        item that must exist (ConditionCheck). With an Idempotency-Key (``idem``) its record
+        is created in the same transaction, and a retry (also one racing this request)
+        replays it. Raises BadgeNotUnlocked (409) when ``require`` is missing, Contention."""
         k_profile = keys.profile_key(tenant, user_id)
         for _ in range(20):
-            profile = self.store.get(k_profile)
+            profile, record = self.store.get_many([k_profile, idem.record_key])
+            if record:
+                return idem.replay(record)
+            now = self.now()
             tx = self.store.transaction(token=uuid.uuid4().hex)
             if profile:
                 set_profile_attrs(tx, k_profile, version_of(profile), attrs)
             else:
-                now = self.now()
                 fresh = {k: v for k, v in attrs.items() if v is not None}  # nothing to remove yet
                 tx.bump_profile(k_profile, 0, user_id=user_id, now=now, xp=self.rules.xp.start, set_attrs=fresh)
                 if self.rules.xp.start:
                     tx.put_new(*items.starting_balance(tenant, user_id, xp=self.rules.xp.start, first_event=now,
                                                        now=now, event_id=uuid.uuid4().hex))  # fmt: skip
-            if require:
+            outcome = respond({**(profile or {}), **attrs})
+            if idem.key:
+                tx.put_new(*idem.record(outcome.body, now)).put_new(*idem.user_request(user_id))
+            if require:  # last: its reason tells a missing unlock from a race
                 require_item(tx, require)
             try:
                 self.store.commit(tx)
@@ -423,36 +443,59 @@ class ProgressionService:
                 if require and exc.reasons[-1] == "ConditionalCheckFailed":
                     raise BadgeNotUnlocked("This badge is not unlocked for this user") from None
                 continue
-            return {**(profile or {}), **attrs}
+            return outcome
         raise Contention("Too many concurrent updates for this user; retry")
 
-    def set_timezone(self, tenant: str, user_id: str, name: str) -> Outcome[TimezoneResponse]:
-        """``PUT /v1/users/{id}/timezone``: future awards' streak dates use ``name``; past
-        dates keep the zone they were recorded in. Raises ValidationFailed (400)."""
-        zone = zone_named(name)
-        self._update_profile(tenant, user_id, {TIMEZONE: zone})
-        today = local_date(self.now(), ZoneInfo(zone))
-        return _outcome(TimezoneResponse, {"user_id": user_id, "timezone": zone, "today": today.isoformat()})
+    def set_timezone(
+        self, tenant: str, user_id: str, req: TimezoneRequest, idempotency_key: str | None = None
+    ) -> Outcome[TimezoneResponse]:
+        """``PUT /v1/users/{id}/timezone``: future awards' streak dates use ``req.timezone``;
+        past dates keep the zone they were recorded in. With an Idempotency-Key a retry
+        replays the first response (``today`` as it was then) and changes nothing: a late
+        retry never sets back a zone changed since (docs/api.md). Raises ValidationFailed
+        (400), IdempotencyKeyReused (422), Contention (503)."""
+        idem = Idempotency.of(tenant, "set_timezone", user_id, req, idempotency_key, TimezoneResponse)
+        try:
+            zone = zone_named(req.timezone)
+        except GamificationError as exc:
+            return idem.replay_or_raise(self.store, exc)
 
-    def set_active_badge(self, tenant: str, user_id: str, badge: str | None) -> Outcome[ActiveBadgeResponse]:
-        """``PUT /v1/users/{id}/active-badge``: show one unlocked badge (None: none).
+        def respond(profile: Mapping[str, Any]) -> Outcome[TimezoneResponse]:
+            today = local_date(self.now(), ZoneInfo(zone))
+            return _outcome(TimezoneResponse, {"user_id": user_id, "timezone": zone, "today": today.isoformat()})
+
+        return self._update_profile(tenant, user_id, {TIMEZONE: zone}, idem, respond)
+
+    def set_active_badge(
+        self, tenant: str, user_id: str, req: ActiveBadgeRequest, idempotency_key: str | None = None
+    ) -> Outcome[ActiveBadgeResponse]:
+        """``PUT /v1/users/{id}/active-badge``: show one unlocked badge (``req.badge`` None:
+        none). With an Idempotency-Key a retry replays the first response and changes
+        nothing: a late retry never puts back a badge changed since (docs/api.md).
 
         Raises UnknownBadge (404), NotABadge (400), BadgeNotUnlocked (409: DynamoDB checks
-        the unlock marker in the same transaction)."""
+        the unlock marker in the same transaction), IdempotencyKeyReused (422), Contention."""
+        idem = Idempotency.of(tenant, "set_active_badge", user_id, req, idempotency_key, ActiveBadgeResponse)
+        badge = req.badge
+
+        def respond(profile: Mapping[str, Any]) -> Outcome[ActiveBadgeResponse]:
+            return _badge_outcome(self.rules, user_id, badge, profile)
+
         if badge is None:
-            profile = self._update_profile(tenant, user_id, {ACTIVE_BADGE: None})
-            return _badge_outcome(self.rules, user_id, None, profile)
-        ach = self.rules.achievements.get(badge)
-        if ach is None:
-            raise UnknownBadge(f"Unknown badge: {badge}", badge=badge)
-        if not ach.badge:
-            raise NotABadge(f"Achievement {badge} is not a badge", badge=badge)
-        if self.store.get(keys.profile_key(tenant, user_id)) is None:
-            raise BadgeNotUnlocked("This badge is not unlocked for this user", badge=badge)
-        profile = self._update_profile(
-            tenant, user_id, {ACTIVE_BADGE: badge}, require=keys.achievement_key(tenant, user_id, badge)
+            return self._update_profile(tenant, user_id, {ACTIVE_BADGE: None}, idem, respond)
+        try:
+            ach = self.rules.achievements.get(badge)
+            if ach is None:
+                raise UnknownBadge(f"Unknown badge: {badge}", badge=badge)
+            if not ach.badge:
+                raise NotABadge(f"Achievement {badge} is not a badge", badge=badge)
+            if self.store.get(keys.profile_key(tenant, user_id)) is None:
+                raise BadgeNotUnlocked("This badge is not unlocked for this user", badge=badge)
+        except GamificationError as exc:  # a retry of a request that succeeded before the rules changed
+            return idem.replay_or_raise(self.store, exc)
+        return self._update_profile(
+            tenant, user_id, {ACTIVE_BADGE: badge}, idem, respond, require=keys.achievement_key(tenant, user_id, badge)
         )
-        return _badge_outcome(self.rules, user_id, badge, profile)
 
 
 def _reward(reward: Reward | None) -> dict[str, int]:

@@ -16,7 +16,9 @@ the cursor (or from the tenant's ``first_seen`` minus ``max_event_age``), at mos
    ``attribute_not_exists`` in the same transaction as the coin ledger entry and balance;
 3. cursor: conditional on the value read, so two overlapping runs never skip a period.
 
-Running it twice does nothing more; running late or after missed runs catches up.
+Running it twice does nothing more; running late or after missed runs catches up. Running
+early is refused: a scheduled event's time more than :data:`MAX_EVENT_AHEAD` ahead of the
+clock runs nothing (:func:`scheduled_instant`; docs/leaderboards.md, "Roll-over").
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ from gamification.usecases.retry import Retry
 PRIZE_REASON = "leaderboard_prize"
 #: Clock skew allowed between the functions that award and the roll-over.
 SKEW = timedelta(minutes=1)
+#: How far a scheduled event's ``time`` may be ahead of the roll-over's own clock: the
+#: scheduler stamps the scheduled instant and invokes at or after it, so a real event is
+#: never ahead by more than the clocks' skew; 5 minutes, as for an event's ``occurred_at``
+#: (docs/api.md). A later time is refused (:func:`scheduled_instant`).
+MAX_EVENT_AHEAD = timedelta(minutes=5)
 #: Optimistic attempts per prize (each: one read, one transaction), and their time budget.
 MAX_PRIZE_ATTEMPTS = 20
 PRIZE_RETRY_BUDGET_S = 30.0
@@ -45,12 +52,20 @@ PRIZE_RETRY_BUDGET_S = 30.0
 
 @dataclass
 class RolloverReport:
-    """What one run did: ``finalised`` ``[{tenant, board, period, period_key}]``, prizes paid."""
+    """What one run did: ``finalised`` ``[{tenant, board, period, period_key}]``, prizes
+    paid; ``skipped`` says why a run refused to start."""
 
     now: str
     tenants: int = 0
     finalised: list[dict[str, str]] = field(default_factory=list)
     prizes_paid: int = 0
+    #: Why the run did nothing at all (an event time ahead of the clock), else None.
+    skipped: str | None = None
+
+    @classmethod
+    def refused(cls, error: EventTimeAhead) -> RolloverReport:
+        """The report of a run refused by :func:`scheduled_instant`: nothing done."""
+        return cls(now=keys.stamp(error.clock), skipped=str(error))
 
 
 class Rollover:
@@ -158,13 +173,32 @@ class Rollover:
         raise AssertionError("unreachable: Retry.attempts raises when exhausted")
 
 
-def scheduled_instant(event: dict[str, Any], default: datetime) -> datetime:
+class EventTimeAhead(ValueError):
+    """A scheduled event whose ``time`` is more than :data:`MAX_EVENT_AHEAD` past the clock:
+    a run at that instant would take periods still running for ended (their snapshot frozen
+    incomplete, their prizes paid early), so nothing is run."""
+
+    def __init__(self, event_time: datetime, clock: datetime) -> None:
+        super().__init__(
+            f"event time {keys.stamp(event_time)} is more than {int(MAX_EVENT_AHEAD.total_seconds())} s ahead of "
+            f"the clock ({keys.stamp(clock)}); roll-over skipped, nothing written"
+        )
+        self.event_time, self.clock = event_time, clock
+
+
+def scheduled_instant(event: dict[str, Any], now: datetime) -> datetime:
     """The instant a scheduled event stands for: its ``time`` (RFC 3339, as EventBridge and
-    EventBridge Scheduler send it), else ``default``. Raises ValueError for a bad ``time``."""
+    EventBridge Scheduler send it), else ``now`` (the function's clock). An earlier time is
+    taken as it is (a late or replayed run: ``make invoke`` with events/rollover.json).
+
+    Raises ValueError for a bad ``time``, :class:`EventTimeAhead` for one more than
+    :data:`MAX_EVENT_AHEAD` ahead of ``now``."""
     raw = (event or {}).get("time")
     if not raw:
-        return default
+        return now
     instant = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     if instant.tzinfo is None:
         raise ValueError(f"event time has no offset: {raw}")
+    if instant > now + MAX_EVENT_AHEAD:
+        raise EventTimeAhead(instant, now)
     return instant

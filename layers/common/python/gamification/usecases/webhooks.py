@@ -13,6 +13,9 @@ signed per Standard Webhooks (the ``standardwebhooks`` package).
   Receivers deduplicate on ``webhook-id``.
 - Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
   which also keeps the payload for the redeliver command (tools/ops/webhooks.py).
+  ``attempts`` is SQS's receive count of the last request sent; ``next_attempt_at`` is set
+  only while a retry is pending. A message for an endpoint deleted since is ``dropped``:
+  nothing is sent, and neither ``attempts`` nor ``last_attempt_at`` move.
 """
 
 from __future__ import annotations
@@ -32,17 +35,30 @@ from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
-from gamification.api.notification_models import CreatedWebhook, DeletedWebhook, DeliveriesResponse, WebhooksResponse
+from gamification.api.models import NoBody
+from gamification.api.notification_models import (
+    CreatedWebhook,
+    CreateWebhookRequest,
+    DeletedWebhook,
+    DeliveriesResponse,
+    WebhooksResponse,
+)
+from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 from gamification.settings import environment
 from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
 
 DELIVERY_TIMEOUT_S = 5
+#: Attributes of a delivery log entry only while a retry is pending: removed when its
+#: delivery ends (delivered, dropped, refused, dead-lettered).
+PENDING_ONLY = ("next_attempt_at",)
 DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
 #: Retries of a registration or deletion cancelled by a racing one (same count item).
 MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S = 20, 3.0
+#: Routes of the fingerprints of keyed registrations and deletions (usecases/idempotency.py).
+CREATE_ROUTE, DELETE_ROUTE = "create_webhook", "delete_webhook"
 
 
 def allow_loopback() -> bool:
@@ -72,33 +88,79 @@ class Webhooks:
 
     # ---- endpoints -------------------------------------------------------------------
 
-    def register(self, tenant: str, url: str, events: list[str]) -> Outcome:
-        """Raises ValidationFailed (400 ``validation_error``: unknown event types),
+    def register(
+        self, tenant: str, req: CreateWebhookRequest, idempotency_key: str | None = None
+    ) -> Outcome[CreatedWebhook]:
+        """``POST /v1/webhooks``: a new endpoint for ``req.url`` and ``req.events``.
+
+        Raises ValidationFailed (400 ``validation_error``: unknown event types),
         InvalidWebhookUrl (400 ``invalid_webhook_url``: the URL, its host or an address it
-        resolves to; the same check as before each delivery), TooManyWebhooks (409). Nothing
-        is written for any of them. The event types are checked first: no DNS lookup for a
-        request refused anyway."""
-        unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
-        if unknown or not events:
+        resolves to; the same check as before each delivery), TooManyWebhooks (409),
+        IdempotencyKeyReused (422), WebhookNotFound (404: a retry of a registration whose
+        endpoint was deleted since), Contention (503). Nothing is written for any of them.
+        The event types are checked first: no DNS lookup for a request refused anyway.
+
+        With an Idempotency-Key (:mod:`gamification.usecases.idempotency`) the key's record
+        is created in the endpoint's own transaction, so racing retries create one endpoint
+        and the others replay its response; a retry after a crash past the commit replays it
+        too. The record holds the response without the secret, which stays only on the
+        endpoint, encrypted: a replay decrypts it again (KMS).
+        """
+        idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook)
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:
+            return self._replay_created(tenant, idem, record)
+        unknown = sorted(set(req.events) - set(EVENT_TYPES) - {"*"})
+        if unknown or not req.events:
             raise ValidationFailed(
                 f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
                 field="events",
             )
-        check_webhook_url(url, allow_loopback=allow_loopback())
+        check_webhook_url(req.url, allow_loopback=allow_loopback())
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
-        now = keys.stamp(self.now())
-        item = {"id": webhook_id, "url": url, "events": sorted(set(events)), "created_at": now, "secret": ciphertext}
+        now = self.now()
+        item = {"id": webhook_id, "url": req.url, "events": sorted(set(req.events)), "created_at": keys.stamp(now),
+                "secret": ciphertext}  # fmt: skip
+        outcome = Outcome(CreatedWebhook(**_public(item), secret=secret))
+        k_endpoint = keys.webhook_key(tenant, webhook_id)
         # The cap is a condition on the tenant's count, written with the endpoint: racing
-        # registrations never pass it.
+        # registrations never pass it. The key's record (secret left out) is created with them.
         counted = items.counter_below(keys.webhook_count_key(tenant), MAX_WEBHOOKS)
-        if not self._commit(lambda tx: tx.update(counted).put_new(keys.webhook_key(tenant, webhook_id), item)):
-            raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
-        return Outcome(CreatedWebhook(**_public(item), secret=secret))
+
+        def build(tx: Transaction) -> None:
+            tx.update(counted).put_new(k_endpoint, item)
+            if idem.key:
+                tx.put_new(*idem.record({**outcome.body, "secret": None}, now))
+
+        if self._commit(build):
+            return outcome
+        # A condition failed: this very commit may have landed (its answer was lost), or a
+        # racing retry with the same key created the record first; else the cap is reached.
+        mine, record = self.store.get_many([k_endpoint, idem.record_key])
+        if mine:
+            return outcome
+        if record:
+            return self._replay_created(tenant, idem, record)
+        raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
+
+    def _replay_created(self, tenant: str, idem: Idempotency[CreatedWebhook], record: dict[str, Any]) -> Outcome[CreatedWebhook]:
+        """The first response of a keyed registration, its secret decrypted again from the
+        endpoint. Raises IdempotencyKeyReused (422) for another request, WebhookNotFound
+        (404) when the endpoint has been deleted since (its secret is gone with it)."""
+
+        def secret(body: dict[str, Any]) -> None:
+            endpoint = self.store.get(keys.webhook_key(tenant, body["id"]))
+            if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
+                raise WebhookNotFound("The webhook this Idempotency-Key registered has been deleted since",
+                                      webhook_id=body["id"])  # fmt: skip
+            body["secret"] = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": body["id"]})
+
+        return idem.replay(record, complete=secret)
 
     def _commit(self, build: Callable[[Transaction], Any]) -> bool:
-        """Commit the transaction ``build`` fills; False when its first item's condition
+        """Commit the transaction ``build`` fills; False when a condition of one of its items
         failed. Retried when only a racing write cancelled it; raises Contention (503)."""
         for _ in self.retry.attempts():
             tx = self.store.transaction()
@@ -107,7 +169,7 @@ class Webhooks:
                 self.store.commit(tx)
                 return True
             except WriteConflict as exc:
-                if exc.reasons[0] == "ConditionalCheckFailed":
+                if "ConditionalCheckFailed" in exc.reasons:
                     return False
         raise AssertionError("unreachable: Retry.attempts raises when exhausted")  # pragma: no cover
 
@@ -119,16 +181,37 @@ class Webhooks:
     def list(self, tenant: str) -> Outcome:
         return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
 
-    def delete(self, tenant: str, webhook_id: str) -> Outcome:
-        """Stop deliveries to an endpoint (its log stays). Raises WebhookNotFound (404)."""
+    def delete(self, tenant: str, webhook_id: str, idempotency_key: str | None = None) -> Outcome[DeletedWebhook]:
+        """``DELETE /v1/webhooks/{id}``: stop deliveries to an endpoint (its log stays).
+        Raises WebhookNotFound (404: no live endpoint of that id), IdempotencyKeyReused
+        (422), Contention (503).
+
+        A second deletion is 404, so with an Idempotency-Key the key's record is created in
+        the deletion's transaction: a retry whose first attempt deleted the endpoint (its
+        answer lost) replays that 200 instead of reporting 404."""
+        idem = Idempotency.of(tenant, f"{DELETE_ROUTE}:{webhook_id}", "", NoBody(), idempotency_key, DeletedWebhook)
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:
+            return idem.replay(record)
+        now = self.now()
         retire = items.Update(
             keys.webhook_key(tenant, webhook_id), "SET #d = :now REMOVE #s", {"#d": "deleted_at", "#s": "secret"},
-            {":now": keys.stamp(self.now())}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
+            {":now": keys.stamp(now)}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
         )  # fmt: skip
         uncounted = items.counter_add(keys.webhook_count_key(tenant), -1)
-        if not self._commit(lambda tx: tx.update(retire).update(uncounted)):
-            raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
-        return Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+        outcome = Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+
+        def build(tx: Transaction) -> None:
+            tx.update(retire).update(uncounted)
+            if idem.key:
+                tx.put_new(*idem.record(outcome.body, now))
+
+        if self._commit(build):
+            return outcome
+        record = self.store.get(idem.record_key) if idem.record_key else None
+        if record:  # a racing retry with the same key deleted it first (or this attempt did)
+            return idem.replay(record)
+        raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
 
     def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
         """The endpoint's delivery log, newest event first. Raises WebhookNotFound (404)."""
@@ -158,12 +241,15 @@ class Webhooks:
         tenant, webhook_id, event = message["tenant"], message["webhook_id"], message["event"]
         now = self.now()
         k_log = keys.delivery_key(tenant, webhook_id, str(event.get("occurred_at") or ""), event["id"])
-        log = {"event_id": event["id"], "event_type": event["type"], "attempts": attempt,
-               "last_attempt_at": keys.stamp(now), "payload": json.dumps(event),
-               TTL_ATTRIBUTE: epoch(now + DELIVERY_LOG_TTL)}  # fmt: skip
+        entry = {"event_id": event["id"], "event_type": event["type"], "payload": json.dumps(event),
+                 TTL_ATTRIBUTE: epoch(now + DELIVERY_LOG_TTL)}  # fmt: skip
+        log = {**entry, "attempts": attempt, "last_attempt_at": keys.stamp(now)}
         endpoint = self.store.get(keys.webhook_key(tenant, webhook_id))
         if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
-            upsert(self.store, k_log, {**log, "status": "dropped", "last_error": "webhook deleted"})
+            # Nothing sent: the attempts and last attempt stay those of the requests sent
+            # before the deletion (none: 0), and no next attempt is pending.
+            upsert(self.store, k_log, {**entry, "status": "dropped", "last_error": "webhook deleted"},
+                   add={"attempts": 0}, remove=PENDING_ONLY)  # fmt: skip
             return True
         try:
             # Resolved again now, at delivery: refuses private, loopback and link-local
@@ -171,19 +257,19 @@ class Webhooks:
             # registration. The delivery connects to these very addresses (rebinding).
             target = webhook_target(endpoint["url"], allow_loopback=allow_loopback())
         except GamificationError as exc:  # any 400 of the URL check: never delivered, logged
-            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)})
+            upsert(self.store, k_log, {**log, "status": "refused", "last_error": str(exc)}, remove=PENDING_ONLY)
             return True
         secret = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": webhook_id})
         body = json.dumps(event, separators=(",", ":"), sort_keys=True)
         status, error = _post(target, Webhook(secret), event["id"], body)
         if status is not None and 200 <= status < 300:
             upsert(self.store, k_log, {**log, "status": "delivered", "last_status_code": status,
-                                       "delivered_at": keys.stamp(now)})  # fmt: skip
+                                       "delivered_at": keys.stamp(now)}, remove=PENDING_ONLY)  # fmt: skip
             return True
         delay = retry_delay(attempt, backoff_scale())
         failed = {**log, "last_status_code": status, "last_error": error}
         if delay is None or attempt >= MAX_ATTEMPTS:
-            upsert(self.store, k_log, {**failed, "status": "dead_lettered"})
+            upsert(self.store, k_log, {**failed, "status": "dead_lettered"}, remove=PENDING_ONLY)
             if receipt_handle:  # visible again at once: SQS then moves it to the DLQ (maxReceiveCount)
                 messaging.retry_later(receipt_handle, 0)
             return False
