@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from gamification.api.http import DateQuery, build_app, entrypoint, query_date, respond, responses, tenant_of
+from gamification.api.http import DateQuery, QueryFlag, build_app, entrypoint, query_date, query_int, respond, responses, tenant_of
 from gamification.api.models import ID_PATTERN, LeaderboardResponse
 from gamification.domain.errors import ValidationFailed
 from gamification.runtime import engine
@@ -18,10 +18,10 @@ def get_leaderboard(
     board: Annotated[str, Path(min_length=1, max_length=64)],
     period: Annotated[Literal["daily", "weekly", "monthly", "all_time"], Query()],
     date_: DateQuery = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[query_int(1, 100), Query()] = 10,  # type: ignore[valid-type]
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    around: Annotated[int | None, Query(ge=1, le=50, description="Players above and below the user (needs user_id)")] = None,
-    final: Annotated[bool, Query()] = False,
+    around: Annotated[query_int(1, 50) | None, Query(description="Players above and below the user (needs user_id)")] = None,  # type: ignore[valid-type]
+    final: Annotated[QueryFlag, Query()] = False,
 ) -> Response[LeaderboardResponse]:
     tenant = tenant_of(app)
     on = query_date(date_)

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import UserIdPath, build_app, entrypoint, query_int, respond, responses, tenant_of
 from gamification.api.ledger_models import LedgerResponse
 from gamification.runtime import engine
 from gamification.usecases.ledger import Ledger
@@ -17,7 +17,7 @@ app = build_app()
 def get_ledger(
     user_id: UserIdPath,
     type_: Annotated[Literal["xp", "coins"] | None, Query(alias="type")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[query_int(1, 100), Query()] = 20,  # type: ignore[valid-type]
     cursor: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
 ) -> Response[LedgerResponse]:
     tenant = tenant_of(app)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import UserIdPath, build_app, entrypoint, query_int, respond, responses, tenant_of
 from gamification.api.models import DATE_PATTERN
 from gamification.api.topic_models import ReviewsResponse
 from gamification.runtime import engine
@@ -18,7 +18,7 @@ app = build_app()
 def get_reviews(
     user_id: UserIdPath,
     due_by: Annotated[str | None, Query(pattern=DATE_PATTERN, description="Local date YYYY-MM-DD (default: today in the user's zone)")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_REVIEWS_LIMIT)] = 100,
+    limit: Annotated[query_int(1, MAX_REVIEWS_LIMIT), Query()] = 100,  # type: ignore[valid-type]
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[ReviewsResponse]:
     tenant = tenant_of(app)

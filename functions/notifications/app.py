@@ -5,7 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import IdempotencyKeyHeader, QueryFlag, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.notification_models import MarkReadRequest, MarkReadResponse, NotificationsResponse
 from gamification.runtime import engine
 from gamification.usecases.notifications import Notifications
@@ -20,7 +20,7 @@ def _inbox() -> Notifications:
 
 @app.get("/v1/users/<user_id>/notifications", summary="Notification inbox", responses=responses(NotificationsResponse))
 def list_notifications(
-    user_id: UserIdPath, unread: Annotated[bool, Query()] = False
+    user_id: UserIdPath, unread: Annotated[QueryFlag, Query()] = False
 ) -> Response[NotificationsResponse]:
     return respond(_inbox().list(tenant_of(app), user_id, unread_only=unread))
 

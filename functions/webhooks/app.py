@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from gamification import clock
-from gamification.api.http import IdempotencyKeyHeader, build_app, entrypoint, respond, responses, tenant_of
+from gamification.api.http import IdempotencyKeyHeader, build_app, entrypoint, query_int, respond, responses, tenant_of
 from gamification.api.notification_models import (
     WEBHOOK_ID_PATTERN,
     CreateWebhookRequest,
@@ -51,7 +51,7 @@ def delete_webhook(webhook_id: WebhookIdPath, idempotency_key: IdempotencyKeyHea
 
 @app.get("/v1/webhooks/<webhook_id>/deliveries", summary="Delivery log", responses=responses(DeliveriesResponse))
 def list_deliveries(
-    webhook_id: WebhookIdPath, limit: Annotated[int, Query(ge=1, le=100)] = 50
+    webhook_id: WebhookIdPath, limit: Annotated[query_int(1, 100), Query()] = 50  # type: ignore[valid-type]
 ) -> Response[DeliveriesResponse]:
     return respond(_hooks().deliveries(tenant_of(app), webhook_id, limit))
 

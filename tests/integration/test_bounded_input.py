@@ -111,6 +111,38 @@ def test_leaderboard_query_numbers_out_of_range_are_400(api, query):
     assert r.json()["error"]["code"] in ("validation_error", "unknown_leaderboard")
 
 
+@pytest.mark.parametrize(
+    "path, query",
+    [
+        ("/v1/leaderboards/xp", {"period": "daily", "limit": "5_0"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "limit": "+5"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "limit": " 5"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "limit": "5.0"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "user_id": "u", "around": "1_0"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "final": "yes"}),
+        ("/v1/leaderboards/xp", {"period": "daily", "final": "1"}),
+        ("/v1/users/u/ledger", {"limit": "2_0"}),
+        ("/v1/users/u/reviews", {"limit": "1_0"}),
+        ("/v1/users/u/notifications", {"unread": "on"}),
+    ],
+)  # fmt: skip
+def test_query_numbers_are_decimal_digits_and_flags_true_or_false(api, path, query):
+    r = api.get(path, **query)
+    assert r.status_code == 400, (path, query, r.text)
+    assert r.json()["error"]["code"] == "validation_error"
+    name = next(k for k in query if k not in ("period", "user_id"))
+    assert f"query.{name}" in r.json()["error"]["message"], r.text
+
+
+@pytest.mark.parametrize(
+    "path, query",
+    [("/v1/leaderboards/xp", {"period": "daily", "limit": "50", "final": "false"}), ("/v1/users/u/ledger", {"limit": "20"}),
+     ("/v1/users/u/notifications", {"unread": "true"})],
+)  # fmt: skip
+def test_plain_numbers_and_flags_still_pass(api, path, query):
+    assert api.get(path, **query).status_code == 200
+
+
 def test_a_body_one_byte_over_the_limit_is_413(api, clock, dynamo, tenant):
     # Imported here, after the local API applied the template's environment: importing the
     # HTTP layer at collection would build Powertools' Metrics without its namespace.

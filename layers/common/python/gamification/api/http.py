@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BeforeValidator, Field
 
 from gamification.api.models import DATE_PATTERN, ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ErrorResponse, GatewayError
 from gamification.domain.errors import (
@@ -51,6 +52,35 @@ IdempotencyKeyAccepted = Annotated[
     ),
 ]
 DateQuery = Annotated[str | None, Query(alias="date", pattern=DATE_PATTERN, description="Local date YYYY-MM-DD, years 2000-2999 (default: today in the rules' time zone)", examples=["2026-11-21"])]
+
+
+def _decimal(value: Any) -> Any:
+    # int() takes "5_0", " 5" and "+5"; a query's number is decimal digits only.
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in decimal digits")
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    # pydantic takes "yes", "on", "1", "t" for true; a query's flag is true or false.
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def query_int(ge: int, le: int) -> Any:
+    """The type of a query number in ``ge``..``le`` (``Annotated[query_int(1, 100), Query()]``):
+    decimal digits only (``?limit=50``; not ``5_0``, ``+5`` or ``5.0``, which ``int()`` or
+    pydantic would take). The bounds sit on the type, not on ``Query``, so the OpenAPI
+    document states them as ``minimum``/``maximum``."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_decimal)]
+
+
+#: The type of a query flag: ``true`` or ``false`` only (pydantic would take ``yes``, ``1``...).
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
 def query_date(value: str | None) -> date | None:
