@@ -62,6 +62,7 @@ def test_a_time_zone_is_kept_and_moves_today(api, clock, dynamo, tenant):
         ("/v1/users/u1/active-badge", '{"badge": "no_such_badge"}', 404, "unknown_badge"),
         ("/v1/users/u1/active-badge", '{"badge": "first_character"}', 400, "not_a_badge"),
         ("/v1/users/u1/active-badge", '{"badge": "streak_7"}', 409, "badge_not_unlocked"),
+        ("/v1/users/u1/active-badge", '{"badge": "level_5"}', 404, "unknown_badge"),  # hidden
         ("/v1/users/u1/active-badge", '{"badge": 7}', 400, "validation_error"),
         ("/v1/users/u1/active-badge", '{}', 400, "validation_error"),
         ("/v1/users/u1/active-badge", '{"badge": "streak_7", "x": 1}', 400, "validation_error"),
@@ -82,6 +83,17 @@ def test_a_badge_not_unlocked_is_409_for_an_existing_user_and_writes_nothing(api
     before = dynamo.snapshot(tenant.id)
     r = put(api, "/v1/users/b/active-badge", {"badge": "streak_7"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "badge_not_unlocked"
+    assert dynamo.snapshot(tenant.id) == before
+
+
+def test_a_hidden_badge_not_unlocked_is_as_unknown_as_a_badge_that_does_not_exist(api, clock, dynamo, tenant):
+    clock.set(NOON)
+    assert api.xp("h", "forked").status_code == 200
+    before = dynamo.snapshot(tenant.id)
+    hidden = put(api, "/v1/users/h/active-badge", {"badge": "level_5"})
+    missing = put(api, "/v1/users/h/active-badge", {"badge": "level_6"})
+    assert (hidden.status_code, missing.status_code) == (404, 404), hidden.text
+    assert hidden.json()["error"]["message"] == missing.json()["error"]["message"].replace("level_6", "level_5")
     assert dynamo.snapshot(tenant.id) == before
 
 

@@ -483,19 +483,25 @@ class ProgressionService:
 
         if badge is None:
             return self._update_profile(tenant, user_id, {ACTIVE_BADGE: None}, idem, respond)
+        ach = self.rules.achievements.get(badge)
+        # A hidden achievement is unknown to a user who has not unlocked it (docs/achievements.md).
+        unknown = UnknownBadge(f"Unknown badge: {badge}", badge=badge)
         try:
-            ach = self.rules.achievements.get(badge)
-            if ach is None:
-                raise UnknownBadge(f"Unknown badge: {badge}", badge=badge)
+            if ach is None or (ach.hidden and not ach.badge):
+                raise unknown
             if not ach.badge:
                 raise NotABadge(f"Achievement {badge} is not a badge", badge=badge)
             if self.store.get(keys.profile_key(tenant, user_id)) is None:
                 raise BadgeNotUnlocked("This badge is not unlocked for this user", badge=badge)
         except GamificationError as exc:  # a retry of a request that succeeded before the rules changed
-            return idem.replay_or_raise(self.store, exc)
-        return self._update_profile(
-            tenant, user_id, {ACTIVE_BADGE: badge}, idem, respond, require=keys.achievement_key(tenant, user_id, badge)
-        )
+            return idem.replay_or_raise(self.store, unknown if ach and ach.hidden else exc)
+        try:
+            return self._update_profile(tenant, user_id, {ACTIVE_BADGE: badge}, idem, respond,
+                                        require=keys.achievement_key(tenant, user_id, badge))  # fmt: skip
+        except BadgeNotUnlocked:
+            if ach.hidden:
+                raise unknown from None
+            raise
 
 
 def _reward(reward: Reward | None) -> dict[str, int]:
