@@ -20,24 +20,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification import clock
-from gamification.api.models import (
-    AwardCoinsRequest,
-    AwardCoinsResponse,
-    AwardXpRequest,
-    AwardXpResponse,
-    LeaderboardResponse,
-    LevelsResponse,
-    LimitsResponse,
-    ProfileResponse,
-)
-from gamification.dal.protocol import Store
 from gamification.domain.errors import Contention
-from gamification.domain.rules import Rules
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
+
+if TYPE_CHECKING:  # annotations only: a route that builds an Engine creates its own route's models, not all of these
+    from gamification.api.models import (
+        AwardCoinsRequest,
+        AwardCoinsResponse,
+        AwardXpRequest,
+        AwardXpResponse,
+        LeaderboardResponse,
+        LevelsResponse,
+        LimitsResponse,
+        ProfileResponse,
+    )
+    from gamification.dal.protocol import Store
+    from gamification.domain.rules import Rules
 
 
 def _contention() -> Contention:
