@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gamification.domain.errors import (
     ActionLimitReached,
@@ -19,7 +20,10 @@ from gamification.domain.errors import (
     ValidationFailed,
 )
 from gamification.domain.levels import level_for_xp
-from gamification.domain.rules import Action, CoinReward, Rules, format_duration
+from gamification.domain.periods import format_duration
+
+if TYPE_CHECKING:  # annotations only: deciding needs a Rules instance, not the rules module's classes
+    from gamification.domain.rules import Action, CoinReward, Rules
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gamification.domain.rules import Level, Rules
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.rules import Level, Rules
 
 
 def level_for_xp(rules: Rules, total_xp: int) -> Level:

@@ -46,6 +46,16 @@ def is_iana_zone(name: object) -> bool:
 PERIOD_WINDOW = {"daily": "day", "weekly": "week", "monthly": "month", "all_time": "forever"}
 
 
+def format_duration(span: timedelta) -> str:
+    """``timedelta(hours=48)`` -> ``"2d"``: a rules-file duration (``max_event_age``) in the
+    largest unit that fits evenly."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def local_date(instant: datetime, zone: ZoneInfo) -> date:
     """The calendar date of ``instant`` (aware) in ``zone``."""
     if instant.tzinfo is None:

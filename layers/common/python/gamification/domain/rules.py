@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from gamification.domain.periods import is_iana_zone
+from gamification.domain.periods import format_duration, is_iana_zone  # noqa: F401 - format_duration re-exported
 
 # Streaks, achievements and badges: their sections live in their own modules.
 from gamification.domain.achievements import Achievement, check_catalogue
@@ -51,15 +51,6 @@ MAX_BOARD_PERIODS = 32
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def format_duration(span: timedelta) -> str:
-    """``timedelta(hours=48)`` -> ``"2d"``: the largest unit of the rules file that fits evenly."""
-    seconds = int(span.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 class RulesError(ValueError):
