@@ -1,5 +1,6 @@
-"""Domain events derived from the table's stream, the notifications they leave in a user's
-inbox, and the webhook retry schedule (pure; no I/O).
+"""Domain events derived from the table's stream and the notifications they leave in a user's
+inbox (pure; no I/O). The event types, the inbox's TTL and the webhook retry schedule are
+in :mod:`gamification.domain.event_types` (re-exported here).
 
 An event is ``{id, type, tenant, user_id, occurred_at, data}``. Its ``id`` is derived from
 the item's key and the event type (``evt_`` + 32 hex digits of a SHA-256), so a record
@@ -34,25 +35,21 @@ award's ``occurred_at`` and the missed ``date``.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gamification.domain.event_types import (  # noqa: F401 - re-exported
+    EVENT_TYPES,
+    MAX_ATTEMPTS,
+    NOTIFICATION_TTL_S,
+    RETRY_DELAYS_S,
+    retry_delay,
+)
 from gamification.domain.ledger import ledger_kind, ledger_owner
 from gamification.domain.levels import level_for_xp
-from gamification.domain.rules import Rules
 
-EVENT_TYPES = (
-    "xp.awarded",
-    "level.up",
-    "coins.awarded",
-    "coins.spent",
-    "achievement.unlocked",
-    "streak.extended",
-    "streak.lost",
-    "streak.freeze_used",
-    "leaderboard.finalised",
-    "prize.paid",
-    "entry.reversed",
-)
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.rules import Rules
+
 PRIZE_REASON = "leaderboard_prize"
 ACHIEVEMENT_PREFIX = "achievement:"
 MILESTONE_PREFIX = "streak_milestone:"
@@ -63,27 +60,11 @@ NOTIFY = {
     "streak.extended": lambda d: f"Streak milestone: {d.get('milestone')} days",
     "prize.paid": lambda d: f"Leaderboard prize: {d.get('amount')} coins",
 }
-#: How long a notification stays in the inbox (seconds; DynamoDB TTL).
-NOTIFICATION_TTL_S = 30 * 24 * 3600
-
-#: Webhook retry delays after the n-th failed attempt (seconds): the Standard Webhooks
-#: schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), 27.6 h in all; then the dead-letter
-#: queue. The first retry comes within 60 s.
-RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
-MAX_ATTEMPTS = len(RETRY_DELAYS_S) + 1
 
 
 def event_id(pk: str, sk: str, event_type: str) -> str:
     """The stable id of the ``event_type`` event of the item ``pk``/``sk``."""
     return "evt_" + hashlib.sha256(f"{pk}\x1f{sk}\x1f{event_type}".encode()).hexdigest()[:32]
-
-
-def retry_delay(failed_attempts: int, scale: float = 1.0) -> int | None:
-    """Seconds to wait after ``failed_attempts`` (1-based) failures; None: give up (DLQ).
-    ``scale`` compresses the schedule (tests, local runs)."""
-    if failed_attempts < 1 or failed_attempts > len(RETRY_DELAYS_S):
-        return None
-    return max(int(RETRY_DELAYS_S[failed_attempts - 1] * scale), 0)
 
 
 def _owner(pk: str) -> tuple[str, str | None] | None:

@@ -17,7 +17,7 @@ from gamification.dal import items, keys
 from gamification.dal.ledger_store import query_page
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention
-from gamification.domain.events import NOTIFICATION_TTL_S
+from gamification.domain.event_types import NOTIFICATION_TTL_S
 from gamification.api.notification_models import MarkReadRequest, MarkReadResponse, NotificationsResponse
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome

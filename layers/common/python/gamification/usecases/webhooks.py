@@ -8,7 +8,7 @@ signed per Standard Webhooks (the ``standardwebhooks`` package).
   same on every retry), ``webhook-timestamp`` (epoch seconds of this attempt) and
   ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``); a 2xx answer
   within 5 s is success. Otherwise (a 3xx too: redirects are not followed) the message is
-  hidden for the next delay of :data:`gamification.domain.events.RETRY_DELAYS_S` (5 s
+  hidden for the next delay of :data:`gamification.domain.event_types.RETRY_DELAYS_S` (5 s
   first; 27.6 h in all) and after the last attempt SQS moves it to the dead-letter queue.
   Receivers deduplicate on ``webhook-id``.
 - Every attempt updates the endpoint's delivery log (``GET /v1/webhooks/{id}/deliveries``),
@@ -34,7 +34,7 @@ from gamification.dal import egress, items, keys, messaging
 from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
-from gamification.domain.events import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
+from gamification.domain.event_types import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.api.models import NoBody
 from gamification.api.notification_models import (
     CreatedWebhook,
