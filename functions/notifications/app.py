@@ -5,17 +5,18 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from gamification import clock
 from gamification.api.http import IdempotencyKeyHeader, QueryFlag, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.notification_models import MarkReadRequest, MarkReadResponse, NotificationsResponse
-from gamification.runtime import engine
+from gamification.runtime import store
 from gamification.usecases.notifications import Notifications
 
 app = build_app()
 
 
 def _inbox() -> Notifications:
-    eng = engine()
-    return Notifications(eng.store, eng.now)
+    # The inbox is the table's and the clock's alone: no engine, so no rules file is read.
+    return Notifications(store(), clock.now)
 
 
 @app.get("/v1/users/<user_id>/notifications", summary="Notification inbox", responses=responses(NotificationsResponse))
