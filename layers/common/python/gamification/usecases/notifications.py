@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import items, keys
 from gamification.dal.ledger_store import query_page
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention
 from gamification.domain.event_types import NOTIFICATION_TTL_S
-from gamification.api.notification_models import MarkReadRequest, MarkReadResponse, NotificationsResponse
-from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
+
+# The API's models and the Idempotency-Key records are imported by the methods that answer a
+# route: the stream consumer only adds notifications and needs neither.
+if TYPE_CHECKING:
+    from gamification.api.notification_models import MarkReadRequest, MarkReadResponse
 
 INBOX_SIZE = 100
 #: Items of one TransactWriteItems (DynamoDB's limit).
@@ -69,6 +72,8 @@ class Notifications:
         return [n for n in out if not n["read"]] if unread_only else out
 
     def list(self, tenant: str, user_id: str, unread_only: bool = False) -> Outcome:
+        from gamification.api.notification_models import NotificationsResponse
+
         return Outcome(NotificationsResponse(user_id=user_id, notifications=self.inbox(tenant, user_id, unread_only)))
 
     def mark_read(
@@ -84,6 +89,9 @@ class Notifications:
         ``marked: 0``); each mark also names the key, so a run cut between two transactions
         (an inbox of 100 unread) counts the marks it made before on its retry. Raises
         IdempotencyKeyReused (422), Contention (503)."""
+        from gamification.api.notification_models import MarkReadResponse
+        from gamification.usecases.idempotency import Idempotency
+
         idem = Idempotency.of(tenant, "mark_read", user_id, req, idempotency_key, MarkReadResponse)
         wanted = set(req.ids or [])
         for _ in self.retry.attempts():

@@ -26,7 +26,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from standardwebhooks.webhooks import Webhook
 
@@ -35,19 +35,16 @@ from gamification.dal.ledger_store import query_page, upsert
 from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.event_types import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
-from gamification.api.models import NoBody
-from gamification.api.notification_models import (
-    CreatedWebhook,
-    CreateWebhookRequest,
-    DeletedWebhook,
-    DeliveriesResponse,
-    WebhooksResponse,
-)
-from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
 from gamification.settings import environment
 from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
+
+# The API's models and the Idempotency-Key records are imported by the methods that answer a
+# route: the stream consumer and the delivery function use this module without either.
+if TYPE_CHECKING:
+    from gamification.api.notification_models import CreatedWebhook, CreateWebhookRequest, DeletedWebhook
+    from gamification.usecases.idempotency import Idempotency
 
 DELIVERY_TIMEOUT_S = 5
 #: Attributes of a delivery log entry only while a retry is pending: removed when its
@@ -106,6 +103,9 @@ class Webhooks:
         too. The record holds the response without the secret, which stays only on the
         endpoint, encrypted: a replay decrypts it again (KMS).
         """
+        from gamification.api.notification_models import CreatedWebhook
+        from gamification.usecases.idempotency import Idempotency
+
         idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook)
         record = self.store.get(idem.record_key) if idem.record_key else None
         if record:
@@ -179,6 +179,8 @@ class Webhooks:
         return [i for i in items if not i.get("deleted_at")]
 
     def list(self, tenant: str) -> Outcome:
+        from gamification.api.notification_models import WebhooksResponse
+
         return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
 
     def delete(self, tenant: str, webhook_id: str, idempotency_key: str | None = None) -> Outcome[DeletedWebhook]:
@@ -189,6 +191,10 @@ class Webhooks:
         A second deletion is 404, so with an Idempotency-Key the key's record is created in
         the deletion's transaction: a retry whose first attempt deleted the endpoint (its
         answer lost) replays that 200 instead of reporting 404."""
+        from gamification.api.models import NoBody
+        from gamification.api.notification_models import DeletedWebhook
+        from gamification.usecases.idempotency import Idempotency
+
         idem = Idempotency.of(tenant, f"{DELETE_ROUTE}:{webhook_id}", "", NoBody(), idempotency_key, DeletedWebhook)
         record = self.store.get(idem.record_key) if idem.record_key else None
         if record:
@@ -221,6 +227,8 @@ class Webhooks:
         items, _ = query_page(self.store, pk, prefix="D#", limit=limit, start=None)
         fields = ("event_id", "event_type", "status", "attempts", "last_status_code", "last_error",
                   "last_attempt_at", "delivered_at", "next_attempt_at")  # fmt: skip
+        from gamification.api.notification_models import DeliveriesResponse
+
         return Outcome(DeliveriesResponse(webhook_id=webhook_id, deliveries=[{f: i.get(f) for f in fields} for i in items]))
 
     # ---- fan-out and delivery ----------------------------------------------------------
