@@ -1,4 +1,5 @@
-"""Achievements as data: the rules' ``achievements:`` section and pure evaluation.
+"""Achievements as data: pure evaluation of the rules' ``achievements:`` section (its models
+are :mod:`gamification.domain.achievement_rules`, re-exported here).
 
 Source: docs/achievements.md (the KPI tracker's achievements in four categories with the XP
 reward on the record, unlocked once per user; the learning platform's
@@ -15,53 +16,17 @@ user's list until unlocked. Everything here is pure.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from gamification.domain.achievement_rules import (  # noqa: F401 - re-exported
+    CRITERIA,
+    Achievement,
+    Category,
+    Criteria,
+    check_catalogue,
+)
 
-from gamification.domain.streaks import Reward
-
-_Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-_Count = Annotated[int, Field(ge=1, le=1_000_000_000)]
-Category = Literal["exploration", "milestones", "streaks", "mastery"]
 #: Ledger reason prefix of achievement rewards: ``achievement:first_kpi``.
 ACHIEVEMENT_REASON = "achievement"
-CRITERIA = ("total_xp", "level", "streak", "action_count", "coins_earned")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class Criteria(_Strict):
-    """What must hold (all of it) to unlock; give at least one."""
-
-    total_xp: _Count | None = None
-    level: _Count | None = None
-    streak: _Count | None = None
-    action_count: dict[_Name, _Count] | None = None
-    coins_earned: _Count | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> "Criteria":
-        if all(getattr(self, name) is None for name in CRITERIA):
-            raise ValueError(f"give at least one criterion: {', '.join(CRITERIA)}")
-        if self.action_count is not None and not self.action_count:
-            raise ValueError("action_count: name at least one action")
-        return self
-
-
-class Achievement(_Strict):
-    """One achievement of the catalogue (``name`` shown to users, ``category`` one of
-    exploration / milestones / streaks / mastery)."""
-
-    name: str = Field(min_length=1, max_length=80)
-    category: Category
-    description: str | None = Field(default=None, max_length=280)
-    criteria: Criteria
-    reward: Reward | None = None
-    hidden: bool = False
-    badge: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,21 +84,3 @@ def newly_met(
     """Ids of achievements not yet ``unlocked`` whose criteria ``figures`` meet, in rules order."""
     done = set(unlocked)
     return [aid for aid, ach in catalogue.items() if aid not in done and met(ach.criteria, figures)]
-
-
-def check_catalogue(
-    catalogue: Mapping[str, Achievement], actions: Iterable[str], top_level: int, has_streak: bool
-) -> list[str]:
-    """Cross-field problems of an ``achievements:`` section, each naming its field."""
-    known = set(actions)
-    problems = []
-    for aid, ach in catalogue.items():
-        where = f"achievements.{aid}.criteria"
-        for action in ach.criteria.action_count or {}:
-            if action not in known:
-                problems.append(f"{where}.action_count.{action}: unknown action {action!r} (not in 'actions')")
-        if ach.criteria.level is not None and ach.criteria.level > top_level:
-            problems.append(f"{where}.level: level {ach.criteria.level} does not exist (highest is {top_level})")
-        if ach.criteria.streak is not None and not has_streak:
-            problems.append(f"{where}.streak: the rules have no 'streaks.daily' section")
-    return problems

@@ -29,9 +29,9 @@ from pydantic import (
 from gamification.domain.periods import format_duration, is_iana_zone  # noqa: F401 - format_duration re-exported
 
 # Streaks, achievements and badges: their sections live in their own modules.
-from gamification.domain.achievements import Achievement, check_catalogue
-from gamification.domain.streaks import Streaks
-from gamification.domain.topics import Topic, TopicName, check_topics  # topics and spaced repetition
+from gamification.domain.achievement_rules import Achievement, check_catalogue
+from gamification.domain.streak_rules import Streaks
+from gamification.domain.topic_rules import Topic, TopicName, check_topics  # topics and spaced repetition
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "default_rules.yaml"
 

@@ -1,4 +1,5 @@
-"""Daily streaks on local dates: the rules' ``streaks:`` section and a compact per-user state.
+"""Daily streaks on local dates: the walk of the rules' ``streaks:`` section (its models are
+:mod:`gamification.domain.streak_rules`, re-exported here) and a compact per-user state.
 
 Source: docs/streaks.md (the KPI tracker's current/longest streak and last activity, the
 learning platform's streak tracking), refined as follows:
@@ -28,13 +29,10 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from gamification.domain.streak_rules import Freezes, Reward, StreakRule, Streaks  # noqa: F401 - re-exported
 
-#: Action names (same pattern as the rules' actions).
-_ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-_MAX_AMOUNT = 1_000_000
 #: Dates of history the streak route shows (newest first).
 HISTORY_DAYS = 14
 #: Extra days of window beyond max_event_age: zones differ by up to 26 h, plus rounding.
@@ -45,77 +43,6 @@ MIN_WINDOW_DAYS = HISTORY_DAYS + WINDOW_MARGIN_DAYS
 MILESTONE_REASON = "streak_milestone"
 
 Status = Literal["active", "frozen", "missed"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class Freezes(_Strict):
-    """Streak freezes: ``start`` at the user's first activity, one more after every
-    ``earn_every_days`` active dates of a run (None: never earned), never more than ``max``."""
-
-    start: int = Field(default=0, ge=0, le=365)
-    earn_every_days: int | None = Field(default=None, ge=1, le=3650)
-    max: int = Field(default=2, ge=0, le=365)
-
-    @model_validator(mode="after")
-    def _start_within_max(self) -> "Freezes":
-        if self.start > self.max:
-            raise ValueError("'start' must not be greater than 'max'")
-        return self
-
-
-class Reward(_Strict):
-    """XP and/or coins paid once (a milestone or an achievement). XP is cap-exempt."""
-
-    xp: int = Field(default=0, ge=0, le=_MAX_AMOUNT)
-    coins: int = Field(default=0, ge=0, le=_MAX_AMOUNT)
-
-    @model_validator(mode="after")
-    def _something(self) -> "Reward":
-        if not self.xp and not self.coins:
-            raise ValueError("a reward needs 'xp' or 'coins' (or both) above 0")
-        return self
-
-
-class StreakRule(_Strict):
-    """One streak: which awards qualify (``any`` accepted XP award, or a list of actions),
-    optional freezes and milestones (run length in active dates -> reward)."""
-
-    qualifying: Literal["any"] | tuple[_ActionName, ...] = "any"
-    freezes: Freezes | None = None
-    milestones: dict[int, Reward] = {}
-
-    @field_validator("qualifying")
-    @classmethod
-    def _some(cls, v: object) -> object:
-        if isinstance(v, tuple) and (not v or len(set(v)) != len(v)):
-            raise ValueError("list each qualifying action once, at least one (or 'any')")
-        return v
-
-    @field_validator("milestones")
-    @classmethod
-    def _lengths(cls, v: dict[int, Reward]) -> dict[int, Reward]:
-        for length in v:
-            if not 1 <= length <= 36500:
-                raise ValueError(f"milestone {length}: a run length must be between 1 and 36500 dates")
-        return dict(sorted(v.items()))
-
-    def qualifies(self, action: str) -> bool:
-        """True when an accepted award of ``action`` makes its date active."""
-        return self.qualifying == "any" or action in self.qualifying
-
-    def walker(self) -> "Walker":
-        """The date-by-date walk these rules define."""
-        f = self.freezes or Freezes(max=0)
-        return Walker(start=f.start, earn_every=f.earn_every_days, max_freezes=f.max)
-
-
-class Streaks(_Strict):
-    """The rules' ``streaks:`` section; ``daily`` is the one streak kind (local dates)."""
-
-    daily: StreakRule | None = None
 
 
 # ---- the walk --------------------------------------------------------------------------
@@ -163,6 +90,12 @@ class Walker:
                 status = "missed"
             yield d, c, status
             d += timedelta(days=1)
+
+
+def rule_walker(rule: StreakRule) -> Walker:
+    """The date-by-date walk ``rule`` defines."""
+    f = rule.freezes or Freezes(max=0)
+    return Walker(start=f.start, earn_every=f.earn_every_days, max_freezes=f.max)
 
 
 def window_days(max_event_age: timedelta) -> int:
@@ -272,7 +205,7 @@ class StreakState:
         active = self.active_dates()
         statuses: dict[date, Status] = {}
         c = self.before
-        for d, c, status in rule.walker().walk(c, self.base, until, active, today):
+        for d, c, status in rule_walker(rule).walk(c, self.base, until, active, today):
             statuses[d] = status
         history = [(d, statuses.get(d, "missed")) for d in (today - timedelta(days=i) for i in range(HISTORY_DAYS))]
         today_active = today in active
@@ -298,7 +231,7 @@ class StreakState:
         frozen: list[date] = []
         lost, lost_on = 0, None
         c = self.before
-        for d, after, status in rule.walker().walk(self.before, self.base, day - timedelta(days=1), self.active_dates(), day):
+        for d, after, status in rule_walker(rule).walk(self.before, self.base, day - timedelta(days=1), self.active_dates(), day):
             if d > last and status == "frozen":
                 frozen.append(d)
             elif d > last and status == "missed" and c.run and not lost:
@@ -321,7 +254,7 @@ class StreakState:
             return StreakUpdate(self, False, (), ignored=True)
         if self.is_active(day):
             return StreakUpdate(self, False, ())
-        walker = rule.walker()
+        walker = rule_walker(rule)
         base, bits, before = self.base, self.bits, self.before
         if base is None:
             base, bits = day - timedelta(days=window - 1), 0
