@@ -3,7 +3,7 @@ recent ledger entries, unread notifications: one call for an app's home screen (
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.ledger_models import DashboardResponse
+from gamification.api.dashboard_models import DashboardResponse
 from gamification.runtime import engine
 from gamification.usecases.dashboard import Dashboard
 from gamification.usecases.notifications import Notifications

@@ -1,11 +1,12 @@
-"""Request and response models of the ledger routes: history, spending, reversals, user
-deletion and the dashboard (field names fixed by the API contract, README "Ledger")."""
+"""Request and response models of the ledger routes: history, spending, reversals and user
+deletion (field names fixed by the API contract, README "Ledger"); the dashboard's, which
+embeds a profile, are :mod:`gamification.api.dashboard_models`."""
 
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr, StringConstraints
 
-from gamification.api.models import ID_PATTERN, Metadata, ProfileResponse, RuleName, _Model, _Request, whole_number
+from gamification.api.models import ID_PATTERN, Metadata, RuleName, _Model, _Request, whole_number
 
 #: Opaque ledger entry ids (URL-safe base64 of the entry's key).
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
@@ -119,25 +120,3 @@ class DeleteUserResponse(_Model):
     deleted: bool
     items_deleted: int
     boards_left: int
-
-
-class DashboardBoard(_Model):
-    """The user's position on one board period (``rank`` null when not on it)."""
-
-    board: str
-    period: str
-    period_key: str
-    rank: int | None
-    score: int
-
-
-class DashboardResponse(_Model):
-    """``GET /v1/users/{user_id}/dashboard``: one read for an app's home screen."""
-
-    user_id: str
-    profile: ProfileResponse
-    streak: dict[str, Any] | None
-    recent_unlocks: list[dict[str, Any]]
-    boards: list[DashboardBoard]
-    recent_entries: list[LedgerEntry]
-    unread_notifications: int = 0

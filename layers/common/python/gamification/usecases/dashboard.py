@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamification.api.ledger_models import DashboardBoard, DashboardResponse
+from gamification.api.dashboard_models import DashboardBoard, DashboardResponse
 from gamification.domain.periods import local_date
 from gamification.usecases.boards import LeaderboardReader
 from gamification.usecases.engine import Engine
