@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import StrictStr, StringConstraints
 
 from gamification.api.models import ID_PATTERN, EventTime, Metadata, RuleName, _Model, _Request, whole_number
+from gamification.api.reward_models import RewardInfo, StreakSummary, UnlockedAchievement  # noqa: F401 - re-exported
 
 
 class AwardXpRequest(_Request):
@@ -43,32 +44,6 @@ class DailyUsage(_Model):
     action_count: int
     action_limit: int | None
     action_remaining: int | None
-
-
-class StreakSummary(_Model):
-    """The daily streak after an award: ``extended`` when this award made its local date
-    active for the first time."""
-
-    current: int
-    longest: int
-    extended: bool
-
-
-class RewardInfo(_Model):
-    """XP (cap-exempt) and coins paid once."""
-
-    xp: int
-    coins: int
-
-
-class UnlockedAchievement(_Model):
-    """One achievement an award unlocked (its reward is already in the totals)."""
-
-    id: str
-    name: str
-    category: str
-    reward: RewardInfo
-    badge: bool = False
 
 
 class AwardXpResponse(_Model):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr, StringConstraints
 
-from gamification.api.award_models import RewardInfo
+from gamification.api.reward_models import RewardInfo
 from gamification.api.models import RuleName, _Model, _Request
 
 

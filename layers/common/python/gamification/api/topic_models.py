@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
 
-from gamification.api.award_models import StreakSummary, UnlockedAchievement
+from gamification.api.reward_models import StreakSummary, UnlockedAchievement
 from gamification.api.models import ID_PATTERN, EventTime
 
 #: Task ids: the same alphabet as user ids (never ``#``, the key delimiter).
