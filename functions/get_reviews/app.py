@@ -9,7 +9,7 @@ from gamification.api.http import UserIdPath, build_app, entrypoint, query_int, 
 from gamification.api.models import DATE_PATTERN
 from gamification.api.topic_models import ReviewsResponse
 from gamification.runtime import engine
-from gamification.usecases.topics import MAX_REVIEWS_LIMIT, TopicUseCases, parse_due_by
+from gamification.usecases.topic_reads import MAX_REVIEWS_LIMIT, TopicReads, parse_due_by
 
 app = build_app()
 
@@ -22,7 +22,7 @@ def get_reviews(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[ReviewsResponse]:
     tenant = tenant_of(app)
-    return respond(TopicUseCases(engine()).reviews(tenant, user_id, parse_due_by(due_by), limit, cursor))
+    return respond(TopicReads(engine()).reviews(tenant, user_id, parse_due_by(due_by), limit, cursor))
 
 
 lambda_handler = entrypoint(app)

@@ -5,14 +5,14 @@ from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.topic_models import TopicsResponse
 from gamification.runtime import engine
-from gamification.usecases.topics import TopicUseCases
+from gamification.usecases.topic_reads import TopicReads
 
 app = build_app()
 
 
 @app.get("/v1/users/<user_id>/topics", summary="Topic progress and locks", responses=responses(TopicsResponse))
 def get_topics(user_id: UserIdPath) -> Response[TopicsResponse]:
-    return respond(TopicUseCases(engine()).topics(tenant_of(app), user_id))
+    return respond(TopicReads(engine()).topics(tenant_of(app), user_id))
 
 
 lambda_handler = entrypoint(app)
