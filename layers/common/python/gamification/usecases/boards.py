@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gamification.api.models import LeaderboardResponse
 from gamification.dal import keys
 from gamification.dal.board_store import BoardStore
 from gamification.dal.projection_store import ProjectionStore
@@ -38,6 +37,9 @@ from gamification.domain.leaderboards import (
 )
 from gamification.domain.periods import local_date
 from gamification.domain.rules import Rules
+
+if TYPE_CHECKING:
+    from gamification.api.models import LeaderboardResponse
 
 #: How long a board period's live items outlive the period (after the late-event grace),
 #: so ``date=`` reads of past periods and late roll-overs still find them. all_time: forever.
@@ -211,4 +213,8 @@ class LeaderboardReader:
             body["user"] = {"user_id": user_id, "rank": rank, "score": row.score if row else 0}
             if around is not None:
                 body["around"] = self.around(ref, row, rank, around) if row and rank else []
+        # Imported here: the projector, the roll-over and the dashboard use this module
+        # without answering the leaderboard route (its model and the read routes' beside it).
+        from gamification.api.models import LeaderboardResponse
+
         return LeaderboardResponse.model_validate(body)
