@@ -97,6 +97,15 @@ def period_end(period: str, day: date, zone: ZoneInfo) -> datetime | None:
     return window_end(PERIOD_WINDOW[period], day, zone)
 
 
+#: How long a board period's live items outlive the period (after the late-event grace),
+#: so ``date=`` reads of past periods and late roll-overs still find them. all_time: forever.
+RETENTION = {"daily": timedelta(days=35), "weekly": timedelta(days=120), "monthly": timedelta(days=800)}
+def live_expiry(rules: Rules, period: str, day: date) -> datetime | None:
+    """TTL instant of a board period's live items (None for all_time)."""
+    end = period_end(period, day, rules.zone)
+    return None if end is None else end + rules.max_event_age + RETENTION[period]
+
+
 def ended_periods(
     period: str, first_day: date, now: datetime, zone: ZoneInfo, grace: timedelta, limit: int
 ) -> list[str]:

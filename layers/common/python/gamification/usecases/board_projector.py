@@ -46,9 +46,8 @@ from gamification.domain.board_projection import (
     watermark_attr,
     watermark_value,
 )
-from gamification.domain.leaderboards import BoardPeriod, Row, period_start, shard_of
+from gamification.domain.leaderboards import BoardPeriod, Row, live_expiry, period_start, shard_of
 from gamification.domain.rules import Rules
-from gamification.usecases.boards import live_expiry
 
 #: Stream shard ranges, cached per execution environment.
 _SHARDS = ShardResolver()

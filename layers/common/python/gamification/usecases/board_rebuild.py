@@ -38,9 +38,8 @@ from gamification.domain.board_projection import (
     contributions,
     tie_moves,
 )
-from gamification.domain.leaderboards import Row, period_start, rank_sort_key, shard_of
+from gamification.domain.leaderboards import Row, live_expiry, period_start, rank_sort_key, shard_of
 from gamification.domain.rules import Rules
-from gamification.usecases.boards import live_expiry
 
 
 @dataclass

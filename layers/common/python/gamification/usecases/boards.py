@@ -15,7 +15,7 @@ Reads of one board period (:class:`LeaderboardReader`):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from gamification.dal import keys
@@ -24,13 +24,14 @@ from gamification.dal.projection_store import ProjectionStore
 from gamification.dal.store import Store
 from gamification.domain.board_projection import Top, players_above, rank_keys, tie_keys, ties_ahead
 from gamification.domain.errors import PeriodNotFinal, UnknownLeaderboard, UnknownPeriod
-from gamification.domain.leaderboards import (
+from gamification.domain.leaderboards import (  # RETENTION, live_expiry: re-exported
+    RETENTION,
     BoardPeriod,
     Row,
     gather_top,
+    live_expiry,
     merge_above,
     merge_top,
-    period_end,
     period_key,
     ranked,
     shard_of,
@@ -41,19 +42,10 @@ from gamification.domain.rules import Rules
 if TYPE_CHECKING:
     from gamification.api.models import LeaderboardResponse
 
-#: How long a board period's live items outlive the period (after the late-event grace),
-#: so ``date=`` reads of past periods and late roll-overs still find them. all_time: forever.
-RETENTION = {"daily": timedelta(days=35), "weekly": timedelta(days=120), "monthly": timedelta(days=800)}
 MAX_LIMIT = 100
 #: Top-level fields of a leaderboard answer left out when they do not apply (None).
 OPTIONAL_FIELDS = ("user", "around", "finalised_at")
 MAX_AROUND = 50
-
-
-def live_expiry(rules: Rules, period: str, day: date) -> datetime | None:
-    """TTL instant of a board period's live items (None for all_time)."""
-    end = period_end(period, day, rules.zone)
-    return None if end is None else end + rules.max_event_age + RETENTION[period]
 
 
 @dataclass(frozen=True)
