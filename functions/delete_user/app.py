@@ -2,8 +2,8 @@
 afterwards the user reads as new and appears on no board."""
 
 from aws_lambda_powertools.event_handler import Response
+from gamification.api.erasure_models import DeleteUserResponse
 from gamification.api.http import IdempotencyKeyAccepted, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.ledger_models import DeleteUserResponse
 from gamification.runtime import engine
 from gamification.usecases.erasure import Erasure
 

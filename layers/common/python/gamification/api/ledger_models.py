@@ -1,6 +1,7 @@
-"""Request and response models of the ledger routes: history, spending, reversals and user
-deletion (field names fixed by the API contract, README "Ledger"); the dashboard's, which
-embeds a profile, are :mod:`gamification.api.dashboard_models`."""
+"""Request and response models of the ledger routes: history, spending and reversals (field
+names fixed by the API contract, README "Ledger"); the dashboard's, which embeds a profile,
+are :mod:`gamification.api.dashboard_models`, user deletion's
+:mod:`gamification.api.erasure_models`."""
 
 from typing import Annotated, Any, Literal
 
@@ -108,15 +109,3 @@ class ReversalResponse(_Model):
     coins_balance: int
     boards: list[dict[str, Any]]
     floored: bool = False
-
-
-class DeleteUserResponse(_Model):
-    """``DELETE /v1/users/{user_id}``: ``items_deleted``, the items this call erased, and
-    ``boards_left``, the board periods (a board in one period) this call took the user off:
-    those of the user's active dates whose board held a score for the user (docs/api.md).
-    Repeating the call finishes an interrupted erasure and is harmless after one (0, 0)."""
-
-    user_id: str
-    deleted: bool
-    items_deleted: int
-    boards_left: int

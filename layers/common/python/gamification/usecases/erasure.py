@@ -37,7 +37,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from gamification.api.ledger_models import DeleteUserResponse
+from gamification.api.erasure_models import DeleteUserResponse
 from gamification.dal import items, keys
 from gamification.dal.ledger_store import delete_keys, keyed_entries, partition_keys, query_page
 from gamification.dal.store import Store, WriteConflict
