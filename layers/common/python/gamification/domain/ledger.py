@@ -33,7 +33,7 @@ from typing import Any
 
 from gamification.domain.awards import clip_to_floor
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
-from gamification.domain.rules import XP_BONUS_REASON
+from gamification.domain.reasons import XP_BONUS_REASON
 
 #: Ledger types of the API and their sort-key prefixes.
 TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from gamification.domain.periods import format_duration, is_iana_zone  # noqa: F401 - format_duration re-exported
+from gamification.domain.reasons import XP_BONUS_REASON  # noqa: F401 - re-exported
 
 # Streaks, achievements and badges: their sections live in their own modules.
 from gamification.domain.achievement_rules import Achievement, check_catalogue
@@ -42,8 +43,6 @@ Period = Literal["daily", "weekly", "monthly", "all_time"]
 
 #: XP or coins in one award; large enough for any game, small enough that sums stay exact.
 MAX_AMOUNT = 1_000_000
-
-XP_BONUS_REASON = "xp_bonus"
 
 #: Board periods (summed over boards): each is one more set of items the board projector
 #: keeps up to date, off the award path (docs/leaderboards.md).
