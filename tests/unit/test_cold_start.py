@@ -51,6 +51,26 @@ def test_the_authorizer_imports_no_rules_yaml_or_leaderboards():
     ) == []
 
 
+@pytest.mark.parametrize("function", ["webhooks", "deliver_webhooks", "notifications"])
+def test_the_webhook_and_inbox_functions_import_no_rules_models(function):
+    # Their routes never read the rules: neither the rules models nor the ledger and award
+    # maths that would bring them.
+    loaded = _modules_after_import(function)
+    assert _prefixed(loaded, "gamification.domain.rules", "gamification.domain.ledger", "gamification.domain.awards") == []
+
+
+def test_the_stream_and_delivery_functions_create_no_api_models():
+    for function in ("domain_events", "deliver_webhooks"):
+        assert _prefixed(_modules_after_import(function), "gamification.api.notification_models") == [], function
+
+
+def test_the_rules_models_import_none_of_the_sections_maths():
+    code = f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); import gamification.domain.rules; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _prefixed(loaded, "gamification.domain.streaks", "gamification.domain.achievements", "gamification.domain.topics") == []
+
+
 def test_settings_read_the_environment_like_pydantic_settings(monkeypatch):
     # Variable names are case-insensitive, the alias wins over the field name, values are
     # converted and checked by the fields.
