@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from gamification import clock
 from gamification.api.http import IdempotencyKeyHeader, build_app, entrypoint, query_int, respond, responses, tenant_of
-from gamification.api.notification_models import (
+from gamification.api.webhook_models import (
     WEBHOOK_ID_PATTERN,
     CreateWebhookRequest,
     CreatedWebhook,

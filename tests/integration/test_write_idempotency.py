@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pytest
 
 from gamification import runtime
-from gamification.api.notification_models import CreateWebhookRequest
+from gamification.api.webhook_models import CreateWebhookRequest
 from gamification.usecases.webhooks import Webhooks
 from tests.integration.test_award_xp import land_next_commit_then_raise
 

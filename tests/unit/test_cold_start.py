@@ -61,7 +61,8 @@ def test_the_webhook_and_inbox_functions_import_no_rules_models(function):
 
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
-        assert _prefixed(_modules_after_import(function), "gamification.api.notification_models") == [], function
+        loaded = _modules_after_import(function)
+        assert _prefixed(loaded, "gamification.api.notification_models", "gamification.api.webhook_models") == [], function
 
 
 def test_the_rules_models_import_none_of_the_sections_maths():

@@ -43,7 +43,7 @@ from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
 # The API's models and the Idempotency-Key records are imported by the methods that answer a
 # route: the stream consumer and the delivery function use this module without either.
 if TYPE_CHECKING:
-    from gamification.api.notification_models import CreatedWebhook, CreateWebhookRequest, DeletedWebhook
+    from gamification.api.webhook_models import CreatedWebhook, CreateWebhookRequest, DeletedWebhook
     from gamification.usecases.idempotency import Idempotency
 
 DELIVERY_TIMEOUT_S = 5
@@ -103,7 +103,7 @@ class Webhooks:
         too. The record holds the response without the secret, which stays only on the
         endpoint, encrypted: a replay decrypts it again (KMS).
         """
-        from gamification.api.notification_models import CreatedWebhook
+        from gamification.api.webhook_models import CreatedWebhook
         from gamification.usecases.idempotency import Idempotency
 
         idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook)
@@ -179,7 +179,7 @@ class Webhooks:
         return [i for i in items if not i.get("deleted_at")]
 
     def list(self, tenant: str) -> Outcome:
-        from gamification.api.notification_models import WebhooksResponse
+        from gamification.api.webhook_models import WebhooksResponse
 
         return Outcome(WebhooksResponse(webhooks=[_public(i) for i in self.endpoints(tenant)]))
 
@@ -192,7 +192,7 @@ class Webhooks:
         the deletion's transaction: a retry whose first attempt deleted the endpoint (its
         answer lost) replays that 200 instead of reporting 404."""
         from gamification.api.models import NoBody
-        from gamification.api.notification_models import DeletedWebhook
+        from gamification.api.webhook_models import DeletedWebhook
         from gamification.usecases.idempotency import Idempotency
 
         idem = Idempotency.of(tenant, f"{DELETE_ROUTE}:{webhook_id}", "", NoBody(), idempotency_key, DeletedWebhook)
@@ -227,7 +227,7 @@ class Webhooks:
         items, _ = query_page(self.store, pk, prefix="D#", limit=limit, start=None)
         fields = ("event_id", "event_type", "status", "attempts", "last_status_code", "last_error",
                   "last_attempt_at", "delivered_at", "next_attempt_at")  # fmt: skip
-        from gamification.api.notification_models import DeliveriesResponse
+        from gamification.api.webhook_models import DeliveriesResponse
 
         return Outcome(DeliveriesResponse(webhook_id=webhook_id, deliveries=[{f: i.get(f) for f in fields} for i in items]))
 
