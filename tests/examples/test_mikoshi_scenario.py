@@ -77,7 +77,7 @@ def test_limits_caps_levels_badges_and_notifications(api, clock, streams):
     assert r.status_code == 200 and r.json()["active_badge"] == "creator"
     assert sorted(r.json()["badges"]) == ["creator", "first_character", "first_sale"]
     r = put(api, "/v1/users/kai/active-badge", {"badge": "legend"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "badge_not_unlocked"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_badge"  # hidden until unlocked
     assert api.get("/v1/users/kai").json()["active_badge"] == "creator"
 
     # Notifications: the inbox gets the level ups and the unlocks (from the ledger's stream).
