@@ -23,6 +23,7 @@ from typing import Any
 
 from gamification.dal import keys
 from gamification.dal.keys import Key
+from gamification.domain.reasons import BONUS_PREFIX
 
 Item = tuple[Key, dict[str, Any]]
 
@@ -76,10 +77,6 @@ def with_bonus(entry: Item, *, amount: int, balance: int, **extra: Any) -> Item:
     ``reason``, ``reverses``, ``reversed_reason``, ``board_delta``. One ledger item for both
     changes; every read sees the coins as a coin entry of their own
     (:func:`gamification.domain.ledger.ledger_entries`)."""
-    # Not at import: the domain's ledger module loads the rules model, and the authorizer
-    # imports this module (through the store) without needing either.
-    from gamification.domain.ledger import BONUS_PREFIX
-
     key, attrs = entry
     carried = {"amount": amount, "balance": balance, **extra}
     return key, {**attrs, **{BONUS_PREFIX + k: v for k, v in carried.items() if v is not None}}

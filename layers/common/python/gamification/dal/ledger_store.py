@@ -12,6 +12,7 @@ from typing import Any
 from gamification.dal import keys
 from gamification.dal.keys import Key
 from gamification.dal.store import COUNT_PREFIX, Store, Transaction, marshal, query_items, unmarshal
+from gamification.domain.reasons import BONUS_PREFIX
 
 
 def query_page(
@@ -212,10 +213,6 @@ def debit_profile(tx: Transaction, key: Key, seen_version: int, *, coins: int, n
 def mark_reversed(tx: Transaction, key: Key, by: str, bonus_by: str | None = None) -> None:
     """Record on a ledger entry that ``by`` reversed it, only once (the once-rule of
     reversals); ``bonus_by``: the reversal of the ``xp_bonus`` coins the entry carries."""
-    # Not at import: the webhook, inbox and erasure functions use this module's queries and
-    # never reverse an entry, and the domain's ledger module loads the award maths.
-    from gamification.domain.ledger import BONUS_PREFIX
-
     names, values, update = {"#r": "reversed_by"}, {":by": by}, "SET #r = :by"
     if bonus_by:
         names["#b"], values[":bb"], update = BONUS_PREFIX + "reversed_by", bonus_by, update + ", #b = :bb"

@@ -33,7 +33,7 @@ from typing import Any
 
 from gamification.domain.awards import clip_to_floor
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
-from gamification.domain.reasons import XP_BONUS_REASON
+from gamification.domain.reasons import BONUS_PREFIX, XP_BONUS_REASON
 
 #: Ledger types of the API and their sort-key prefixes.
 TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}
@@ -41,8 +41,6 @@ TYPE_PREFIX = {"xp": "XP#", "coins": "COIN#"}
 SPEND, ADJUSTMENT, REVERSAL = "spend", "adjustment", "reversal"
 #: Reasons whose entries cannot be reversed (reverse what caused them instead).
 UNREVERSIBLE_REASONS = frozenset({"starting_balance", XP_BONUS_REASON})
-#: Attribute prefix of the ``xp_bonus`` coin entry an XP entry carries (:func:`ledger_entries`).
-BONUS_PREFIX = "bonus_"
 #: Attributes the carried coin entry shares with its XP entry.
 _SHARED = ("user_id", "occurred_at", "recorded_at", "idempotency_key", "kind", "board_occurred_at", "retroactive")
 _STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"

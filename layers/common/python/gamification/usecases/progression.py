@@ -41,7 +41,7 @@ from gamification.api.models import (
 )
 from gamification.dal import items, keys
 from gamification.dal.progress_store import require_item, set_profile_attrs, unlock_counts
-from gamification.dal.store import Store, Transaction, WriteConflict, version_of
+from gamification.dal.store import Store, Transaction, version_of
 from gamification.domain.achievements import ACHIEVEMENT_REASON, Figures, newly_met, progress
 from gamification.domain.awards import xp_bonus_coins
 from gamification.domain.errors import (
@@ -59,6 +59,7 @@ from gamification.domain.rules import XP_BONUS_REASON, Rules
 from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakGap, StreakState, window_days
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.retry import Retry
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -313,15 +314,17 @@ def _badges(rules: Rules, unlocked: Mapping[str, Any]) -> list[str]:
 class ProgressionService:
     """Reads and writes of the streak, achievement, badge and time-zone routes."""
 
-    def __init__(self, rules: Rules, store: Store, now: Callable[[], datetime]) -> None:
+    def __init__(self, rules: Rules, store: Store, now: Callable[[], datetime], retry: Retry | None = None) -> None:
         self.rules = rules
         self.store = store
         self.now = now
+        self.retry = retry or Retry(20, 5.0, lambda: Contention("Too many concurrent updates for this user; retry"))
 
     @classmethod
     def of(cls, engine: Any) -> ProgressionService:
-        """The service over an engine's rules and store, following its (injectable) clock."""
-        return cls(engine.rules, engine.store, lambda: engine.now())
+        """The service over an engine's rules, store and retry policy, following its
+        (injectable) clock."""
+        return cls(engine.rules, engine.store, lambda: engine.now(), engine.retry)
 
     def _profile(self, tenant: str, user_id: str) -> dict[str, Any]:
         return self.store.get(keys.profile_key(tenant, user_id)) or {}
@@ -412,17 +415,24 @@ class ProgressionService:
         respond: Callable[[Mapping[str, Any]], Outcome[R]],
         require: keys.Key | None = None,
     ) -> Outcome[R]:
-        """SET ``attrs`` on the profile (created, with the rules' starting XP, if absent),
-        optimistic on its version, and answer ``respond(profile after)``. ``require``: an
-        item that must exist (ConditionCheck). With an Idempotency-Key (``idem``) its record
-        is created in the same transaction, and a retry (also one racing this request)
-        replays it. Raises BadgeNotUnlocked (409) when ``require`` is missing, Contention."""
+        """SET ``attrs`` on the profile (created, with the rules' starting XP, if absent) on
+        the read -> decide -> commit skeleton of the awards
+        (:func:`gamification.usecases.optimistic.read_decide_commit`): optimistic on its
+        version, with an Idempotency-Key (``idem``) its record in the same transaction, and
+        answered by ``respond(profile after)``. ``require``: an item that must exist (an
+        unlock marker), read with the profile and checked by DynamoDB in the transaction
+        (ConditionCheck): one gone meanwhile refuses the commit, and the next read says so.
+        Raises BadgeNotUnlocked (409) when ``require`` is missing, Contention (503)."""
+        # Here, not at import: the profile read uses this module and writes nothing.
+        from gamification.usecases.optimistic import Read, Write, read_decide_commit
+
+        now = self.now()
         k_profile = keys.profile_key(tenant, user_id)
-        for _ in range(20):
-            profile, record = self.store.get_many([k_profile, idem.record_key])
-            if record:
-                return idem.replay(record)
-            now = self.now()
+
+        def decide(read: Read) -> Write:
+            profile, required = read
+            if require and required is None:
+                raise BadgeNotUnlocked("This badge is not unlocked for this user")
             tx = self.store.transaction(token=uuid.uuid4().hex)
             if profile:
                 set_profile_attrs(tx, k_profile, version_of(profile), attrs)
@@ -432,19 +442,13 @@ class ProgressionService:
                 if self.rules.xp.start:
                     tx.put_new(*items.starting_balance(tenant, user_id, xp=self.rules.xp.start, first_event=now,
                                                        now=now, event_id=uuid.uuid4().hex))  # fmt: skip
-            outcome = respond({**(profile or {}), **attrs})
-            if idem.key:
-                tx.put_new(*idem.record(outcome.body, now)).put_new(*idem.user_request(user_id))
-            if require:  # last: its reason tells a missing unlock from a race
+            if require:
                 require_item(tx, require)
-            try:
-                self.store.commit(tx)
-            except WriteConflict as exc:
-                if require and exc.reasons[-1] == "ConditionalCheckFailed":
-                    raise BadgeNotUnlocked("This badge is not unlocked for this user") from None
-                continue
-            return outcome
-        raise Contention("Too many concurrent updates for this user; retry")
+            if idem.key:  # an erasure of the user finds the key's record by it
+                tx.put_new(*idem.user_request(user_id))
+            return Write(respond({**(profile or {}), **attrs}), tx)
+
+        return read_decide_commit(self.store, self.retry, idem, now, [k_profile, require], decide)
 
     def set_timezone(
         self, tenant: str, user_id: str, req: TimezoneRequest, idempotency_key: str | None = None
@@ -491,8 +495,6 @@ class ProgressionService:
                 raise unknown
             if not ach.badge:
                 raise NotABadge(f"Achievement {badge} is not a badge", badge=badge)
-            if self.store.get(keys.profile_key(tenant, user_id)) is None:
-                raise BadgeNotUnlocked("This badge is not unlocked for this user", badge=badge)
         except GamificationError as exc:  # a retry of a request that succeeded before the rules changed
             return idem.replay_or_raise(self.store, unknown if ach and ach.hidden else exc)
         try:
