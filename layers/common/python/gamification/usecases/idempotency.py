@@ -56,10 +56,16 @@ class Idempotency(Generic[R]):
     key: str | None
     fingerprint: str
     model: type[R]
+    #: Fills in, in place, a part of a replayed body that the record does not hold (a
+    #: webhook's secret, kept encrypted on its endpoint only); may raise a domain error.
+    complete: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
-    def of(cls, tenant: str, route: str, user_id: str, request: BaseModel, key: str | None, model: type[R]) -> Idempotency[R]:
-        return cls(tenant, key, fingerprint(route, user_id, request), model)
+    def of(
+        cls, tenant: str, route: str, user_id: str, request: BaseModel, key: str | None, model: type[R],
+        complete: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Idempotency[R]:
+        return cls(tenant, key, fingerprint(route, user_id, request), model, complete)
 
     @property
     def record_key(self) -> keys.Key | None:
@@ -85,16 +91,14 @@ class Idempotency(Generic[R]):
         assert self.key is not None
         return items.keyed_entry(self.tenant, self.key, entry, fingerprint=self.fingerprint, body=body)
 
-    def replay(self, record: dict[str, Any], complete: Callable[[dict[str, Any]], None] | None = None) -> Outcome[R]:
-        """The stored response of ``record``. Raises IdempotencyKeyReused (422) when it was
-        stored for a different request. ``complete`` fills in, in place, a part of the body
-        that the record does not hold (a webhook's secret, kept encrypted on its endpoint
-        only); it may raise a domain error instead."""
+    def replay(self, record: dict[str, Any]) -> Outcome[R]:
+        """The stored response of ``record`` (with :attr:`complete` applied). Raises
+        IdempotencyKeyReused (422) when it was stored for a different request."""
         if record["fingerprint"] != self.fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request")
         raw = items.stored_response(record)
-        if complete is not None:
-            complete(raw)
+        if self.complete is not None:
+            self.complete(raw)
         return Outcome(self.model.model_validate(raw), replayed=True, raw=raw)
 
     def replay_or_raise(self, store: Store, error: GamificationError) -> Outcome[R]:

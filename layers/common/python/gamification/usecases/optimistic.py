@@ -56,6 +56,9 @@ class Write:
     landed: Callable[[Read], bool] | None = None
     entry: Item | None = None
     keyed_sk: str | None = None
+    #: The body the Idempotency-Key's record stores, when not the answer's own (a secret
+    #: left out, put back on replay by :attr:`Idempotency.complete`).
+    recorded: dict[str, Any] | None = None
 
     def applied(self, proof: dict[str, Any] | None, read: Read, record: dict[str, Any] | None = None) -> bool:
         if self.keyed_sk:
@@ -112,7 +115,8 @@ def read_decide_commit(
                 if not decision.landed:
                     decision.proof = decision.proof or decision.entry[0]
             if idem.key:
-                decision.tx.put_new(*idem.record(decision.outcome.body, now))
+                body = decision.outcome.body if decision.recorded is None else decision.recorded
+                decision.tx.put_new(*idem.record(body, now))
         try:
             store.commit(decision.tx)
         except WriteConflict:

@@ -25,14 +25,13 @@ import json
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from standardwebhooks.webhooks import Webhook
 
 from gamification.dal import egress, items, keys, messaging
 from gamification.dal.ledger_store import query_page, upsert
-from gamification.dal.store import TTL_ATTRIBUTE, Store, Transaction, WriteConflict, epoch
+from gamification.dal.store import TTL_ATTRIBUTE, Store, epoch
 from gamification.domain.errors import Contention, GamificationError, NotFound, TooManyWebhooks, ValidationFailed
 from gamification.domain.event_types import EVENT_TYPES, MAX_ATTEMPTS, retry_delay
 from gamification.usecases.outcome import Outcome
@@ -44,7 +43,6 @@ from gamification.usecases.webhook_urls import check_webhook_url, webhook_target
 # route: the stream consumer and the delivery function use this module without either.
 if TYPE_CHECKING:
     from gamification.api.webhook_models import CreatedWebhook, CreateWebhookRequest, DeletedWebhook
-    from gamification.usecases.idempotency import Idempotency
 
 DELIVERY_TIMEOUT_S = 5
 #: Attributes of a delivery log entry only while a retry is pending: removed when its
@@ -52,7 +50,7 @@ DELIVERY_TIMEOUT_S = 5
 PENDING_ONLY = ("next_attempt_at",)
 DELIVERY_LOG_TTL = timedelta(days=30)
 MAX_WEBHOOKS = 20
-#: Retries of a registration or deletion cancelled by a racing one (same count item).
+#: Attempts and seconds of a registration or deletion refused by a racing one (same count item).
 MAX_COMMIT_ATTEMPTS, COMMIT_BUDGET_S = 20, 3.0
 #: Routes of the fingerprints of keyed registrations and deletions (usecases/idempotency.py).
 CREATE_ROUTE, DELETE_ROUTE = "create_webhook", "delete_webhook"
@@ -105,18 +103,27 @@ class Webhooks:
         """
         from gamification.api.webhook_models import CreatedWebhook
         from gamification.usecases.idempotency import Idempotency
+        from gamification.usecases.optimistic import Read, Write, read_decide_commit
 
-        idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook)
-        record = self.store.get(idem.record_key) if idem.record_key else None
-        if record:
-            return self._replay_created(tenant, idem, record)
-        unknown = sorted(set(req.events) - set(EVENT_TYPES) - {"*"})
-        if unknown or not req.events:
-            raise ValidationFailed(
-                f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
-                field="events",
-            )
-        check_webhook_url(req.url, allow_loopback=allow_loopback())
+        def secret_of(body: dict[str, Any]) -> None:
+            # A replay's secret, decrypted again from the endpoint (gone with it: 404).
+            endpoint = self.store.get(keys.webhook_key(tenant, body["id"]))
+            if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
+                raise WebhookNotFound("The webhook this Idempotency-Key registered has been deleted since",
+                                      webhook_id=body["id"])  # fmt: skip
+            body["secret"] = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": body["id"]})
+
+        idem = Idempotency.of(tenant, CREATE_ROUTE, "", req, idempotency_key, CreatedWebhook, complete=secret_of)
+        try:
+            unknown = sorted(set(req.events) - set(EVENT_TYPES) - {"*"})
+            if unknown or not req.events:
+                raise ValidationFailed(
+                    f"events: unknown event types {unknown}" if unknown else "events: name at least one event type",
+                    field="events",
+                )
+            check_webhook_url(req.url, allow_loopback=allow_loopback())
+        except GamificationError as exc:  # a retry of a registration that succeeded before
+            return idem.replay_or_raise(self.store, exc)
         webhook_id = "wh_" + uuid.uuid4().hex
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ciphertext = messaging.encrypt(secret, {"tenant": tenant, "webhook": webhook_id})
@@ -124,54 +131,18 @@ class Webhooks:
         item = {"id": webhook_id, "url": req.url, "events": sorted(set(req.events)), "created_at": keys.stamp(now),
                 "secret": ciphertext}  # fmt: skip
         outcome = Outcome(CreatedWebhook(**_public(item), secret=secret))
-        k_endpoint = keys.webhook_key(tenant, webhook_id)
-        # The cap is a condition on the tenant's count, written with the endpoint: racing
-        # registrations never pass it. The key's record (secret left out) is created with them.
-        counted = items.counter_below(keys.webhook_count_key(tenant), MAX_WEBHOOKS)
+        k_endpoint, k_count = keys.webhook_key(tenant, webhook_id), keys.webhook_count_key(tenant)
 
-        def build(tx: Transaction) -> None:
-            tx.update(counted).put_new(k_endpoint, item)
-            if idem.key:
-                tx.put_new(*idem.record({**outcome.body, "secret": None}, now))
+        def decide(read: Read) -> Write:
+            (count,) = read
+            if int((count or {}).get("n", 0)) >= MAX_WEBHOOKS:
+                raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
+            # The cap is a condition on the tenant's count, written with the endpoint: racing
+            # registrations never pass it (a refused one reads the count again).
+            tx = self.store.transaction().update(items.counter_below(k_count, MAX_WEBHOOKS)).put_new(k_endpoint, item)
+            return Write(outcome, tx, proof=k_endpoint, recorded={**outcome.body, "secret": None})
 
-        if self._commit(build):
-            return outcome
-        # A condition failed: this very commit may have landed (its answer was lost), or a
-        # racing retry with the same key created the record first; else the cap is reached.
-        mine, record = self.store.get_many([k_endpoint, idem.record_key])
-        if mine:
-            return outcome
-        if record:
-            return self._replay_created(tenant, idem, record)
-        raise TooManyWebhooks(f"at most {MAX_WEBHOOKS} webhooks per tenant: delete one first")
-
-    def _replay_created(self, tenant: str, idem: Idempotency[CreatedWebhook], record: dict[str, Any]) -> Outcome[CreatedWebhook]:
-        """The first response of a keyed registration, its secret decrypted again from the
-        endpoint. Raises IdempotencyKeyReused (422) for another request, WebhookNotFound
-        (404) when the endpoint has been deleted since (its secret is gone with it)."""
-
-        def secret(body: dict[str, Any]) -> None:
-            endpoint = self.store.get(keys.webhook_key(tenant, body["id"]))
-            if not endpoint or endpoint.get("deleted_at") or not endpoint.get("secret"):
-                raise WebhookNotFound("The webhook this Idempotency-Key registered has been deleted since",
-                                      webhook_id=body["id"])  # fmt: skip
-            body["secret"] = messaging.decrypt(bytes(endpoint["secret"]), {"tenant": tenant, "webhook": body["id"]})
-
-        return idem.replay(record, complete=secret)
-
-    def _commit(self, build: Callable[[Transaction], Any]) -> bool:
-        """Commit the transaction ``build`` fills; False when a condition of one of its items
-        failed. Retried when only a racing write cancelled it; raises Contention (503)."""
-        for _ in self.retry.attempts():
-            tx = self.store.transaction()
-            build(tx)
-            try:
-                self.store.commit(tx)
-                return True
-            except WriteConflict as exc:
-                if "ConditionalCheckFailed" in exc.reasons:
-                    return False
-        raise AssertionError("unreachable: Retry.attempts raises when exhausted")  # pragma: no cover
+        return read_decide_commit(self.store, self.retry, idem, now, [k_count], decide)
 
     def endpoints(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's live endpoints (with their encrypted secrets), oldest first."""
@@ -194,30 +165,24 @@ class Webhooks:
         from gamification.api.models import NoBody
         from gamification.api.webhook_models import DeletedWebhook
         from gamification.usecases.idempotency import Idempotency
+        from gamification.usecases.optimistic import Read, Write, read_decide_commit
 
         idem = Idempotency.of(tenant, f"{DELETE_ROUTE}:{webhook_id}", "", NoBody(), idempotency_key, DeletedWebhook)
-        record = self.store.get(idem.record_key) if idem.record_key else None
-        if record:
-            return idem.replay(record)
         now = self.now()
-        retire = items.Update(
-            keys.webhook_key(tenant, webhook_id), "SET #d = :now REMOVE #s", {"#d": "deleted_at", "#s": "secret"},
-            {":now": keys.stamp(now)}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
-        )  # fmt: skip
-        uncounted = items.counter_add(keys.webhook_count_key(tenant), -1)
-        outcome = Outcome(DeletedWebhook(id=webhook_id, deleted=True))
+        k_endpoint = keys.webhook_key(tenant, webhook_id)
 
-        def build(tx: Transaction) -> None:
-            tx.update(retire).update(uncounted)
-            if idem.key:
-                tx.put_new(*idem.record(outcome.body, now))
+        def decide(read: Read) -> Write:
+            (endpoint,) = read
+            if not endpoint or endpoint.get("deleted_at"):
+                raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
+            retire = items.Update(
+                k_endpoint, "SET #d = :now REMOVE #s", {"#d": "deleted_at", "#s": "secret"},
+                {":now": keys.stamp(now)}, condition="attribute_exists(pk) AND attribute_not_exists(#d)",
+            )  # fmt: skip
+            tx = self.store.transaction().update(retire).update(items.counter_add(keys.webhook_count_key(tenant), -1))
+            return Write(Outcome(DeletedWebhook(id=webhook_id, deleted=True)), tx)
 
-        if self._commit(build):
-            return outcome
-        record = self.store.get(idem.record_key) if idem.record_key else None
-        if record:  # a racing retry with the same key deleted it first (or this attempt did)
-            return idem.replay(record)
-        raise WebhookNotFound("No such webhook", webhook_id=webhook_id)
+        return read_decide_commit(self.store, self.retry, idem, now, [k_endpoint], decide)
 
     def deliveries(self, tenant: str, webhook_id: str, limit: int = 50) -> Outcome:
         """The endpoint's delivery log, newest event first. Raises WebhookNotFound (404)."""
