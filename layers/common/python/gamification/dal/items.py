@@ -17,9 +17,8 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from gamification.dal import keys
 from gamification.dal.keys import Key
@@ -210,14 +209,13 @@ def day_counts(item: dict[str, Any] | None) -> dict[str, int]:
 # ---- conditional updates of running totals ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """One conditional ``UpdateItem`` (plain values; the store marshals them)."""
 
     key: Key
     expression: str
     names: dict[str, str]
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any]
     condition: str | None = None
 
 

@@ -15,7 +15,8 @@ user's list until unlocked. Everything here is pure.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from gamification.domain.achievement_rules import (  # noqa: F401 - re-exported
     CRITERIA,
@@ -29,19 +30,17 @@ from gamification.domain.achievement_rules import (  # noqa: F401 - re-exported
 ACHIEVEMENT_REASON = "achievement"
 
 
-@dataclass(frozen=True)
-class Figures:
+class Figures(NamedTuple):
     """A user's lifetime figures, as kept on the profile item."""
 
     total_xp: int = 0
     level: int = 1
     streak: int = 0
-    action_counts: Mapping[str, int] = field(default_factory=dict)
+    action_counts: Mapping[str, int] = MappingProxyType({})
     coins_earned: int = 0
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """Toward one achievement: ``current`` of ``target`` on its least complete criterion
     (``criterion``), capped at the target."""
 

@@ -8,9 +8,10 @@ and the exam-prep coin system (``awardCoinsOnce``, ``xp_bonus`` at 1 coin per ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from gamification.domain.errors import (
     ActionLimitReached,
@@ -26,16 +27,14 @@ if TYPE_CHECKING:  # annotations only: deciding needs a Rules instance, not the 
     from gamification.domain.rules import Action, CoinReward, Rules
 
 
-@dataclass(frozen=True)
-class DayUsage:
+class DayUsage(NamedTuple):
     """One user's usage of one local day: XP counted toward the cap and awards per action."""
 
     xp_gained: int = 0
-    action_counts: dict[str, int] = field(default_factory=dict)
+    action_counts: Mapping[str, int] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class XpDecision:
+class XpDecision(NamedTuple):
     """The outcome of an allowed XP award.
 
     ``amount``: signed XP added to the total (a gain may be cut by the cap: ``capped``; a

@@ -35,6 +35,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import NamedTuple
 
 from gamification.domain.ledger import ledger_entries, ledger_kind, ledger_owner
 from gamification.domain.leaderboards import SCORE_OFFSET, BoardPeriod, Row, score_asc, touched
@@ -61,8 +62,7 @@ WATERMARK_RETENTION_S = 24 * 3600
 # ---- ledger entries -> contributions ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One ledger entry as the projector sees it (from a stream record's NewImage or a
     ledger query). ``seq``: the stream sequence number, padded (empty for a rebuild)."""
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from gamification.domain.periods import PERIOD_WINDOW, next_window_start, window_end, window_key, window_start
@@ -142,8 +142,7 @@ def next_period_day(period: str, key: str) -> date:
 # ---- what an award touches ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BoardPeriod:
+class BoardPeriod(NamedTuple):
     """One period of one board, e.g. (``xp``, ``weekly``, ``2026-W47``)."""
 
     board: str
@@ -232,8 +231,7 @@ def above_ranges(score: int, best: int | None = None) -> list[tuple[str, str]]:
     return ranges
 
 
-@dataclass(frozen=True)
-class ScoreChange:
+class ScoreChange(NamedTuple):
     """A user's score moving on one board period: ``old`` None when the user was not on it.
 
     ``count_deltas``: ``(level, bucket, +1/-1)`` updates of the count hierarchy.
@@ -250,8 +248,7 @@ class ScoreChange:
 # ---- reading -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One player's row on a board period as read from a shard (``sort_key``: GSI order)."""
 
     user_id: str

@@ -28,8 +28,7 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gamification.domain.awards import clip_to_floor
 from gamification.domain.errors import GamificationError, NotFound, ValidationFailed
@@ -228,8 +227,7 @@ def entry_view(item: dict[str, Any], entry_id: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Reversal:
+class Reversal(NamedTuple):
     """What reversing one entry moves: ``xp`` and ``coins`` (signed, opposite to the
     original; ``xp`` cut by the XP floor), XP off the day's cap (``cap_xp``) and one action
     count (``action``), and the deltas of ``xp``/``coins`` boards (``board_xp``,

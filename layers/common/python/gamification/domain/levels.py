@@ -7,8 +7,7 @@ Pure functions over :class:`gamification.domain.rules.Rules`.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # annotations only
     from gamification.domain.rules import Level, Rules
@@ -20,8 +19,7 @@ def level_for_xp(rules: Rules, total_xp: int) -> Level:
     return rules.levels[max(bisect_right(thresholds, total_xp) - 1, 0)]
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """Where a user stands on the ladder.
 
     ``xp_into_level``: XP above the current level's threshold; ``xp_for_next_level``: XP

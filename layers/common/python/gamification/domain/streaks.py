@@ -27,9 +27,8 @@ Everything here is pure; dates are ``datetime.date`` (local dates, no zone attac
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from gamification.domain.streak_rules import Freezes, Reward, StreakRule, Streaks  # noqa: F401 - re-exported
 
@@ -48,8 +47,7 @@ Status = Literal["active", "frozen", "missed"]
 # ---- the walk --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Counters:
+class Counters(NamedTuple):
     """The walk's state after some date: ``run`` active dates of the live run (0: none),
     ``freezes`` available, ``longest`` run so far, ``started`` (any activity yet)."""
 
@@ -59,8 +57,7 @@ class Counters:
     started: bool = False
 
 
-@dataclass(frozen=True)
-class Walker:
+class Walker(NamedTuple):
     """The transition of one date (see the module docstring)."""
 
     start: int = 0
@@ -76,8 +73,8 @@ class Walker:
                 freezes = min(self.max_freezes, freezes + 1)
             return Counters(run, freezes, max(c.longest, run), True), "active"
         if c.run and c.freezes:
-            return replace(c, freezes=c.freezes - 1), "frozen"
-        return replace(c, run=0), "missed"
+            return c._replace(freezes=c.freezes - 1), "frozen"
+        return c._replace(run=0), "missed"
 
     def walk(self, c: Counters, first: date, last: date, active: set[date], today: date) -> Iterator[tuple[date, Counters, Status]]:
         """Walk ``first``..``last`` inclusive from ``c``; ``today`` is skipped unless active
@@ -106,8 +103,7 @@ def window_days(max_event_age: timedelta) -> int:
 # ---- the per-user state ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StreakView:
+class StreakView(NamedTuple):
     """A user's streak as of local date ``today``.
 
     ``current``: active dates of the live run (0: none); ``longest``: longest run ever;
@@ -125,8 +121,7 @@ class StreakView:
     history: list[tuple[date, Status]]
 
 
-@dataclass(frozen=True)
-class StreakState:
+class StreakState(NamedTuple):
     """One user's streak, compact: ``bits`` (bit i: date ``base + i`` was active) and the
     walk's counters before ``base``; ``paid`` the milestone lengths already paid.
 
@@ -276,12 +271,11 @@ class StreakState:
         longest = state.view(rule, today).longest
         reached = tuple(n for n in rule.milestones if n <= longest and n not in self.paid)
         if reached:
-            state = replace(state, paid=self.paid | frozenset(reached))
+            state = state._replace(paid=self.paid | frozenset(reached))
         return StreakUpdate(state, True, reached)
 
 
-@dataclass(frozen=True)
-class StreakGap:
+class StreakGap(NamedTuple):
     """Result of :meth:`StreakState.gap_before`: local dates ``frozen`` (a freeze spent on
     each, oldest first) and the run of ``lost`` active dates that broke on ``lost_on``."""
 
@@ -290,12 +284,11 @@ class StreakGap:
     lost_on: date | None = None
 
 
-@dataclass(frozen=True)
-class StreakUpdate:
+class StreakUpdate(NamedTuple):
     """Result of :meth:`StreakState.record`."""
 
     state: StreakState
     extended: bool
-    milestones: tuple[int, ...] = field(default=())
+    milestones: tuple[int, ...] = ()
     ignored: bool = False
 

@@ -31,11 +31,10 @@ Everything here is pure: no I/O, no clock.
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from gamification.domain.topic_rules import (  # noqa: F401 - re-exported
     MAX_INTERVAL_DAYS,
@@ -112,8 +111,7 @@ def base_award(topic: Topic, n: int, early: bool) -> int:
     return math.floor(topic.base_xp * multiplier(topic, n, early))
 
 
-@dataclass(frozen=True)
-class AttemptXp:
+class AttemptXp(NamedTuple):
     """What one attempt earns.
 
     ``requested``: ``floor(base_xp * multiplier)`` (0 when wrong); ``amount``: after the
@@ -162,8 +160,7 @@ def decide_attempt(
 # ---- spaced repetition (fixed intervals) ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Review:
+class Review(NamedTuple):
     """A task's schedule after an attempt: ``stage`` and the local ``next_review_date``."""
 
     stage: int

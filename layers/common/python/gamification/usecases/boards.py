@@ -14,9 +14,8 @@ Reads of one board period (:class:`LeaderboardReader`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gamification.dal import keys
 from gamification.dal.board_store import BoardStore
@@ -48,8 +47,7 @@ OPTIONAL_FIELDS = ("user", "around", "finalised_at")
 MAX_AROUND = 50
 
 
-@dataclass(frozen=True)
-class BoardRef:
+class BoardRef(NamedTuple):
     """One board period being read."""
 
     tenant: str
@@ -92,7 +90,7 @@ class LeaderboardReader:
         ``shards`` only applies to periods that start after the change)."""
         item = self.boards.store.get(keys.board_top_key(ref.tenant, ref.board, ref.period, ref.period_key))
         if item and "shards" in item:
-            ref = replace(ref, shards=int(item["shards"]))
+            ref = ref._replace(shards=int(item["shards"]))
         return ref, Top.load(item)
 
     def top(self, ref: BoardRef, limit: int, top: Top | None = None) -> list[Row]:

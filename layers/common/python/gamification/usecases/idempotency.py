@@ -26,9 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any, Generic, NamedTuple
 
 from pydantic import BaseModel
 
@@ -48,8 +47,7 @@ def fingerprint(route: str, user_id: str, request: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Idempotency(Generic[R]):
+class Idempotency(NamedTuple, Generic[R]):
     """The idempotency side of one request (``key`` None: the caller sent no key)."""
 
     tenant: str

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -110,8 +110,7 @@ def shard_for(user_id: str) -> int:
     return int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) % keys.ACHIEVEMENT_COUNT_SHARDS
 
 
-@dataclass(frozen=True)
-class Payment:
+class Payment(NamedTuple):
     """One reward paid by an award: ``reason`` (``achievement:<id>`` / ``streak_milestone:<n>``)."""
 
     reason: str

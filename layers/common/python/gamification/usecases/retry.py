@@ -12,11 +12,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(NamedTuple):
     """At most ``max_attempts`` attempts within ``budget_s`` seconds (the first attempt
     always runs). ``exhausted`` builds the exception raised when they run out."""
 
