@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamification.domain.periods import local_date
-from gamification.domain.streaks import Freezes, Reward, StreakGap, StreakRule, StreakState, window_days
+from gamification.domain.streak_rules import Freezes, Reward, StreakRule
+from gamification.domain.streaks import StreakGap, StreakState, window_days
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"]
 MAX_AGE = timedelta(hours=48)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamification.domain.rules import RulesError, load_rules, parse_rules
+from gamification.domain.topic_rules import Topic
 from gamification.domain.topics import (
-    Topic,
     base_award,
     decide_attempt,
     earliest_due,

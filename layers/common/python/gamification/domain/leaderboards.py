@@ -21,11 +21,13 @@ import hashlib
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from gamification.domain.periods import PERIOD_WINDOW, next_window_start, window_end, window_key, window_start
-from gamification.domain.rules import Leaderboard, Rules
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Leaderboard, Rules
 
 SCORE_OFFSET = 10**15
 SCORE_DIGITS = 16

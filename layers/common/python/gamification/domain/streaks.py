@@ -1,5 +1,5 @@
 """Daily streaks on local dates: the walk of the rules' ``streaks:`` section (its models are
-:mod:`gamification.domain.streak_rules`, re-exported here) and a compact per-user state.
+:mod:`gamification.domain.streak_rules`) and a compact per-user state.
 
 Source: docs/streaks.md (the KPI tracker's current/longest streak and last activity, the
 learning platform's streak tracking), refined as follows:
@@ -25,12 +25,15 @@ counters of the walk up to the window's first date (``base``). The window is at 
 Everything here is pure; dates are ``datetime.date`` (local dates, no zone attached).
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from gamification.domain.streak_rules import Freezes, Reward, StreakRule, Streaks  # noqa: F401 - re-exported
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.streak_rules import StreakRule
 
 #: Dates of history the streak route shows (newest first).
 HISTORY_DAYS = 14
@@ -91,7 +94,9 @@ class Walker(NamedTuple):
 
 def rule_walker(rule: StreakRule) -> Walker:
     """The date-by-date walk ``rule`` defines."""
-    f = rule.freezes or Freezes(max=0)
+    f = rule.freezes
+    if f is None:
+        return Walker()  # no freezes: none granted, none earned
     return Walker(start=f.start, earn_every=f.earn_every_days, max_freezes=f.max)
 
 

@@ -1,5 +1,5 @@
 """Topics and spaced repetition: the pure rules of a rules file's ``topics:`` section (its
-model is :mod:`gamification.domain.topic_rules`, re-exported here).
+model is :mod:`gamification.domain.topic_rules`).
 
 Source: the math-learning system among the seeds (``TopicXpConfig``: base XP, daily
 full/half task tiers with multipliers, an early-review multiplier, decay, a minimum percent,
@@ -28,22 +28,18 @@ With ``scheduler: fsrs`` the usecase asks the FSRS scheduler instead (card state
 Everything here is pure: no I/O, no clock.
 """
 
+from __future__ import annotations
+
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from gamification.domain.topic_rules import (  # noqa: F401 - re-exported
-    MAX_INTERVAL_DAYS,
-    MAX_MULTIPLIER,
-    MAX_TOPIC_XP,
-    Topic,
-    TopicName,
-    check_topics,
-)
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.topic_rules import Topic
 
 Tier = Literal["full", "half", "low"]
 

@@ -33,7 +33,8 @@ from gamification.dal import keys
 from gamification.dal.store import TTL_ATTRIBUTE, Store, WriteConflict, epoch, marshal, unmarshal
 from gamification.dal.topic_store import TOPIC_COUNT_PREFIX
 from gamification.domain.rules import Rules, RulesError, parse_rules
-from gamification.domain.topics import Topic, topic_level
+from gamification.domain.topic_rules import Topic
+from gamification.domain.topics import topic_level
 from gamification.ops.imports import IMPORTED_BALANCE_REASON, ImportRowError
 
 _ID = re.compile(ID_PATTERN)

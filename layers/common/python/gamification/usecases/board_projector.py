@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import keys
 from gamification.dal.projection_store import ProjectionStore, Stale
@@ -47,7 +47,9 @@ from gamification.domain.board_projection import (
     watermark_value,
 )
 from gamification.domain.leaderboards import BoardPeriod, Row, live_expiry, period_start, shard_of
-from gamification.domain.rules import Rules
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 #: Stream shard ranges, cached per execution environment.
 _SHARDS = ShardResolver()

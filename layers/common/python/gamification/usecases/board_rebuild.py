@@ -24,7 +24,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import keys
 from gamification.dal.ledger_store import keyed_entries
@@ -39,7 +39,9 @@ from gamification.domain.board_projection import (
     tie_moves,
 )
 from gamification.domain.leaderboards import Row, live_expiry, period_start, rank_sort_key, shard_of
-from gamification.domain.rules import Rules
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 
 @dataclass

@@ -36,9 +36,9 @@ from gamification.domain.leaderboards import (  # RETENTION, live_expiry: re-exp
     shard_of,
 )
 from gamification.domain.periods import local_date
-from gamification.domain.rules import Rules
 
 if TYPE_CHECKING:
+    from gamification.domain.rules import Rules
     from gamification.api.models import LeaderboardResponse
 
 MAX_LIMIT = 100

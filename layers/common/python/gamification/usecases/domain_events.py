@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import keys, messaging
 from gamification.dal.store import Store, unmarshal
 from gamification.domain.events import derive, notification
 from gamification.domain.ledger import ledger_entries
-from gamification.domain.rules import Rules
 from gamification.usecases.notifications import Notifications
 from gamification.usecases.webhooks import Webhooks
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 
 class DomainEvents:

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -55,11 +55,15 @@ from gamification.domain.errors import (
 )
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import is_iana_zone, local_date
-from gamification.domain.rules import XP_BONUS_REASON, Rules
-from gamification.domain.streaks import MILESTONE_REASON, Reward, StreakGap, StreakState, window_days
+from gamification.domain.reasons import XP_BONUS_REASON
+from gamification.domain.streak_rules import Reward
+from gamification.domain.streaks import MILESTONE_REASON, StreakGap, StreakState, window_days
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 R = TypeVar("R", bound=BaseModel)
 

@@ -5,17 +5,19 @@ writes."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.api.models import ActionUsage, LeaderboardResponse, LevelInfo, LevelsResponse, LimitsResponse, ProfileResponse
 from gamification.dal import items, keys
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.levels import level_for_xp, progress_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
-from gamification.domain.rules import Rules
 from gamification.usecases.context import Context
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.progression import ProgressionService
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 
 def limits(ctx: Context, tenant: str, user_id: str, on: date | None = None) -> Outcome[LimitsResponse]:

@@ -17,13 +17,15 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import keys
 from gamification.dal.store import Store, WriteConflict, scan_page, version_of
 from gamification.domain.errors import Contention
-from gamification.domain.rules import Rules
 from gamification.usecases.progression import after_award
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 MAX_ATTEMPTS = 10
 

@@ -26,16 +26,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.dal import items, keys
 from gamification.dal.board_store import BoardStore
 from gamification.dal.store import Store, WriteConflict, version_of
 from gamification.domain.leaderboards import ENDING_PERIODS, ended_periods, next_period_day, ranked
 from gamification.domain.periods import local_date
-from gamification.domain.rules import Rules
 from gamification.usecases.boards import BoardRef, LeaderboardReader
 from gamification.usecases.retry import Retry
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 PRIZE_REASON = "leaderboard_prize"
 #: Clock skew allowed between the functions that award and the roll-over.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.api.topic_models import TaskProgress, TopicAttemptRequest, TopicAttemptResponse, TopicProgress
 from gamification.dal import items, keys
@@ -35,7 +35,6 @@ from gamification.domain.periods import day_end, day_key, local_date
 from gamification.domain.topics import (
     AttemptXp,
     Review,
-    Topic,
     decide_attempt,
     earliest_due,
     fixed_review,
@@ -60,6 +59,9 @@ from gamification.usecases.topic_reads import (  # noqa: F401 - re-exported
     parse_due_by,
     user_zone,
 )
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.topic_rules import Topic
 
 #: Ledger ``action``/``reason`` of topic XP: ``topic:<name>`` (never an action name, whose
 #: pattern has no colon).
