@@ -16,7 +16,7 @@ def award_coins(
 ) -> Response[AwardCoinsResponse]:
     outcome = engine().award_coins(tenant_of(app), user_id, body, idempotency_key)
     if not outcome.replayed:
-        metrics.add_metric(name="CoinsAwarded", unit=MetricUnit.Count, value=outcome.body["amount"])
+        metrics.add_metric(name="CoinsAwarded", unit=MetricUnit.Count, value=outcome.result.amount)
     return respond(outcome)
 
 

@@ -16,7 +16,7 @@ def award_xp(
 ) -> Response[AwardXpResponse]:
     outcome = engine().award_xp(tenant_of(app), user_id, body, idempotency_key)
     if not outcome.replayed:
-        metrics.add_metric(name="XpAwarded", unit=MetricUnit.Count, value=outcome.body["xp_awarded"])
+        metrics.add_metric(name="XpAwarded", unit=MetricUnit.Count, value=outcome.result.xp_awarded)
     return respond(outcome)
 
 

@@ -22,7 +22,7 @@ def spend_coins(
 ) -> Response[SpendResponse]:
     outcome = Ledger(engine()).spend(tenant_of(app), user_id, body, idempotency_key)
     if not outcome.replayed:
-        metrics.add_metric(name="CoinsSpent", unit=MetricUnit.Count, value=outcome.body["spent"])
+        metrics.add_metric(name="CoinsSpent", unit=MetricUnit.Count, value=outcome.result.spent)
     return respond(outcome)
 
 

@@ -31,7 +31,7 @@ def topic_attempt(
 ) -> Response[TopicAttemptResponse]:
     outcome = TopicUseCases(engine()).attempt(tenant_of(app), user_id, topic, body, idempotency_key)
     if not outcome.replayed:
-        metrics.add_metric(name="TopicXpAwarded", unit=MetricUnit.Count, value=outcome.body["xp_awarded"])
+        metrics.add_metric(name="TopicXpAwarded", unit=MetricUnit.Count, value=outcome.result.xp_awarded)
     return respond(outcome)
 
 

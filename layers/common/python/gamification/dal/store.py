@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -109,7 +108,6 @@ def version_of(profile: dict[str, Any] | None) -> int:
     return int(profile["version"]) if profile else 0
 
 
-@dataclass
 class Transaction:
     """Builds one ``TransactWriteItems`` request (at most 100 items, each 2 WCU per KB).
 
@@ -117,9 +115,14 @@ class Transaction:
     same transaction within 10 minutes as already done instead of refusing it.
     """
 
-    table: str
-    token: str | None = None
-    items: list[dict[str, Any]] = field(default_factory=list)
+    # A plain builder, not a dataclass: a dataclass compiles its methods at import
+    # (CONTRIBUTING.md, "Cold start").
+    __slots__ = ("table", "token", "items")
+
+    def __init__(self, table: str, token: str | None = None) -> None:
+        self.table = table
+        self.token = token
+        self.items: list[dict[str, Any]] = []
 
     def put_new(self, key: Key, attrs: dict[str, Any]) -> Transaction:
         """Create an item that must not exist yet (ledger entry, marker, idempotency record)."""

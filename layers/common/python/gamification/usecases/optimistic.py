@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from gamification.dal.items import WRITE_UNIT, Item, stored_size
 from gamification.dal.keys import Key
@@ -66,8 +66,7 @@ class Write:
         return proof is not None if self.proof else bool(self.landed and self.landed(read))
 
 
-@dataclass
-class Answer:
+class Answer(NamedTuple):
     """A decision that writes nothing but the idempotency record (e.g. a once-reward
     already paid in its window)."""
 
@@ -103,7 +102,8 @@ def read_decide_commit(
             if idem.key and not store.put_new(*idem.record(decision.outcome.body, now)):
                 continue
             return decision.outcome
-        folded = idem.keyed_entry(decision.entry, decision.outcome.body) if decision.entry and idem.key else None
+        body = decision.outcome.body if idem.key else {}
+        folded = idem.keyed_entry(decision.entry, body) if decision.entry and idem.key else None
         if folded and stored_size(folded) <= WRITE_UNIT:
             decision.tx.put_new(*folded)
             decision.keyed_sk = folded[1]["ledger_sk"]
@@ -115,8 +115,8 @@ def read_decide_commit(
                 if not decision.landed:
                     decision.proof = decision.proof or decision.entry[0]
             if idem.key:
-                body = decision.outcome.body if decision.recorded is None else decision.recorded
-                decision.tx.put_new(*idem.record(body, now))
+                recorded = body if decision.recorded is None else decision.recorded
+                decision.tx.put_new(*idem.record(recorded, now))
         try:
             store.commit(decision.tx)
         except WriteConflict:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 R = TypeVar("R", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[R]):
+class Outcome(NamedTuple, Generic[R]):
     """``result``: the response model (e.g. :class:`gamification.api.models.AwardXpResponse`).
 
     ``replayed``: answered from an idempotency record; ``raw`` is then the stored body,
@@ -25,9 +22,9 @@ class Outcome(Generic[R]):
     raw: dict[str, Any] | None = None
     omit_none: tuple[str, ...] = ()
 
-    @cached_property
+    @property
     def body(self) -> dict[str, Any]:
-        """The JSON body (plain values), computed once."""
+        """The JSON body (plain values), dumped on each access: read it once."""
         if self.raw is not None:
             return self.raw
         body = self.result.model_dump(mode="json")
