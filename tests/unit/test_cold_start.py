@@ -125,10 +125,39 @@ FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_function_imports_yaml_or_the_xray_sdk_at_import(function):
-    # Outside Lambda tracing is off, so no X-Ray SDK; the rules file is read on first use, so
-    # no PyYAML at import.
-    assert _prefixed(_modules_after_import(function), "yaml", "aws_xray_sdk") == [], function
+def test_no_function_imports_yaml_the_rules_models_or_the_xray_sdk_at_import(function):
+    # Outside Lambda tracing is off, so no X-Ray SDK; the rules file and its models load with
+    # the engine on first use (CONTRIBUTING.md, "Cold start"), so no PyYAML and no rules
+    # models at import.
+    loaded = _modules_after_import(function)
+    assert _prefixed(loaded, "yaml", "aws_xray_sdk", "gamification.domain.rules") == [], function
+
+
+_FROZEN_DATACLASSES = """
+import dataclasses, importlib.util, json, sys
+sys.path.insert(0, {layer!r})
+made = []
+process = dataclasses._process_class
+def record(cls, *args, **kwargs):
+    made.append((cls.__module__, cls.__qualname__, dict(zip(("init", "repr", "eq", "order", "unsafe_hash", "frozen"), args)).get("frozen", kwargs.get("frozen"))))
+    return process(cls, *args, **kwargs)
+dataclasses._process_class = record
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps([f"{{m}}.{{q}}" for m, q, frozen in made if m.startswith("gamification") and frozen]))
+"""
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_compiles_a_frozen_dataclass_of_ours_at_import(function):
+    # A dataclass compiles its generated methods from source at every import (about 4x a
+    # NamedTuple's cost, CONTRIBUTING.md "Cold start"): value records are NamedTuples.
+    env = {**os.environ, "TABLE_NAME": "cold-start", "AWS_DEFAULT_REGION": "us-east-1"}
+    env.pop("LAMBDA_TASK_ROOT", None)
+    code = _FROZEN_DATACLASSES.format(layer=str(LAYER), path=str(ROOT / "functions" / function / "app.py"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [], function
 
 
 def test_the_rules_models_are_built_on_first_use_not_at_import():

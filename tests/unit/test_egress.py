@@ -3,7 +3,6 @@ go to real receiver on loopback."""
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import socket
 import threading
@@ -207,9 +206,9 @@ def test_a_refused_connection_tries_the_next_checked_address(dns, receiver):
     hook = receiver()  # on 127.0.0.1 only: 127.0.0.2 refuses the connection
     dns["127.0.0.1"], dns["127.0.0.2"] = ["127.0.0.1"], ["127.0.0.2"]
     target = egress.checked_target(hook.url, allow_loopback=True)
-    second = dataclasses.replace(target, addresses=tuple(map(ipaddress.ip_address, ["127.0.0.2", "127.0.0.1"])))
+    second = target._replace(addresses=tuple(map(ipaddress.ip_address, ["127.0.0.2", "127.0.0.1"])))
     assert post(second) == (200, None) and len(hook.calls) == 1
-    status, error = post(dataclasses.replace(target, addresses=(ipaddress.ip_address("127.0.0.2"),)))
+    status, error = post(target._replace(addresses=(ipaddress.ip_address("127.0.0.2"),)))
     assert status is None and error.startswith("connecting to 127.0.0.2: ") and "refused" in error.lower()
 
 

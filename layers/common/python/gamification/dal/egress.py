@@ -31,8 +31,7 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import urllib3
@@ -49,8 +48,7 @@ RESOLVE_TIMEOUT_S = 3.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A webhook URL that passed :func:`checked_target`, with the addresses that passed:
     delivery connects to these and to nothing else."""
 

@@ -23,7 +23,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.api.ledger_models import (
     AdjustRequest,
@@ -60,12 +60,15 @@ from gamification.domain.ledger import (
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.leaderboards import delta_for, touched
-from gamification.domain.rules import XP_BONUS_REASON, Rules
+from gamification.domain.reasons import XP_BONUS_REASON
 from gamification.domain.topics import reversed_topic_xp, topic_level
 from gamification.usecases.engine import Engine
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
+
+if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
+    from gamification.domain.rules import Rules
 
 MAX_PAGE = 100
 
