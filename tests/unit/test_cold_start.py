@@ -59,6 +59,29 @@ def test_the_webhook_and_inbox_functions_import_no_rules_models(function):
     assert _prefixed(loaded, "gamification.domain.rules", "gamification.domain.ledger", "gamification.domain.awards") == []
 
 
+@pytest.mark.parametrize("function", ["get_ledger", "spend_coins"])
+def test_the_ledger_history_and_spend_functions_load_no_reversal_path(function):
+    # A reversal moves back boards, topics and levels; a page of history or a spend does not.
+    loaded = _modules_after_import(function)
+    assert _prefixed(
+        loaded,
+        "gamification.usecases.reversals",
+        "gamification.api.reversal_models",
+        "gamification.domain.ledger",
+        "gamification.domain.leaderboards",
+        "gamification.domain.topics",
+        "gamification.domain.rules",
+        "gamification.usecases.engine",
+    ) == []
+
+
+def test_the_ledger_history_loads_no_write_path():
+    loaded = _modules_after_import("get_ledger")
+    assert _prefixed(
+        loaded, "gamification.usecases.spending", "gamification.usecases.idempotency", "gamification.usecases.optimistic"
+    ) == []
+
+
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
         loaded = _modules_after_import(function)

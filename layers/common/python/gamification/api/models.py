@@ -35,6 +35,9 @@ DATE_PATTERN = (
 )
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+#: A free-text reason of an operator's adjustment or a reversal: 1 to 200 characters, no
+#: control characters.
+Reason = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
 #: RFC 3339 date-time with an offset (``2026-11-21T09:30:00Z``, ``...+01:00``): pydantic alone
 #: would also take a Unix number or a date-time without ``T``-separated time.
