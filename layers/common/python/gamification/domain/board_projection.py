@@ -35,11 +35,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
 
 from gamification.domain.entries import ledger_entries, ledger_kind, ledger_owner
 from gamification.domain.leaderboards import SCORE_OFFSET, BoardPeriod, Row, score_asc, touched
 from gamification.domain.periods import local_date
-from gamification.domain.rules import Rules
+
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.rules import Rules
 
 #: Ledger reasons that never count on a board: starting XP (not earned) and roll-over prizes
 #: (prizes would feed the boards that pay them).

@@ -22,10 +22,13 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from gamification.domain.periods import PERIOD_WINDOW, next_window_start, window_end, window_key, window_start
-from gamification.domain.rules import Leaderboard, Rules
+
+if TYPE_CHECKING:  # annotations only: the maths take a Rules instance, not the rules module's classes
+    from gamification.domain.rules import Leaderboard, Rules
 
 SCORE_OFFSET = 10**15
 SCORE_DIGITS = 16

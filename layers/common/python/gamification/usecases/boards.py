@@ -37,10 +37,10 @@ from gamification.domain.leaderboards import (  # RETENTION, live_expiry: re-exp
     shard_of,
 )
 from gamification.domain.periods import local_date
-from gamification.domain.rules import Rules
 
 if TYPE_CHECKING:
     from gamification.api.models import LeaderboardResponse
+    from gamification.domain.rules import Rules
 
 MAX_LIMIT = 100
 #: Top-level fields of a leaderboard answer left out when they do not apply (None).

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gamification.dal.protocol import Store
 from gamification.domain.awards import check_event_time
-from gamification.domain.rules import Rules
 from gamification.usecases.retry import Retry
+
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.rules import Rules
 
 
 class Context(Protocol):

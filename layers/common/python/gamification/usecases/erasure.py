@@ -35,7 +35,7 @@ call removes them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.api.erasure_models import DeleteUserResponse
 from gamification.dal import items, keys
@@ -43,9 +43,11 @@ from gamification.dal.ledger_store import delete_keys, keyed_entries, partition_
 from gamification.dal.store import Store, WriteConflict
 from gamification.domain.leaderboards import shard_of, touched
 from gamification.domain.periods import local_date
-from gamification.domain.rules import Rules
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.retry import Retry
+
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.rules import Rules
 
 PAGE = 100
 #: Tries and seconds to release one unlock against racing unlocks of the same count shard.
