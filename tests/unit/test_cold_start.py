@@ -82,6 +82,34 @@ def test_the_ledger_history_loads_no_write_path():
     ) == []
 
 
+#: The progression routes' functions and the module of each one's models.
+PROGRESSION_MODELS = {
+    "get_streak": "gamification.api.streak_models",
+    "get_achievements": "gamification.api.achievement_models",
+    "get_achievement_catalogue": "gamification.api.catalogue_models",
+    "set_active_badge": "gamification.api.badge_models",
+    "set_timezone": "gamification.api.timezone_models",
+}
+
+
+@pytest.mark.parametrize("function", sorted(PROGRESSION_MODELS))
+def test_a_progression_function_creates_only_its_routes_models_and_loads_no_award_path(function):
+    loaded = _modules_after_import(function)
+    assert PROGRESSION_MODELS[function] in loaded
+    others = [m for f, m in PROGRESSION_MODELS.items() if f != function]
+    assert _prefixed(loaded, *others, "gamification.domain.awards", "gamification.domain.rules") == []
+    assert "gamification.usecases.progression" not in loaded  # the award path (after_award)
+
+
+@pytest.mark.parametrize(
+    "function", ["delete_user", "get_dashboard", "topic_attempt", "get_ledger", "spend_coins", "reverse_entry"]
+)
+def test_functions_whose_rules_come_from_the_engine_import_no_rules_models(function):
+    # They read the rules the first request builds (runtime.engine()); importing them is
+    # for annotations only.
+    assert _prefixed(_modules_after_import(function), "gamification.domain.rules") == []
+
+
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
         loaded = _modules_after_import(function)

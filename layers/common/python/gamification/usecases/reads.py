@@ -15,7 +15,7 @@ from gamification.domain.periods import day_end, day_key, local_date
 from gamification.domain.rules import Rules
 from gamification.usecases.context import Context
 from gamification.usecases.outcome import Outcome
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.progression_view import profile_fields
 
 
 def limits(ctx: Context, tenant: str, user_id: str, on: date | None = None) -> Outcome[LimitsResponse]:
@@ -99,7 +99,7 @@ def profile(ctx: Context, tenant: str, user_id: str) -> Outcome[ProfileResponse]
             progress=prog.progress,
             coins_balance=int(item.get("coins_balance", 0)),
             # Streaks, achievements and badges, from the same item.
-            **ProgressionService(ctx.rules, ctx.store, ctx.now).profile_fields(item),
+            **profile_fields(ctx.rules, item, ctx.now()),
         )
     )
 
