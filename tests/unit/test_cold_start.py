@@ -110,6 +110,11 @@ def test_functions_whose_rules_come_from_the_engine_import_no_rules_models(funct
     assert _prefixed(_modules_after_import(function), "gamification.domain.rules") == []
 
 
+def test_the_topic_attempt_function_loads_no_other_awards_models():
+    loaded = _modules_after_import("topic_attempt")
+    assert _prefixed(loaded, "gamification.api.award_models", "gamification.usecases.award_xp") == []
+
+
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
         loaded = _modules_after_import(function)
