@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gamification.domain.achievements import Criteria, Figures, met, newly_met, progress
+from gamification.domain.achievement_rules import Criteria
+from gamification.domain.achievements import Figures, met, newly_met, progress
 from gamification.domain.rules import DEFAULT_RULES_FILE, RulesError, load_rules, parse_rules
 
 KPI_RULES = Path(__file__).resolve().parents[2] / "examples" / "kpi_tracker" / "rules.yaml"

@@ -1,5 +1,6 @@
 """Achievements as data: pure evaluation of the rules' ``achievements:`` section (its models
-are :mod:`gamification.domain.achievement_rules`, re-exported here).
+are :mod:`gamification.domain.achievement_rules`; the functions here take the rules' instances
+of them, so they name the models in annotations only).
 
 Source: docs/achievements.md (the KPI tracker's achievements in four categories with the XP
 reward on the record, unlocked once per user; the learning platform's
@@ -14,16 +15,14 @@ makes it a badge the user may show (``active_badge``); ``hidden: true`` keeps it
 user's list until unlocked. Everything here is pure.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from gamification.domain.achievement_rules import (  # noqa: F401 - re-exported
-    CRITERIA,
-    Achievement,
-    Category,
-    Criteria,
-    check_catalogue,
-)
+if TYPE_CHECKING:  # annotations only
+    from gamification.domain.achievement_rules import Achievement, Criteria
 
 #: Ledger reason prefix of achievement rewards: ``achievement:first_kpi``.
 ACHIEVEMENT_REASON = "achievement"
