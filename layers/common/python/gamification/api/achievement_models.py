@@ -3,7 +3,7 @@ their own module so that a function creates only its route's models (cold start)
 :mod:`gamification.api.models` re-exports them."""
 
 from gamification.api.models import _Model
-from gamification.api.reward_models import RewardInfo
+from gamification.api.reward_info_models import RewardInfo
 
 
 class ProgressInfo(_Model):

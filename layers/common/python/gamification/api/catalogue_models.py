@@ -5,7 +5,7 @@ models (cold start); :mod:`gamification.api.models` re-exports them."""
 from typing import Any
 
 from gamification.api.models import _Model
-from gamification.api.reward_models import RewardInfo
+from gamification.api.reward_info_models import RewardInfo
 
 
 class CatalogueEntry(_Model):

@@ -121,7 +121,7 @@ _LAZY = {
     "AwardCoinsRequest": "gamification.api.award_models",
     "DailyUsage": "gamification.api.award_models",
     "StreakSummary": "gamification.api.reward_models",
-    "RewardInfo": "gamification.api.reward_models",
+    "RewardInfo": "gamification.api.reward_info_models",
     "UnlockedAchievement": "gamification.api.reward_models",
     "AwardXpResponse": "gamification.api.award_models",
     "AwardCoinsResponse": "gamification.api.award_models",
