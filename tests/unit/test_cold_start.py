@@ -115,6 +115,21 @@ def test_the_topic_attempt_function_loads_no_other_awards_models():
     assert _prefixed(loaded, "gamification.api.award_models", "gamification.usecases.award_xp") == []
 
 
+def test_the_dashboard_creates_of_the_read_models_only_the_profile_it_embeds():
+    loaded = _modules_after_import("get_dashboard")
+    assert "gamification.api.profile_models" in loaded
+    assert _prefixed(loaded, "gamification.api.read_models", "gamification.usecases.reads") == []
+
+
+def test_the_profile_read_loads_neither_the_other_reads_models_nor_the_award_path():
+    # The profile and dashboard functions' first request runs it (Engine.profile).
+    code = f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); import gamification.usecases.profile; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _prefixed(loaded, "gamification.api.read_models", "gamification.domain.awards") == []
+    assert "gamification.usecases.progression" not in loaded
+
+
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
         loaded = _modules_after_import(function)

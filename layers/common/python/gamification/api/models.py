@@ -140,7 +140,7 @@ _LAZY = {
     "LimitsResponse": "gamification.api.read_models",
     "LevelInfo": "gamification.api.read_models",
     "LevelsResponse": "gamification.api.read_models",
-    "ProfileResponse": "gamification.api.read_models",
+    "ProfileResponse": "gamification.api.profile_models",
     "BoardEntry": "gamification.api.read_models",
     "BoardUser": "gamification.api.read_models",
     "LeaderboardResponse": "gamification.api.read_models",

@@ -1,6 +1,6 @@
 """The streak view of a user's profile item and the progression fields of the profile
 response (docs/streaks.md, docs/achievements.md), shared by the streak and achievement
-reads and the profile read (:func:`gamification.usecases.reads.profile`, which the
+reads and the profile read (:func:`gamification.usecases.profile.profile`, which the
 dashboard embeds); apart from the award path (:mod:`gamification.usecases.progression`)."""
 
 from __future__ import annotations
