@@ -2,9 +2,9 @@
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.models import UserAchievementsResponse
+from gamification.api.achievement_models import UserAchievementsResponse
 from gamification.runtime import engine
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.achievement_reads import achievements
 
 app = build_app()
 
@@ -13,7 +13,7 @@ app = build_app()
     "/v1/users/<user_id>/achievements", summary="The user's achievements", responses=responses(UserAchievementsResponse)
 )
 def get_achievements(user_id: UserIdPath) -> Response[UserAchievementsResponse]:
-    return respond(ProgressionService.of(engine()).achievements(tenant_of(app), user_id))
+    return respond(achievements(engine(), tenant_of(app), user_id))
 
 
 lambda_handler = entrypoint(app)

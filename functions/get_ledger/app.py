@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from gamification.api.http import UserIdPath, build_app, entrypoint, query_int, respond, responses, tenant_of
 from gamification.api.ledger_models import LedgerResponse
 from gamification.runtime import engine
-from gamification.usecases.ledger import Ledger
+from gamification.usecases.ledger_reads import LedgerReads
 
 app = build_app()
 
@@ -21,7 +21,7 @@ def get_ledger(
     cursor: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
 ) -> Response[LedgerResponse]:
     tenant = tenant_of(app)
-    return respond(Ledger(engine()).history(tenant, user_id, type_filter=type_, limit=limit, cursor=cursor))
+    return respond(LedgerReads(engine()).history(tenant, user_id, type_filter=type_, limit=limit, cursor=cursor))
 
 
 lambda_handler = entrypoint(app)

@@ -2,16 +2,16 @@
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.models import StreakResponse
+from gamification.api.streak_models import StreakResponse
 from gamification.runtime import engine
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.streak_read import streak
 
 app = build_app()
 
 
 @app.get("/v1/users/<user_id>/streak", summary="The user's daily streak", responses=responses(StreakResponse))
 def get_streak(user_id: UserIdPath) -> Response[StreakResponse]:
-    return respond(ProgressionService.of(engine()).streak(tenant_of(app), user_id))
+    return respond(streak(engine(), tenant_of(app), user_id))
 
 
 lambda_handler = entrypoint(app)

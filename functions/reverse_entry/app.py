@@ -4,9 +4,9 @@ coin entry (balance, the day's usage and the boards move back), once."""
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
 from gamification.api.ledger_http import EntryIdPath
-from gamification.api.ledger_models import ReversalRequest, ReversalResponse
+from gamification.api.reversal_models import ReversalRequest, ReversalResponse
 from gamification.runtime import engine
-from gamification.usecases.ledger import Ledger
+from gamification.usecases.reversals import Reversals
 
 app = build_app()
 
@@ -23,7 +23,7 @@ app = build_app()
 def reverse_entry(
     user_id: UserIdPath, entry_id: EntryIdPath, body: ReversalRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[ReversalResponse]:
-    return respond(Ledger(engine()).reverse(tenant_of(app), user_id, entry_id, body, idempotency_key))
+    return respond(Reversals(engine()).reverse(tenant_of(app), user_id, entry_id, body, idempotency_key))
 
 
 lambda_handler = entrypoint(app)

@@ -2,9 +2,9 @@
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.models import ActiveBadgeRequest, ActiveBadgeResponse
+from gamification.api.badge_models import ActiveBadgeRequest, ActiveBadgeResponse
 from gamification.runtime import engine
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.set_active_badge import set_active_badge as set_badge
 
 app = build_app()
 
@@ -13,8 +13,7 @@ app = build_app()
 def set_active_badge(
     user_id: UserIdPath, body: ActiveBadgeRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[ActiveBadgeResponse]:
-    service = ProgressionService.of(engine())
-    return respond(service.set_active_badge(tenant_of(app), user_id, body, idempotency_key))
+    return respond(set_badge(engine(), tenant_of(app), user_id, body, idempotency_key))
 
 
 lambda_handler = entrypoint(app)

@@ -2,9 +2,9 @@
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import IdempotencyKeyHeader, UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.models import TimezoneRequest, TimezoneResponse
+from gamification.api.timezone_models import TimezoneRequest, TimezoneResponse
 from gamification.runtime import engine
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.set_timezone import set_timezone as set_zone
 
 app = build_app()
 
@@ -13,8 +13,7 @@ app = build_app()
 def set_timezone(
     user_id: UserIdPath, body: TimezoneRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[TimezoneResponse]:
-    service = ProgressionService.of(engine())
-    return respond(service.set_timezone(tenant_of(app), user_id, body, idempotency_key))
+    return respond(set_zone(engine(), tenant_of(app), user_id, body, idempotency_key))
 
 
 lambda_handler = entrypoint(app)

@@ -59,6 +59,77 @@ def test_the_webhook_and_inbox_functions_import_no_rules_models(function):
     assert _prefixed(loaded, "gamification.domain.rules", "gamification.domain.ledger", "gamification.domain.awards") == []
 
 
+@pytest.mark.parametrize("function", ["get_ledger", "spend_coins"])
+def test_the_ledger_history_and_spend_functions_load_no_reversal_path(function):
+    # A reversal moves back boards, topics and levels; a page of history or a spend does not.
+    loaded = _modules_after_import(function)
+    assert _prefixed(
+        loaded,
+        "gamification.usecases.reversals",
+        "gamification.api.reversal_models",
+        "gamification.domain.ledger",
+        "gamification.domain.leaderboards",
+        "gamification.domain.topics",
+        "gamification.domain.rules",
+        "gamification.usecases.engine",
+    ) == []
+
+
+def test_the_ledger_history_loads_no_write_path():
+    loaded = _modules_after_import("get_ledger")
+    assert _prefixed(
+        loaded, "gamification.usecases.spending", "gamification.usecases.idempotency", "gamification.usecases.optimistic"
+    ) == []
+
+
+#: The progression routes' functions and the module of each one's models.
+PROGRESSION_MODELS = {
+    "get_streak": "gamification.api.streak_models",
+    "get_achievements": "gamification.api.achievement_models",
+    "get_achievement_catalogue": "gamification.api.catalogue_models",
+    "set_active_badge": "gamification.api.badge_models",
+    "set_timezone": "gamification.api.timezone_models",
+}
+
+
+@pytest.mark.parametrize("function", sorted(PROGRESSION_MODELS))
+def test_a_progression_function_creates_only_its_routes_models_and_loads_no_award_path(function):
+    loaded = _modules_after_import(function)
+    assert PROGRESSION_MODELS[function] in loaded
+    others = [m for f, m in PROGRESSION_MODELS.items() if f != function]
+    assert _prefixed(loaded, *others, "gamification.domain.awards", "gamification.domain.rules") == []
+    assert "gamification.usecases.progression" not in loaded  # the award path (after_award)
+
+
+@pytest.mark.parametrize(
+    "function", ["delete_user", "get_dashboard", "topic_attempt", "get_ledger", "spend_coins", "reverse_entry"]
+)
+def test_functions_whose_rules_come_from_the_engine_import_no_rules_models(function):
+    # They read the rules the first request builds (runtime.engine()); importing them is
+    # for annotations only.
+    assert _prefixed(_modules_after_import(function), "gamification.domain.rules") == []
+
+
+def test_the_topic_attempt_function_loads_no_other_awards_models():
+    loaded = _modules_after_import("topic_attempt")
+    assert _prefixed(loaded, "gamification.api.award_models", "gamification.usecases.award_xp") == []
+
+
+def test_the_dashboard_creates_of_the_read_models_only_the_profile_it_embeds():
+    loaded = _modules_after_import("get_dashboard")
+    assert "gamification.api.profile_models" in loaded
+    assert _prefixed(loaded, "gamification.api.read_models", "gamification.usecases.reads") == []
+
+
+def test_the_profile_read_loads_neither_the_other_reads_models_nor_the_award_path():
+    # The profile and dashboard functions' first request runs it (Engine.profile).
+    code = f"import json, sys; sys.path.insert(0, {str(LAYER)!r}); import gamification.usecases.profile; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _prefixed(loaded, "gamification.api.read_models", "gamification.domain.awards") == []
+    assert "gamification.usecases.progression" not in loaded
+
+
 def test_the_stream_and_delivery_functions_create_no_api_models():
     for function in ("domain_events", "deliver_webhooks"):
         loaded = _modules_after_import(function)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gamification.api.ledger_models import SpendRequest
+from gamification.api.spend_models import SpendRequest
 from gamification.api.models import AwardCoinsRequest, AwardXpRequest
 from gamification.dal import items, keys
 from bench.instruments.ddbmeter import item_size

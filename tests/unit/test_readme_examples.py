@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gamification.api.ledger_models import ReversalRequest
+from gamification.api.reversal_models import ReversalRequest
 from gamification.api.models import AwardXpRequest
 from gamification.dal import keys
 from gamification.domain.rules import load_rules

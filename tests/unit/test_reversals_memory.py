@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gamification.api.ledger_models import ReversalRequest
+from gamification.api.reversal_models import ReversalRequest
 from gamification.api.models import AwardXpRequest
 from gamification.api.topic_models import TopicAttemptRequest
 from gamification.dal import keys

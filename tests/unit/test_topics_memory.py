@@ -7,8 +7,8 @@ from gamification.api.topic_models import TopicAttemptRequest
 from gamification.dal import keys
 from gamification.dal.memory import MemoryStore
 from gamification.domain.rules import load_rules, parse_rules
+from gamification.usecases import streak_read
 from gamification.usecases.engine import Engine
-from gamification.usecases.progression import ProgressionService
 from gamification.usecases.topics import TopicUseCases
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -81,7 +81,7 @@ class Clock:
 def setup_clocked(rules=None):
     store, clock = MemoryStore(), Clock(NOON)
     engine = Engine(rules or load_rules(), store, now=clock, max_attempts=5, retry_budget_s=5)
-    return store, clock, TopicUseCases(engine), ProgressionService.of(engine)
+    return store, clock, TopicUseCases(engine), engine
 
 
 def entries(store, user, prefix):
@@ -90,7 +90,7 @@ def entries(store, user, prefix):
 
 
 def test_correct_attempts_on_consecutive_days_build_the_streak_and_pay_its_milestone_once():
-    store, clock, uc, progression = setup_clocked()
+    store, clock, uc, engine = setup_clocked()
     for n in range(14):
         clock.at = NOON + timedelta(days=n)
         body = run(uc, f"t{n}").body
@@ -101,7 +101,7 @@ def test_correct_attempts_on_consecutive_days_build_the_streak_and_pay_its_miles
             assert body["coins_awarded"] >= 50
         else:
             assert body["achievements_unlocked"] == []
-    streak = progression.streak(T, "ann").body
+    streak = streak_read.streak(engine, T, "ann").body
     assert (streak["current"], streak["longest"], streak["last_active_date"]) == (14, 14, "2026-12-04")
     assert streak["today_active"] is True
     profile = store.get(keys.profile_key(T, "ann"))
@@ -114,22 +114,22 @@ def test_correct_attempts_on_consecutive_days_build_the_streak_and_pay_its_miles
 
 
 def test_a_second_attempt_of_the_day_does_not_extend_and_a_wrong_one_does_not_qualify():
-    store, clock, uc, progression = setup_clocked()
+    store, clock, uc, engine = setup_clocked()
     wrong = run(uc, "t0", correct=False).body
     assert wrong["streak"] is None and wrong["achievements_unlocked"] == []
-    streak = progression.streak(T, "ann").body
+    streak = streak_read.streak(engine, T, "ann").body
     assert (streak["current"], streak["last_active_date"], streak["today_active"]) == (0, None, False)
     assert store.get(keys.profile_key(T, "ann")) is None  # a wrong attempt still writes no profile
     assert run(uc, "t1").body["streak"] == {"current": 1, "longest": 1, "extended": True}
     assert run(uc, "t2").body["streak"] == {"current": 1, "longest": 1, "extended": False}
     clock.at = NOON + timedelta(days=1)
     assert run(uc, "t3", correct=False).body["streak"] is None
-    streak = progression.streak(T, "ann").body
+    streak = streak_read.streak(engine, T, "ann").body
     assert (streak["current"], streak["today_active"], streak["at_risk"]) == (1, False, True)
 
 
 def test_a_replayed_attempt_counts_once():
-    store, clock, uc, progression = setup_clocked()
+    store, clock, uc, engine = setup_clocked()
     first = run(uc, "t1", key="k1")
     profile = store.get(keys.profile_key(T, "ann"))
     clock.at = NOON + timedelta(days=1)  # the replay arrives the next day: still the first day's answer
@@ -137,7 +137,7 @@ def test_a_replayed_attempt_counts_once():
     assert again.replayed and again.body == first.body
     assert store.get(keys.profile_key(T, "ann")) == profile
     assert len(entries(store, "ann", "XP#")) == 1
-    streak = progression.streak(T, "ann").body
+    streak = streak_read.streak(engine, T, "ann").body
     assert (streak["current"], streak["last_active_date"], streak["today_active"]) == (1, "2026-11-21", False)
 
 
@@ -159,7 +159,7 @@ def small(uc, task, key=None):
 
 
 def test_topic_xp_unlocks_achievements_with_cap_exempt_rewards_in_the_attempts_transaction():
-    store, _clock, uc, _progression = setup_clocked(parse_rules(RULES))
+    store, _clock, uc, _engine = setup_clocked(parse_rules(RULES))
     assert small(uc, "t1")["achievements_unlocked"] == []
     body = small(uc, "t2")
     assert body["achievements_unlocked"] == [{"id": "xp_20", "name": "Twenty", "category": "milestones",
@@ -175,17 +175,17 @@ def test_topic_xp_unlocks_achievements_with_cap_exempt_rewards_in_the_attempts_t
 
 
 def test_a_maxed_attempt_earns_nothing_and_does_not_qualify_its_date():
-    _store, clock, uc, progression = setup_clocked(parse_rules(RULES))
+    _store, clock, uc, engine = setup_clocked(parse_rules(RULES))
     assert [small(uc, f"t{i}")["xp_awarded"] for i in range(3)] == [10, 10, 5]
     clock.at = NOON + timedelta(days=1)
     maxed = small(uc, "t9")
     assert maxed["maxed"] is True and maxed["xp_awarded"] == 0 and maxed["streak"] is None
-    streak = progression.streak(T, "ann").body
+    streak = streak_read.streak(engine, T, "ann").body
     assert (streak["current"], streak["last_active_date"], streak["today_active"]) == (1, "2026-11-21", False)
 
 
 def test_a_streak_of_listed_actions_does_not_count_topic_attempts():
     rules = parse_rules({**RULES, "streaks": {"daily": {"qualifying": ["lesson"]}}})
-    _store, _clock, uc, progression = setup_clocked(rules)
+    _store, _clock, uc, engine = setup_clocked(rules)
     assert small(uc, "t1")["streak"] is None
-    assert progression.streak(T, "ann").body["current"] == 0
+    assert streak_read.streak(engine, T, "ann").body["current"] == 0

@@ -16,7 +16,7 @@ from tools.local import lambdas, stack
 
 lambdas.use_layer()
 
-from gamification.api.ledger_models import ReversalRequest  # noqa: E402
+from gamification.api.reversal_models import ReversalRequest  # noqa: E402
 from gamification.domain.errors import GamificationError  # noqa: E402
 from gamification.domain.rules import load_rules  # noqa: E402
 from gamification.usecases.engine import Engine  # noqa: E402

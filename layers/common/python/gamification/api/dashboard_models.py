@@ -5,7 +5,8 @@ not create the profile and other read models the dashboard embeds."""
 from typing import Any
 
 from gamification.api.ledger_models import LedgerEntry
-from gamification.api.models import ProfileResponse, _Model
+from gamification.api.models import _Model
+from gamification.api.profile_models import ProfileResponse
 
 
 class DashboardBoard(_Model):

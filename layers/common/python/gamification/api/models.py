@@ -35,6 +35,9 @@ DATE_PATTERN = (
 )
 
 RuleName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+#: A free-text reason of an operator's adjustment or a reversal: 1 to 200 characters, no
+#: control characters.
+Reason = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
 #: RFC 3339 date-time with an offset (``2026-11-21T09:30:00Z``, ``...+01:00``): pydantic alone
 #: would also take a Unix number or a date-time without ``T``-separated time.
@@ -118,26 +121,26 @@ _LAZY = {
     "AwardCoinsRequest": "gamification.api.award_models",
     "DailyUsage": "gamification.api.award_models",
     "StreakSummary": "gamification.api.reward_models",
-    "RewardInfo": "gamification.api.reward_models",
+    "RewardInfo": "gamification.api.reward_info_models",
     "UnlockedAchievement": "gamification.api.reward_models",
     "AwardXpResponse": "gamification.api.award_models",
     "AwardCoinsResponse": "gamification.api.award_models",
-    "TimezoneRequest": "gamification.api.progression_models",
-    "TimezoneResponse": "gamification.api.progression_models",
-    "ActiveBadgeRequest": "gamification.api.progression_models",
-    "ActiveBadgeResponse": "gamification.api.progression_models",
-    "StreakDay": "gamification.api.progression_models",
-    "StreakResponse": "gamification.api.progression_models",
-    "ProgressInfo": "gamification.api.progression_models",
-    "UserAchievement": "gamification.api.progression_models",
-    "UserAchievementsResponse": "gamification.api.progression_models",
-    "CatalogueEntry": "gamification.api.progression_models",
-    "CatalogueResponse": "gamification.api.progression_models",
+    "TimezoneRequest": "gamification.api.timezone_models",
+    "TimezoneResponse": "gamification.api.timezone_models",
+    "ActiveBadgeRequest": "gamification.api.badge_models",
+    "ActiveBadgeResponse": "gamification.api.badge_models",
+    "StreakDay": "gamification.api.streak_models",
+    "StreakResponse": "gamification.api.streak_models",
+    "ProgressInfo": "gamification.api.achievement_models",
+    "UserAchievement": "gamification.api.achievement_models",
+    "UserAchievementsResponse": "gamification.api.achievement_models",
+    "CatalogueEntry": "gamification.api.catalogue_models",
+    "CatalogueResponse": "gamification.api.catalogue_models",
     "ActionUsage": "gamification.api.read_models",
     "LimitsResponse": "gamification.api.read_models",
     "LevelInfo": "gamification.api.read_models",
     "LevelsResponse": "gamification.api.read_models",
-    "ProfileResponse": "gamification.api.read_models",
+    "ProfileResponse": "gamification.api.profile_models",
     "BoardEntry": "gamification.api.read_models",
     "BoardUser": "gamification.api.read_models",
     "LeaderboardResponse": "gamification.api.read_models",

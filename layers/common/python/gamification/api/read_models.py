@@ -1,6 +1,7 @@
-"""Response models of the read routes: limits, levels, profile, leaderboards (docs/api.md), in
-their own module so that a function loads only its route's models (cold start);
-:mod:`gamification.api.models` re-exports them."""
+"""Response models of the read routes: limits, levels, leaderboards (docs/api.md), in their own
+module so that a function loads only its route's models (cold start); the profile's, which
+the dashboard embeds, are :mod:`gamification.api.profile_models`.
+:mod:`gamification.api.models` re-exports them all."""
 
 from gamification.api.models import _Model
 
@@ -45,27 +46,6 @@ class LevelsResponse(_Model):
     """``GET /v1/levels`` (Mikoshi's ``GET /api/levels``)."""
 
     levels: list[LevelInfo]
-
-
-class ProfileResponse(_Model):
-    """``GET /v1/users/{user_id}``: totals and progress; an unknown user reads as new."""
-
-    user_id: str
-    total_xp: int
-    level: int
-    level_name: str
-    xp_into_level: int
-    xp_for_next_level: int | None
-    progress: float
-    coins_balance: int
-    # Streaks, achievements and badges.
-    streak_current: int = 0
-    streak_longest: int = 0
-    last_active_date: str | None = None
-    badges: list[str] = []
-    active_badge: str | None = None
-    achievements_count: int = 0
-    timezone: str | None = None
 
 
 class BoardEntry(_Model):

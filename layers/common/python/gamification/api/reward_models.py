@@ -1,9 +1,11 @@
-"""Response parts that say what an award paid and unlocked (a streak's run, a reward, an
-unlocked achievement), shared by the award, topic-attempt and achievement routes' models: in
-a module of their own so that those routes do not create each other's models (cold start);
-:mod:`gamification.api.models` re-exports them."""
+"""Response parts that say what an award paid and unlocked (a streak's run, an unlocked
+achievement with its reward, :class:`~gamification.api.reward_info_models.RewardInfo`),
+shared by the award and topic-attempt routes' models: in a module of their own so that those
+routes do not create each other's models (cold start); :mod:`gamification.api.models`
+re-exports them."""
 
 from gamification.api.models import _Model
+from gamification.api.reward_info_models import RewardInfo
 
 
 class StreakSummary(_Model):
@@ -13,13 +15,6 @@ class StreakSummary(_Model):
     current: int
     longest: int
     extended: bool
-
-
-class RewardInfo(_Model):
-    """XP (cap-exempt) and coins paid once."""
-
-    xp: int
-    coins: int
 
 
 class UnlockedAchievement(_Model):

@@ -75,7 +75,7 @@ def with_bonus(entry: Item, *, amount: int, balance: int, **extra: Any) -> Item:
     award: ``amount`` (signed coins) and the ``balance`` after them; ``extra``: a reversal's
     ``reason``, ``reverses``, ``reversed_reason``, ``board_delta``. One ledger item for both
     changes; every read sees the coins as a coin entry of their own
-    (:func:`gamification.domain.ledger.ledger_entries`)."""
+    (:func:`gamification.domain.entries.ledger_entries`)."""
     key, attrs = entry
     carried = {"amount": amount, "balance": balance, **extra}
     return key, {**attrs, **{BONUS_PREFIX + k: v for k, v in carried.items() if v is not None}}

@@ -1,5 +1,6 @@
 """Achievements as data: pure evaluation of the rules' ``achievements:`` section (its models
-are :mod:`gamification.domain.achievement_rules`).
+are :mod:`gamification.domain.achievement_rules`; the functions here take the rules' instances
+of them, so they name the models in annotations only).
 
 Source: docs/achievements.md (the KPI tracker's achievements in four categories with the XP
 reward on the record, unlocked once per user; the learning platform's

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, NamedTuple
 
-from gamification.domain.ledger import ledger_entries, ledger_kind, ledger_owner
+from gamification.domain.entries import ledger_entries, ledger_kind, ledger_owner
 from gamification.domain.leaderboards import SCORE_OFFSET, BoardPeriod, Row, score_asc, touched
 from gamification.domain.periods import local_date
 
@@ -99,7 +99,7 @@ def entry_of(item: dict[str, object], seq: str = "") -> Entry | None:
 
 def entries_of(item: dict[str, object], seq: str = "") -> list[Entry]:
     """The :class:`Entry` s of a stored item: its own and, for an XP entry that carries its
-    award's ``xp_bonus`` coins, theirs (:func:`gamification.domain.ledger.ledger_entries`).
+    award's ``xp_bonus`` coins, theirs (:func:`gamification.domain.entries.ledger_entries`).
     They move boards of different metrics, so sharing ``seq`` never hides one."""
     return [e for i in ledger_entries(dict(item)) if (e := entry_of(i, seq)) is not None]
 

@@ -24,7 +24,7 @@ Ledger entries are those of the user's partition (``XP#``/``COIN#``) and keyed e
 award sent with an Idempotency-Key: the entry is the key's record, ``T#{t}#IDEM#{key}`` /
 ``IDEM``, told apart from a plain record by its GSI ``ledger`` keys, which name the user).
 The ``xp_bonus`` coins an XP entry carries are derived as the coin entry they stand for
-(:func:`gamification.domain.ledger.ledger_entries`, applied by the stream's consumer).
+(:func:`gamification.domain.entries.ledger_entries`, applied by the stream's consumer).
 
 A missed date is only known to have spent a freeze or broken the run once the user is
 active again (the streak state is lazy, on the profile): the award that makes the next
@@ -44,7 +44,7 @@ from gamification.domain.event_types import (  # noqa: F401 - re-exported
     RETRY_DELAYS_S,
     retry_delay,
 )
-from gamification.domain.ledger import ledger_kind, ledger_owner
+from gamification.domain.entries import ledger_kind, ledger_owner
 from gamification.domain.levels import level_for_xp
 
 if TYPE_CHECKING:  # annotations only

@@ -6,5 +6,5 @@ the attribute prefix under which an XP ledger entry carries those coins
 
 XP_BONUS_REASON = "xp_bonus"
 #: Attribute prefix of the ``xp_bonus`` coin entry an XP entry carries
-#: (:func:`gamification.domain.ledger.ledger_entries`).
+#: (:func:`gamification.domain.entries.ledger_entries`).
 BONUS_PREFIX = "bonus_"

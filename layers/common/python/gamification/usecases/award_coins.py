@@ -22,8 +22,7 @@ from gamification.dal.store import version_of
 from gamification.domain.awards import resolve_reward
 from gamification.domain.errors import GamificationError
 from gamification.domain.periods import local_date, window_end, window_key
-from gamification.usecases.award_xp import opening_balance
-from gamification.usecases.context import Context, event_time
+from gamification.usecases.context import Context, event_time, opening_balance
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Answer, Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome

@@ -26,7 +26,7 @@ from gamification.domain.awards import DayUsage, XpDecision, decide_xp, requeste
 from gamification.domain.errors import GamificationError
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
-from gamification.usecases.context import Context, event_time
+from gamification.usecases.context import Context, event_time, opening_balance
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
@@ -148,14 +148,3 @@ def _write(
         metadata=json.dumps(req.metadata) if req.metadata else None, idempotency_key=idempotency_key,
         streak_events=extras.streak_events or None,
     )  # fmt: skip
-
-
-def opening_balance(
-    ctx: Context, tx: Transaction, tenant: str, user_id: str, occurred: datetime, now: datetime, event_id: str
-) -> int:
-    """For a profile about to be created: the rules' starting XP, recorded as a
-    ``starting_balance`` ledger entry in ``tx``. Returns the XP to add (0: none)."""
-    start = ctx.rules.xp.start
-    if start:
-        tx.put_new(*items.starting_balance(tenant, user_id, xp=start, first_event=occurred, now=now, event_id=event_id))
-    return start

@@ -40,6 +40,7 @@ from gamification.domain.periods import local_date
 if TYPE_CHECKING:
     from gamification.domain.rules import Rules
     from gamification.api.models import LeaderboardResponse
+    from gamification.domain.rules import Rules
 
 MAX_LIMIT = 100
 #: Top-level fields of a leaderboard answer left out when they do not apply (None).

@@ -12,14 +12,16 @@ writes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamification.api.dashboard_models import DashboardBoard, DashboardResponse
 from gamification.domain.periods import local_date
 from gamification.usecases.boards import LeaderboardReader
-from gamification.usecases.engine import Engine
+from gamification.usecases.ledger_reads import LedgerReads
 from gamification.usecases.outcome import Outcome
-from gamification.usecases.ledger import Ledger
+
+if TYPE_CHECKING:  # annotations only
+    from gamification.usecases.engine import Engine
 
 RECENT_ENTRIES = 5
 STREAK_FIELDS = ("streak_current", "streak_longest", "last_active_date")
@@ -58,7 +60,7 @@ class Dashboard:
             streak=streak,
             recent_unlocks=unlocks,
             boards=boards,
-            recent_entries=Ledger(engine).recent(tenant, user_id, RECENT_ENTRIES),
+            recent_entries=LedgerReads(engine).recent(tenant, user_id, RECENT_ENTRIES),
             unread_notifications=unread,
         )
         return Outcome(body)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gamification.dal import keys, messaging
 from gamification.dal.store import Store, unmarshal
 from gamification.domain.events import derive, notification
-from gamification.domain.ledger import ledger_entries
+from gamification.domain.entries import ledger_entries
 from gamification.usecases.notifications import Notifications
 from gamification.usecases.webhooks import Webhooks
 

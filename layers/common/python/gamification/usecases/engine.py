@@ -8,7 +8,7 @@ and the operator tools call. Each method is one use case, in its own module:
   :mod:`gamification.usecases.optimistic`; a request that keeps losing races gets
   :class:`~gamification.domain.errors.Contention` (503), safe to retry with the same
   ``Idempotency-Key`` (:mod:`gamification.usecases.idempotency`);
-- :mod:`gamification.usecases.reads`: limits, levels, profile, leaderboard.
+- :mod:`gamification.usecases.reads`: limits, levels, leaderboard; :mod:`gamification.usecases.profile`.
 
 Every method returns an :class:`~gamification.usecases.outcome.Outcome` holding the typed
 response model. Each method imports its use case on first call: a function serves one route,
@@ -107,10 +107,10 @@ class Engine:
         return reads.levels(self.rules)
 
     def profile(self, tenant: str, user_id: str) -> Outcome[ProfileResponse]:
-        """See :func:`gamification.usecases.reads.profile`."""
-        from gamification.usecases import reads
+        """See :func:`gamification.usecases.profile.profile`."""
+        from gamification.usecases.profile import profile
 
-        return reads.profile(self, tenant, user_id)
+        return profile(self, tenant, user_id)
 
     def leaderboard(
         self, tenant: str, board: str, period: str, on: date | None = None, **options: Any

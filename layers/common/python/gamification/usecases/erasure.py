@@ -44,6 +44,7 @@ from gamification.dal.store import Store, WriteConflict
 from gamification.domain.leaderboards import shard_of, touched
 from gamification.domain.periods import local_date
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.progression_profile import shard_for
 from gamification.usecases.retry import Retry
 
 if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
@@ -119,8 +120,6 @@ class Erasure:
         """Delete each unlock marker with its count's ``-1`` (step 2); returns how many this
         call released. A marker another erasure released first fails its condition and is
         skipped; contention is retried."""
-        from gamification.usecases.progression import shard_for
-
         pk = keys.user_pk(tenant, user_id)
         start, released = None, 0
         while True:

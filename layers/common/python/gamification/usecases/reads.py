@@ -1,20 +1,21 @@
 """The read routes: a day's limits, the level ladder, a profile, a leaderboard. Each is one
 DynamoDB round trip or a few (leaderboards: see :mod:`gamification.usecases.boards`); none
-writes."""
+writes. The profile is :mod:`gamification.usecases.profile` (re-exported here), which the
+dashboard reads too: it loads none of the other reads' models."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gamification.api.models import ActionUsage, LeaderboardResponse, LevelInfo, LevelsResponse, LimitsResponse, ProfileResponse
+from gamification.api.models import ActionUsage, LeaderboardResponse, LevelInfo, LevelsResponse, LimitsResponse
 from gamification.dal import items, keys
 from gamification.domain.errors import ValidationFailed
-from gamification.domain.levels import level_for_xp, progress_for_xp
+from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import day_end, day_key, local_date
 from gamification.usecases.context import Context
 from gamification.usecases.outcome import Outcome
-from gamification.usecases.progression import ProgressionService
+from gamification.usecases.profile import profile  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
     from gamification.domain.rules import Rules
@@ -81,27 +82,6 @@ def levels(rules: Rules) -> Outcome[LevelsResponse]:
                           unlocks=list(lv.unlocks))  # fmt: skip
                 for lv in rules.levels
             ]
-        )
-    )
-
-
-def profile(ctx: Context, tenant: str, user_id: str) -> Outcome[ProfileResponse]:
-    """Total XP, level, progress and coin balance; an unknown user reads as new. One GetItem."""
-    item = ctx.store.get(keys.profile_key(tenant, user_id)) or {}
-    total = int(item.get("total_xp", ctx.rules.xp.start))
-    prog = progress_for_xp(ctx.rules, total)
-    return Outcome(
-        ProfileResponse(
-            user_id=user_id,
-            total_xp=total,
-            level=prog.level.level,
-            level_name=prog.level.name,
-            xp_into_level=prog.xp_into_level,
-            xp_for_next_level=prog.xp_for_next_level,
-            progress=prog.progress,
-            coins_balance=int(item.get("coins_balance", 0)),
-            # Streaks, achievements and badges, from the same item.
-            **ProgressionService(ctx.rules, ctx.store, ctx.now).profile_fields(item),
         )
     )
 

@@ -45,8 +45,7 @@ from gamification.domain.topics import (
     topic_level,
     xp_needed,
 )
-from gamification.usecases.award_xp import opening_balance
-from gamification.usecases.context import Context, event_time
+from gamification.usecases.context import Context, event_time, opening_balance
 from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
