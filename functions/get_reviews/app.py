@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from gamification.api.http import UserIdPath, build_app, entrypoint, query_int, respond, responses, tenant_of
 from gamification.api.models import DATE_PATTERN
-from gamification.api.topic_models import ReviewsResponse
+from gamification.api.topic_read_models import ReviewsResponse
 from gamification.runtime import engine
 from gamification.usecases.topic_reads import MAX_REVIEWS_LIMIT, TopicReads, parse_due_by
 

@@ -3,7 +3,7 @@ prerequisites (docs/topics.md)."""
 
 from aws_lambda_powertools.event_handler import Response
 from gamification.api.http import UserIdPath, build_app, entrypoint, respond, responses, tenant_of
-from gamification.api.topic_models import TopicsResponse
+from gamification.api.topic_read_models import TopicsResponse
 from gamification.runtime import engine
 from gamification.usecases.topic_reads import TopicReads
 

@@ -11,7 +11,7 @@ from gamification.api.models import ErrorResponse
 from gamification.api.topic_models import TopicAttemptRequest, TopicAttemptResponse
 from gamification.observability import metrics
 from gamification.runtime import engine
-from gamification.usecases.topics import TopicUseCases
+from gamification.usecases.topic_attempts import TopicAttempts
 
 app = build_app()
 
@@ -29,7 +29,7 @@ def topic_attempt(
     body: TopicAttemptRequest,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[TopicAttemptResponse]:
-    outcome = TopicUseCases(engine()).attempt(tenant_of(app), user_id, topic, body, idempotency_key)
+    outcome = TopicAttempts(engine()).attempt(tenant_of(app), user_id, topic, body, idempotency_key)
     if not outcome.replayed:
         metrics.add_metric(name="TopicXpAwarded", unit=MetricUnit.Count, value=outcome.result.xp_awarded)
     return respond(outcome)

@@ -110,9 +110,20 @@ def test_functions_whose_rules_come_from_the_engine_import_no_rules_models(funct
     assert _prefixed(_modules_after_import(function), "gamification.domain.rules") == []
 
 
-def test_the_topic_attempt_function_loads_no_other_awards_models():
+def test_the_topic_attempt_function_loads_no_other_awards_models_nor_the_topic_reads():
     loaded = _modules_after_import("topic_attempt")
-    assert _prefixed(loaded, "gamification.api.award_models", "gamification.usecases.award_xp") == []
+    assert _prefixed(
+        loaded,
+        "gamification.api.award_models",
+        "gamification.usecases.award_xp",
+        "gamification.api.topic_read_models",
+        "gamification.usecases.topic_reads",
+    ) == []
+
+
+@pytest.mark.parametrize("function", ["get_topics", "get_reviews"])
+def test_the_topic_read_functions_create_no_attempt_models(function):
+    assert _prefixed(_modules_after_import(function), "gamification.api.topic_models") == []
 
 
 def test_the_dashboard_creates_of_the_read_models_only_the_profile_it_embeds():

@@ -1,6 +1,7 @@
 """The read use cases of topics and spaced repetition (docs/topics.md): a user's topics and
-the reviews due. Apart from the attempt (:mod:`gamification.usecases.topics`), so the read
-routes do not load the award path (optimistic writes, idempotency, streaks and achievements).
+the reviews due. Apart from the attempt (:mod:`gamification.usecases.topic_attempts`), so
+the read routes do not load the award path (optimistic writes, idempotency, streaks and
+achievements), nor the attempt route these reads' models.
 """
 
 from __future__ import annotations
@@ -10,37 +11,21 @@ import binascii
 import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gamification.api.topic_models import ReviewDue, ReviewsResponse, TopicsResponse, TopicStatus
+from gamification.api.topic_read_models import ReviewDue, ReviewsResponse, TopicsResponse, TopicStatus
 from gamification.dal import keys
 from gamification.dal.topic_store import query_reviews
 from gamification.domain.errors import ValidationFailed
 from gamification.domain.periods import day_key, local_date
 from gamification.domain.topics import earliest_due, missing_prerequisites, topic_level
 from gamification.usecases.outcome import Outcome
+from gamification.usecases.topic_zone import user_zone
 
 if TYPE_CHECKING:
     from gamification.usecases.context import Context
 
 MAX_REVIEWS_LIMIT = 500
 DEFAULT_REVIEWS_LIMIT = 100
-
-
-def user_zone(profile: dict[str, Any] | None, default: ZoneInfo) -> ZoneInfo:
-    """The user's time zone: the profile's ``timezone`` attribute when it names an IANA
-    zone, else ``default`` (the rules' zone)."""
-    name = (profile or {}).get("timezone")
-    if isinstance(name, str) and name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
-
-
-def _zone_name(zone: ZoneInfo) -> str:
-    return zone.key or str(zone)
 
 
 class TopicReads:
