@@ -5,26 +5,18 @@ dates ``YYYY-MM-DD``, XP are integers."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints
+from pydantic import StrictBool, StrictStr, StringConstraints
 
 from gamification.api.reward_models import StreakSummary, UnlockedAchievement
-from gamification.api.models import ID_PATTERN, EventTime
+from gamification.api.models import ID_PATTERN, EventTime, _Model, _Request
 
 #: Task ids: the same alphabet as user ids (never ``#``, the key delimiter).
 TaskId = Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN)]
 
 
-class _Model(BaseModel):
-    """Validators build on first use, not at import (cold start), as the other API models."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class TopicAttemptRequest(_Model):
+class TopicAttemptRequest(_Request):
     """``POST /v1/users/{user_id}/topics/{topic}/attempts`` body: the task answered and
     whether the answer was correct; ``occurred_at`` (RFC 3339 with offset) defaults to now."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     task_id: TaskId
     correct: StrictBool

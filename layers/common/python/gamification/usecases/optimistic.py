@@ -21,7 +21,6 @@ without one (or when they would not fit) at its own key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -36,7 +35,6 @@ from gamification.usecases.retry import Retry
 Read = list[dict[str, Any] | None]
 
 
-@dataclass
 class Write:
     """An attempt's decision to commit ``tx``, answering ``outcome`` once it lands.
 
@@ -47,18 +45,23 @@ class Write:
     transaction creates, is added to the next read (present: landed); or ``landed`` looks
     at the next read of the use case's own items (e.g. a once-marker naming this event); or,
     for an entry stored as the record, the record read names this entry (``keyed_sk``, its
-    GSI ``ledger`` sort key, holds this attempt's event id).
+    GSI ``ledger`` sort key, holds this attempt's event id). ``recorded``: the body the
+    Idempotency-Key's record stores, when not the answer's own (a secret left out, put back
+    on replay by :attr:`Idempotency.complete`).
+
+    A plain class, not a dataclass (the commit loop sets ``proof`` and ``keyed_sk``): a
+    dataclass compiles its methods at every import (CONTRIBUTING.md, "Cold start").
     """
 
-    outcome: Outcome[Any]
-    tx: Transaction
-    proof: Key | None = None
-    landed: Callable[[Read], bool] | None = None
-    entry: Item | None = None
-    keyed_sk: str | None = None
-    #: The body the Idempotency-Key's record stores, when not the answer's own (a secret
-    #: left out, put back on replay by :attr:`Idempotency.complete`).
-    recorded: dict[str, Any] | None = None
+    __slots__ = ("outcome", "tx", "proof", "landed", "entry", "keyed_sk", "recorded")
+
+    def __init__(
+        self, outcome: Outcome[Any], tx: Transaction, *, proof: Key | None = None,
+        landed: Callable[[Read], bool] | None = None, entry: Item | None = None, recorded: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        self.outcome, self.tx, self.proof, self.landed = outcome, tx, proof, landed
+        self.entry, self.recorded = entry, recorded
+        self.keyed_sk: str | None = None
 
     def applied(self, proof: dict[str, Any] | None, read: Read, record: dict[str, Any] | None = None) -> bool:
         if self.keyed_sk:

@@ -25,7 +25,6 @@ the profile attributes they share are :mod:`gamification.usecases.progression_pr
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,7 +35,6 @@ from gamification.domain.awards import xp_bonus_coins
 from gamification.domain.levels import level_for_xp
 from gamification.domain.periods import local_date
 from gamification.domain.reasons import XP_BONUS_REASON
-from gamification.domain.streak_rules import Reward
 from gamification.domain.streaks import MILESTONE_REASON, StreakGap, StreakState, window_days
 from gamification.usecases.progression_profile import (  # noqa: F401 - ACTIVE_BADGE, TIMEZONE re-exported
     ACHIEVEMENTS,
@@ -64,32 +62,40 @@ def room_left(board_periods: int) -> int:
 
 
 class Payment(NamedTuple):
-    """One reward paid by an award: ``reason`` (``achievement:<id>`` / ``streak_milestone:<n>``)."""
+    """One reward paid by an award: ``reason`` (``achievement:<id>`` / ``streak_milestone:<n>``),
+    its ``xp`` (cap-exempt) and ``coins``."""
 
     reason: str
-    reward: Reward
+    xp: int
+    coins: int
     achievement: str | None = None
 
 
-@dataclass
 class Extras:
     """What an accepted award adds for streaks and achievements (see the module docstring).
 
     ``xp``: reward XP (cap-exempt); ``coins``: reward coins plus the ``xp_bonus`` on reward
     XP; ``streak``: the response's ``{current, longest, extended}`` (None: no daily streak
     in the rules, or a coin award); ``unlocked``: ``achievements_unlocked``.
+
+    A plain class, not a dataclass (:func:`after_award` fills it in): a dataclass compiles
+    its methods at every import (CONTRIBUTING.md, "Cold start").
     """
 
-    profile_attrs: dict[str, Any]
-    xp: int = 0
-    coins: int = 0
-    bonus: int = 0
-    streak: dict[str, Any] | None = None
-    unlocked: list[dict[str, Any]] = field(default_factory=list)
-    payments: list[Payment] = field(default_factory=list)
-    total_xp_before: int = 0
-    balance_before: int = 0
-    streak_events: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(
+        self, profile_attrs: dict[str, Any], *, bonus: int = 0, payments: list[Payment] | None = None,
+        total_xp_before: int = 0, balance_before: int = 0,
+    ) -> None:  # fmt: skip
+        self.profile_attrs = profile_attrs
+        self.xp = 0
+        self.coins = 0
+        self.bonus = bonus
+        self.streak: dict[str, Any] | None = None
+        self.unlocked: list[dict[str, Any]] = []
+        self.payments: list[Payment] = payments if payments is not None else []
+        self.total_xp_before = total_xp_before
+        self.balance_before = balance_before
+        self.streak_events: list[dict[str, Any]] = []
 
     def write(
         self,
@@ -116,18 +122,18 @@ class Extras:
                      "event_id": event_id, "retroactive": retroactive or None},
                 )  # fmt: skip
                 tx.update(items.counter_add(keys.achievement_count_key(tenant, shard_for(user_id), pay.achievement)))
-            if pay.reward.xp:
-                total += pay.reward.xp
+            if pay.xp:
+                total += pay.xp
                 tx.put_new(
                     keys.xp_entry_key(tenant, user_id, occurred, ref),
-                    {**common, "type": "xp", "reason": pay.reason, "xp": pay.reward.xp, "cap_exempt": True,
+                    {**common, "type": "xp", "reason": pay.reason, "xp": pay.xp, "cap_exempt": True,
                      "total_xp": total, "level": level_for_xp(rules, total).level},
                 )  # fmt: skip
-            if pay.reward.coins:
-                balance += pay.reward.coins
+            if pay.coins:
+                balance += pay.coins
                 tx.put_new(
                     keys.coin_entry_key(tenant, user_id, occurred, ref),
-                    {**common, "type": "coins", "amount": pay.reward.coins, "reason": pay.reason, "balance": balance},
+                    {**common, "type": "coins", "amount": pay.coins, "reason": pay.reason, "balance": balance},
                 )
         if self.bonus:
             tx.put_new(
@@ -140,7 +146,7 @@ class Extras:
         """Items :meth:`write` adds."""
         n = 1 if self.bonus else 0
         for pay in self.payments:
-            n += (2 if pay.achievement else 0) + bool(pay.reward.xp) + bool(pay.reward.coins)
+            n += (2 if pay.achievement else 0) + bool(pay.xp) + bool(pay.coins)
         return n
 
 
@@ -188,7 +194,8 @@ def after_award(
             state = update.state
             view = state.view(rule, today)
             extras.streak = {"current": view.current, "longest": view.longest, "extended": update.extended}
-            extras.payments += [Payment(f"{MILESTONE_REASON}:{n}", rule.milestones[n]) for n in update.milestones]
+            extras.payments += [Payment(f"{MILESTONE_REASON}:{n}", rule.milestones[n].xp, rule.milestones[n].coins)
+                                for n in update.milestones]
             current = view.current
         else:
             current = state.view(rule, today).current
@@ -199,8 +206,8 @@ def after_award(
     unlocked = dict(profile.get(ACHIEVEMENTS) or {})
     catalogue = rules.achievements if only is None else {a: v for a, v in rules.achievements.items() if a in only}
     earned = int(profile.get(COINS_EARNED, 0)) + max(coins_gained, 0)
-    reward_xp = sum(p.reward.xp for p in extras.payments)
-    reward_coins = sum(p.reward.coins for p in extras.payments)
+    reward_xp = sum(p.xp for p in extras.payments)
+    reward_coins = sum(p.coins for p in extras.payments)
     stamp = keys.stamp(now)
     while True:  # unlocks chain through reward XP and coins; each id at most once
         bonus = xp_bonus_coins(rules.coins.xp_ratio, total_xp, total_xp + reward_xp)
@@ -214,16 +221,17 @@ def after_award(
         added = False
         for aid in newly_met(catalogue, figures, unlocked):
             ach = rules.achievements[aid]
-            pay = Payment(f"{ACHIEVEMENT_REASON}:{aid}", ach.reward or NO_REWARD, achievement=aid)
+            xp, coins = (ach.reward.xp, ach.reward.coins) if ach.reward else (0, 0)
+            pay = Payment(f"{ACHIEVEMENT_REASON}:{aid}", xp, coins, achievement=aid)
             if Extras(attrs, payments=[*extras.payments, pay], bonus=1).items_needed() > room:
                 break  # does not fit this transaction: a later award unlocks it
             extras.payments.append(pay)
             unlocked[aid] = stamp
-            reward_xp += pay.reward.xp
-            reward_coins += pay.reward.coins
+            reward_xp += pay.xp
+            reward_coins += pay.coins
             extras.unlocked.append(
                 {"id": aid, "name": ach.name, "category": ach.category,
-                 "reward": {"xp": pay.reward.xp, "coins": pay.reward.coins}, "badge": ach.badge}
+                 "reward": {"xp": pay.xp, "coins": pay.coins}, "badge": ach.badge}
             )  # fmt: skip
             added = True
         if not added:
@@ -252,5 +260,3 @@ def streak_events(gap: StreakGap) -> list[dict[str, Any]]:
     return out
 
 
-#: The reward of an achievement without ``reward``.
-NO_REWARD = Reward.model_construct(xp=0, coins=0)
