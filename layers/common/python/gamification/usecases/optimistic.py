@@ -105,7 +105,10 @@ def read_decide_commit(
             if idem.key and not store.put_new(*idem.record(decision.outcome.body, now)):
                 continue
             return decision.outcome
-        body = decision.outcome.body if idem.key else {}
+        body: dict[str, Any] = {}
+        if idem.key:  # the answer is dumped once: the record and the response share it
+            body = decision.outcome.body
+            decision.outcome = decision.outcome._replace(raw=body)
         folded = idem.keyed_entry(decision.entry, body) if decision.entry and idem.key else None
         if folded and stored_size(folded) <= WRITE_UNIT:
             decision.tx.put_new(*folded)

@@ -13,7 +13,8 @@ class Outcome(NamedTuple, Generic[R]):
     """``result``: the response model (e.g. :class:`gamification.api.models.AwardXpResponse`).
 
     ``replayed``: answered from an idempotency record; ``raw`` is then the stored body,
-    returned as it was first sent. ``omit_none``: top-level fields left out of the body
+    returned as it was first sent (also set to the body already dumped for a keyed write's
+    record, so the answer is dumped once). ``omit_none``: top-level fields left out of the body
     when None (optional parts of a leaderboard answer).
     """
 
