@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gamification.dal import keys
 
@@ -23,9 +23,21 @@ STREAK, ACTION_COUNTS, COINS_EARNED, ACHIEVEMENTS, ACTIVE_BADGE, TIMEZONE = (
 
 
 def user_zone(rules: Rules, profile: Mapping[str, Any] | None) -> ZoneInfo:
-    """The user's time zone (``PUT /v1/users/{id}/timezone``), default the rules' zone."""
+    """The user's time zone (``PUT /v1/users/{id}/timezone``): the profile's ``timezone``
+    when it names an IANA zone, else the rules' zone. Streaks, badges, topic days and
+    reviews all date by it."""
     name = (profile or {}).get(TIMEZONE)
-    return ZoneInfo(name) if name else rules.zone
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return rules.zone
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """The IANA name of ``zone``, as topic items and answers record it."""
+    return zone.key or str(zone)
 
 
 def shard_for(user_id: str) -> int:

@@ -27,10 +27,11 @@ def streak(ctx: Context, tenant: str, user_id: str) -> Outcome[StreakResponse]:
     now = ctx.now()
     view = streak_view(rules, profile, now)
     assert view is not None  # the rules have a daily streak
+    zone = user_zone(rules, profile)
     return Outcome(StreakResponse.model_validate({
         "user_id": user_id,
-        "timezone": user_zone(rules, profile).key,
-        "today": local_date(now, user_zone(rules, profile)).isoformat(),
+        "timezone": zone.key,
+        "today": local_date(now, zone).isoformat(),
         "current": view.current,
         "longest": view.longest,
         "last_active_date": view.last_active_date.isoformat() if view.last_active_date else None,

@@ -51,7 +51,7 @@ from gamification.usecases.idempotency import Idempotency
 from gamification.usecases.optimistic import Read, Write, read_decide_commit
 from gamification.usecases.outcome import Outcome
 from gamification.usecases.progression import Extras, after_award, room_left
-from gamification.usecases.topic_zone import user_zone, zone_name
+from gamification.usecases.progression_profile import user_zone, zone_name
 
 if TYPE_CHECKING:  # annotations only: the rules load with the engine, on the first request
     from gamification.domain.topic_rules import Topic
@@ -114,7 +114,7 @@ class TopicAttempts:
             profile, task, topic_item, usage_item = read[:4]
             day_items = read[4:7]
             prereq_items = read[7 : 7 + len(prereqs)]
-            zone = user_zone(profile, rules.zone)
+            zone = user_zone(rules, profile)
             today = local_date(occurred, zone)
             k_day, day_item = k_days[candidates.index(today)], day_items[candidates.index(today)]
 

@@ -19,7 +19,7 @@ from gamification.domain.errors import ValidationFailed
 from gamification.domain.periods import day_key, local_date
 from gamification.domain.topics import earliest_due, missing_prerequisites, topic_level
 from gamification.usecases.outcome import Outcome
-from gamification.usecases.topic_zone import user_zone
+from gamification.usecases.progression_profile import user_zone
 
 if TYPE_CHECKING:
     from gamification.usecases.context import Context
@@ -82,7 +82,7 @@ class TopicReads:
         start = _decode_cursor(cursor, keys.user_pk(tenant, user_id)) if cursor else None
         if due_by is None:
             profile = self.store.get(keys.profile_key(tenant, user_id))
-            due_by = local_date(self.ctx.now(), user_zone(profile, self.rules.zone))
+            due_by = local_date(self.ctx.now(), user_zone(self.rules, profile))
         # review_sk = {date}#{topic}#{task}: "{due_by}$" sorts after every key of due_by ('$'
         # follows '#') and before the next date's; no date arithmetic, so 9999-12-31 works.
         before = day_key(due_by) + "$"

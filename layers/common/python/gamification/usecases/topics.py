@@ -13,7 +13,6 @@ from gamification.usecases.topic_reads import (  # noqa: F401 - re-exported
     TopicReads,
     parse_due_by,
 )
-from gamification.usecases.topic_zone import user_zone, zone_name  # noqa: F401 - re-exported
 
 
 class TopicUseCases(TopicAttempts, TopicReads):
